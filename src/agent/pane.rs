@@ -1,0 +1,84 @@
+//! A live pane: the PTY of one agent session, its terminal parser and its input side.
+//! The reader thread is the parser's only writer of bytes; the UI pulls from it.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use portable_pty::{MasterPty, PtySize};
+
+use super::term::Parser;
+use crate::model::TaskId;
+
+pub struct Pane {
+    pub task: TaskId,
+    pub attempt: u32,
+    pub pid: u32,
+    pub parser: Mutex<Parser>,
+    /// Set by the reader after new output; the UI clears it when it pulls.
+    pub dirty: AtomicBool,
+    /// Set once the process has exited.
+    pub exited: AtomicBool,
+    writer: Mutex<Box<dyn Write + Send>>,
+    master: Mutex<Box<dyn MasterPty + Send>>,
+}
+
+impl Pane {
+    pub(super) fn new(task: TaskId, attempt: u32, pid: u32, parser: Parser, writer: Box<dyn Write + Send>, master: Box<dyn MasterPty + Send>) -> Pane {
+        Pane {
+            task,
+            attempt,
+            pid,
+            parser: Mutex::new(parser),
+            dirty: AtomicBool::new(true),
+            exited: AtomicBool::new(false),
+            writer: Mutex::new(writer),
+            master: Mutex::new(master),
+        }
+    }
+
+    /// Writes bytes to the program's terminal.
+    pub fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut w = self.writer.lock().map_err(|_| std::io::Error::other("pane writer poisoned"))?;
+        w.write_all(bytes)?;
+        w.flush()
+    }
+
+    /// Types text as a paste (bracketed when the program asked for it), then Enter.
+    pub fn type_text(&self, text: &str) -> std::io::Result<()> {
+        let bracketed = self.parser.lock().map(|p| p.screen().bracketed_paste()).unwrap_or(false);
+        let mut bytes = Vec::with_capacity(text.len() + 16);
+        if bracketed {
+            bytes.extend_from_slice(b"\x1b[200~");
+        }
+        bytes.extend_from_slice(text.as_bytes());
+        if bracketed {
+            bytes.extend_from_slice(b"\x1b[201~");
+        }
+        self.write(&bytes)?;
+        // A short pause lets TUIs treat the Enter as a key rather than part of the paste.
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        self.write(b"\r")
+    }
+
+    /// Resizes the PTY and the parser together.
+    pub fn resize(&self, rows: u16, cols: u16) {
+        let (rows, cols) = (rows.max(2), cols.max(2));
+        if let Ok(p) = self.parser.lock().as_mut() {
+            if p.screen().size() == (rows, cols) {
+                return;
+            }
+            p.screen_mut().set_size(rows, cols);
+        }
+        if let Ok(m) = self.master.lock() {
+            let _ = m.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 });
+        }
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    pub fn take_dirty(&self) -> bool {
+        self.dirty.swap(false, Ordering::AcqRel)
+    }
+}
+
+pub type PaneRef = Arc<Pane>;

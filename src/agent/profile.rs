@@ -1,0 +1,78 @@
+//! Turning a spawn request and an agent profile into argv + environment.
+
+use std::path::{Path, PathBuf};
+
+use crate::board::SpawnSpec;
+use crate::config::Config;
+
+/// What the placeholders of §4 stand for.
+pub struct Fill<'a> {
+    pub prompt: &'a str,
+    pub prompt_file: &'a Path,
+    pub task_id: u64,
+    pub session_id: &'a str,
+    pub worktree: &'a Path,
+}
+
+impl Fill<'_> {
+    pub fn apply(&self, s: &str) -> String {
+        if !s.contains('{') {
+            return s.to_string();
+        }
+        s.replace("{prompt_file}", &self.prompt_file.display().to_string())
+            .replace("{prompt}", self.prompt)
+            .replace("{task_id}", &self.task_id.to_string())
+            .replace("{session_id}", self.session_id)
+            .replace("{worktree}", &self.worktree.display().to_string())
+    }
+}
+
+/// The note appended to agent prompts so they know how to finish.
+pub const PROMPT_SUFFIX: &str =
+    "\n\nWhen you are done, run: taskboard complete --summary \"<one line on what you did>\" (or taskboard block --reason \"…\" if you cannot go on).";
+
+/// The program to run, its profile's extra environment and attention patterns.
+pub struct Plan {
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub attention: Vec<String>,
+    /// The prompt as given to the agent (with the suffix when the profile wants it).
+    pub prompt: String,
+}
+
+pub fn plan(spec: &SpawnSpec, cfg: &Config, prompt_file: &Path, worktree: &Path) -> Result<Plan, String> {
+    let (template, env, attention, prompt, what) = match &spec.command {
+        Some(cmd) => (cmd.clone(), Vec::new(), Vec::new(), spec.prompt.clone(), "command"),
+        None => {
+            let name = spec.agent.clone().unwrap_or_else(|| cfg.default_agent.clone());
+            let Some(p) = cfg.agents.get(&name) else {
+                let known: Vec<&str> = cfg.agents.keys().map(String::as_str).collect();
+                return Err(format!("unknown agent profile '{name}' (known: {})", known.join(", ")));
+            };
+            let argv = match (&p.resume, spec.resume) {
+                (Some(r), true) => r.clone(),
+                _ => p.command.clone(),
+            };
+            let prompt = if p.prompt_suffix { format!("{}{PROMPT_SUFFIX}", spec.prompt) } else { spec.prompt.clone() };
+            (argv, p.env.clone().into_iter().collect(), p.attention.clone(), prompt, "agent")
+        }
+    };
+    let fill = Fill { prompt: &prompt, prompt_file, task_id: spec.task, session_id: &spec.session_id, worktree };
+    let argv: Vec<String> = template.iter().map(|a| fill.apply(a)).collect();
+    let program = argv.first().ok_or("the command is empty")?;
+    if find_program(program, worktree).is_none() {
+        let name = if what == "agent" { spec.agent.clone().unwrap_or_else(|| cfg.default_agent.clone()) } else { program.clone() };
+        return Err(format!("{what} '{name}' not found on PATH ({program})"));
+    }
+    let env = env.into_iter().map(|(k, v)| (k, fill.apply(&v))).collect();
+    Ok(Plan { argv, env, attention, prompt })
+}
+
+/// Finds a program as `execvp` would from `cwd`.
+pub fn find_program(program: &str, cwd: &Path) -> Option<PathBuf> {
+    if program.contains('/') {
+        let p = cwd.join(program);
+        return p.is_file().then_some(p);
+    }
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(program)).find(|p| p.is_file()))
+}

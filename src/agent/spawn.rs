@@ -1,0 +1,142 @@
+//! Starting an agent session in a PTY: a reader thread (log file + parser + replies + notice)
+//! and a waiter thread (exit code as its own event).
+
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use portable_pty::{native_pty_system, ChildKiller, CommandBuilder, PtySize};
+
+use super::pane::Pane;
+use super::term::{last_lines, new_parser};
+use crate::board::Event;
+use crate::model::TaskId;
+
+/// How and where to start one attempt.
+#[derive(Clone, Debug)]
+pub struct SpawnRequest {
+    pub task: TaskId,
+    pub attempt: u32,
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub log_path: PathBuf,
+    pub rows: u16,
+    pub cols: u16,
+    pub scrollback: usize,
+}
+
+/// Where sessions report: board events and payload-free output notices.
+#[derive(Clone)]
+pub struct Sinks {
+    pub events: tokio::sync::mpsc::UnboundedSender<Event>,
+    /// Called after new output landed in a pane (the UI then pulls).
+    pub output: Arc<dyn Fn(TaskId) + Send + Sync>,
+}
+
+/// A running session as the driver keeps it.
+pub struct Session {
+    pub pane: Arc<Pane>,
+    pub killer: Box<dyn ChildKiller + Send + Sync>,
+}
+
+const READ_BUF: usize = 64 * 1024;
+
+/// Spawns the program; blocking (fork/exec), so call it off the async threads.
+pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
+    let program = req.argv.first().ok_or("empty command")?;
+    if !req.cwd.is_dir() {
+        return Err(format!("working directory {} does not exist", req.cwd.display()));
+    }
+    let mut log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&req.log_path)
+        .map_err(|e| format!("cannot open the log {}: {e}", req.log_path.display()))?;
+    let pty = native_pty_system();
+    let size = PtySize { rows: req.rows, cols: req.cols, pixel_width: 0, pixel_height: 0 };
+    let pair = pty.openpty(size).map_err(|e| format!("cannot open a PTY: {e}"))?;
+    let mut cmd = CommandBuilder::new(program);
+    cmd.args(&req.argv[1..]);
+    cmd.cwd(&req.cwd);
+    cmd.env("TERM", "xterm-256color");
+    for (k, v) in &req.env {
+        cmd.env(k, v);
+    }
+    let mut child = pair.slave.spawn_command(cmd).map_err(|e| format!("cannot start {program}: {e}"))?;
+    // The slave must go now, or the reader never sees EOF.
+    drop(pair.slave);
+    let pid = child.process_id().unwrap_or(0);
+    let mut reader = pair.master.try_clone_reader().map_err(|e| format!("cannot read the PTY: {e}"))?;
+    let writer = pair.master.take_writer().map_err(|e| format!("cannot write the PTY: {e}"))?;
+    let killer = child.clone_killer();
+    let parser = new_parser(req.rows, req.cols, req.scrollback);
+    let pane = Arc::new(Pane::new(req.task, req.attempt, pid, parser, writer, pair.master));
+
+    let (eof_tx, eof_rx) = mpsc::channel::<()>();
+    let r_pane = pane.clone();
+    let r_sinks = sinks.clone();
+    std::thread::Builder::new()
+        .name(format!("pty-read-{}", req.task))
+        .spawn(move || {
+            let mut buf = vec![0u8; READ_BUF];
+            let mut log_ok = true;
+            loop {
+                let n = match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let chunk = &buf[..n];
+                if log_ok {
+                    if let Err(e) = log.write_all(chunk) {
+                        tracing::error!(task = r_pane.task, "cannot write the task log: {e}");
+                        log_ok = false;
+                    }
+                }
+                let (replies, attention) = match r_pane.parser.lock() {
+                    Ok(mut p) => {
+                        p.process(chunk);
+                        let cb = p.callbacks_mut();
+                        (std::mem::take(&mut cb.replies), cb.attention.take())
+                    }
+                    Err(_) => break,
+                };
+                if !replies.is_empty() {
+                    let _ = r_pane.write(&replies);
+                }
+                if let Some(reason) = attention {
+                    let _ = r_sinks.events.send(Event::NeedsYou { task: r_pane.task, reason });
+                }
+                if !r_pane.dirty.swap(true, Ordering::AcqRel) {
+                    (r_sinks.output)(r_pane.task);
+                }
+            }
+            let _ = log.flush();
+            let _ = eof_tx.send(());
+        })
+        .map_err(|e| format!("cannot start the reader thread: {e}"))?;
+
+    let w_pane = pane.clone();
+    let (task, attempt) = (req.task, req.attempt);
+    std::thread::Builder::new()
+        .name(format!("pty-wait-{}", req.task))
+        .spawn(move || {
+            let status = child.wait();
+            // Let the reader drain what the program printed last (bounded: a grandchild may
+            // keep the PTY open).
+            let _ = eof_rx.recv_timeout(Duration::from_millis(500));
+            w_pane.exited.store(true, Ordering::Release);
+            let tail = w_pane.parser.lock().map(|p| last_lines(&p, 3)).unwrap_or_default();
+            let (code, signal) = match status {
+                Ok(s) => (s.exit_code() as i32, s.signal().map(str::to_string)),
+                Err(e) => (-1, Some(format!("wait failed: {e}"))),
+            };
+            let _ = sinks.events.send(Event::Exited { task, attempt, code, signal, tail });
+            (sinks.output)(task);
+        })
+        .map_err(|e| format!("cannot start the waiter thread: {e}"))?;
+    Ok(Session { pane, killer })
+}

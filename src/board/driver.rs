@@ -1,0 +1,384 @@
+//! The driver: owns the board, drains its queue, commits each drain as one transaction,
+//! then answers callers, runs effects (processes, polls, timers) and publishes notices.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use super::effects::{Effect, Event, SpawnSpec, Transition};
+use super::machine::Board;
+use crate::agent::{self, procs, PaneRef, Session, Sinks, SpawnRequest};
+use crate::command::{Command, CommandError};
+use crate::config::Config;
+use crate::datadir::DataDir;
+use crate::model::{now_millis, Source, Status, TaskId};
+use crate::store::{Batch, StoreHandle};
+
+/// What others hear about the board.
+#[derive(Clone, Debug)]
+pub enum Notice {
+    Transition(Transition),
+    Attention { task: TaskId, title: String, reason: String },
+    PaneOpened { task: TaskId, pane: PaneRef },
+    /// A pane has new output (payload-free: the UI pulls from the pane).
+    Output(TaskId),
+    StorageFailed(String),
+}
+
+impl std::fmt::Debug for agent::Pane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pane(#{} attempt {} pid {})", self.task, self.attempt, self.pid)
+    }
+}
+
+/// Per-goal facts for whoever decides when a run is over.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    pub goals: Vec<GoalSummary>,
+    pub paused: bool,
+    /// Bumped after every drain that changed something.
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GoalSummary {
+    pub id: TaskId,
+    pub status: Status,
+    pub live: usize,
+}
+
+type Reply = Result<Value, CommandError>;
+
+enum Msg {
+    Command { cmd: Command, who: Source, reply: oneshot::Sender<Reply> },
+    Query(Box<dyn FnOnce(&Board) + Send>),
+    SpawnDone { task: TaskId, attempt: u32, result: Result<Session, String> },
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// The handle everyone else uses to talk to the board.
+#[derive(Clone)]
+pub struct BoardHandle {
+    tx: mpsc::UnboundedSender<Msg>,
+    notices: broadcast::Sender<Notice>,
+    summary: watch::Receiver<Summary>,
+}
+
+impl BoardHandle {
+    /// Sends a command; the answer comes once it is applied and committed.
+    pub async fn command(&self, cmd: Command, who: impl Into<Source>) -> Reply {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Command { cmd, who: who.into(), reply: tx })
+            .map_err(|_| CommandError::Storage { message: "the board has stopped".into() })?;
+        rx.await.map_err(|_| CommandError::Storage { message: "the board has stopped".into() })?
+    }
+
+    /// Reads the board (on its own task, between drains).
+    pub async fn query<T: Send + 'static>(&self, f: impl FnOnce(&Board) -> T + Send + 'static) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        let job = Box::new(move |b: &Board| {
+            let _ = tx.send(f(b));
+        });
+        self.tx.send(Msg::Query(job)).ok()?;
+        rx.await.ok()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+
+    pub fn summary(&self) -> watch::Receiver<Summary> {
+        self.summary.clone()
+    }
+
+    /// Stops every session and the driver.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// What the driver needs besides the board.
+pub struct DriverParts {
+    pub data: DataDir,
+    pub config: Config,
+    pub board_id: String,
+    /// Extra environment for every agent (listener URL, ...); per-task tokens come from `token_for`.
+    pub env: Vec<(String, String)>,
+    pub token_for: Option<Arc<dyn Fn(TaskId) -> String + Send + Sync>>,
+    pub pane_size: (u16, u16),
+}
+
+struct Driver {
+    board: Board,
+    store: StoreHandle,
+    parts: DriverParts,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    self_tx: mpsc::UnboundedSender<Msg>,
+    events_rx: mpsc::UnboundedReceiver<Event>,
+    events_tx: mpsc::UnboundedSender<Event>,
+    notices: broadcast::Sender<Notice>,
+    summary: watch::Sender<Summary>,
+    sessions: HashMap<(TaskId, u32), Session>,
+    version: u64,
+}
+
+/// Starts the driver task for a board loaded from the store (recovery already applied).
+pub fn start(board: Board, store: StoreHandle, parts: DriverParts) -> BoardHandle {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let (notices, _) = broadcast::channel(16_384);
+    let (summary_tx, summary_rx) = watch::channel(Summary::default());
+    let handle = BoardHandle { tx: tx.clone(), notices: notices.clone(), summary: summary_rx };
+    let _ = events_tx.send(Event::Tick);
+    let driver = Driver {
+        board,
+        store,
+        parts,
+        rx,
+        self_tx: tx,
+        events_rx,
+        events_tx,
+        notices,
+        summary: summary_tx,
+        sessions: HashMap::new(),
+        version: 0,
+    };
+    tokio::spawn(driver.run());
+    handle
+}
+
+/// How many messages one drain takes at most, so a flood cannot starve the commit.
+const MAX_DRAIN: usize = 4096;
+
+impl Driver {
+    async fn run(mut self) {
+        loop {
+            let wake = self.board.next_wakeup().map(|at| {
+                let delay = (at - now_millis()).max(0) as u64;
+                tokio::time::Instant::now() + Duration::from_millis(delay)
+            });
+            let sleep = async {
+                match wake {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let mut replies: Vec<(oneshot::Sender<Reply>, Reply)> = Vec::new();
+            let mut effects: Vec<Effect> = Vec::new();
+            let mut shutdown: Option<oneshot::Sender<()>> = None;
+            tokio::select! {
+                biased;
+                Some(m) = self.rx.recv() => self.on_msg(m, &mut replies, &mut effects, &mut shutdown),
+                Some(e) = self.events_rx.recv() => self.on_event(e, &mut effects),
+                _ = sleep => self.on_event(Event::Tick, &mut effects),
+            }
+            let mut n = 1;
+            while n < MAX_DRAIN && shutdown.is_none() {
+                if let Ok(m) = self.rx.try_recv() {
+                    self.on_msg(m, &mut replies, &mut effects, &mut shutdown);
+                } else if let Ok(e) = self.events_rx.try_recv() {
+                    self.on_event(e, &mut effects);
+                } else {
+                    break;
+                }
+                n += 1;
+            }
+            if self.board.next_wakeup().is_some_and(|w| w <= now_millis()) {
+                self.on_event(Event::Tick, &mut effects);
+            }
+            self.commit_and_publish(replies).await;
+            for fx in effects {
+                self.run_effect(fx);
+            }
+            if let Some(done) = shutdown {
+                self.stop_all().await;
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+
+    fn on_msg(&mut self, m: Msg, replies: &mut Vec<(oneshot::Sender<Reply>, Reply)>, effects: &mut Vec<Effect>, shutdown: &mut Option<oneshot::Sender<()>>) {
+        match m {
+            Msg::Command { cmd, who, reply } => {
+                tracing::info!(command = cmd.name(), who = %who, "command");
+                let out = self.board.handle(Event::Command { cmd, who }, now_millis());
+                effects.extend(out.effects);
+                replies.push((reply, out.reply.unwrap_or(Ok(Value::Null))));
+            }
+            Msg::Query(f) => f(&self.board),
+            Msg::SpawnDone { task, attempt, result } => {
+                let ev = match result {
+                    Ok(session) => {
+                        let pid = session.pane.pid;
+                        let _ = self.notices.send(Notice::PaneOpened { task, pane: session.pane.clone() });
+                        self.sessions.insert((task, attempt), session);
+                        Event::Spawned { task, attempt, pid }
+                    }
+                    Err(error) => Event::SpawnFailed { task, attempt, error },
+                };
+                self.on_event(ev, effects);
+            }
+            Msg::Shutdown(tx) => *shutdown = Some(tx),
+        }
+    }
+
+    fn on_event(&mut self, e: Event, effects: &mut Vec<Effect>) {
+        if let Event::Exited { task, attempt, .. } = &e {
+            self.sessions.remove(&(*task, *attempt));
+        }
+        let out = self.board.handle(e, now_millis());
+        effects.extend(out.effects);
+    }
+
+    async fn commit_and_publish(&mut self, replies: Vec<(oneshot::Sender<Reply>, Reply)>) {
+        let changes = self.board.take_changes();
+        let mut failure = None;
+        if !changes.is_empty() {
+            let batch = Batch {
+                tasks: changes.dirty.iter().filter_map(|id| self.board.task(*id).cloned()).collect(),
+                deleted: changes.deleted.clone(),
+                audit: changes.audit,
+                meta: changes.paused.map(|p| vec![("paused".to_string(), p.to_string())]).unwrap_or_default(),
+                idempotency: Vec::new(),
+            };
+            if !batch.is_empty() {
+                if let Err(e) = self.store.commit(batch).await {
+                    let _ = self.notices.send(Notice::StorageFailed(e.clone()));
+                    failure = Some(e);
+                }
+            }
+        }
+        for (tx, reply) in replies {
+            let reply = match (&failure, reply) {
+                (Some(e), Ok(_)) => Err(CommandError::Storage { message: e.clone() }),
+                (_, r) => r,
+            };
+            let _ = tx.send(reply);
+        }
+        for t in changes.transitions {
+            let _ = self.notices.send(Notice::Transition(t));
+        }
+        for (task, reason) in changes.attention {
+            let title = self.board.task(task).map(|t| t.spec.title.clone()).unwrap_or_default();
+            let _ = self.notices.send(Notice::Attention { task, title, reason });
+        }
+        if !changes.dirty.is_empty() || !changes.deleted.is_empty() || changes.paused.is_some() {
+            self.version += 1;
+            let goals = self
+                .board
+                .goals()
+                .iter()
+                .filter_map(|g| self.board.task(*g))
+                .map(|g| GoalSummary { id: g.id, status: g.status, live: self.board.goal_stats(g.id).live })
+                .collect();
+            let _ = self.summary.send(Summary { goals, paused: self.board.paused(), version: self.version });
+        }
+    }
+
+    fn run_effect(&mut self, fx: Effect) {
+        match fx {
+            Effect::Spawn(spec) => self.spawn(spec),
+            Effect::Kill { task, attempt } => {
+                if let Some(s) = self.sessions.get(&(task, attempt)) {
+                    let pid = s.pane.pid;
+                    let mark = procs::mark_value(&self.parts.board_id, task);
+                    std::thread::spawn(move || procs::stop_group(pid, Some(&mark), Duration::from_secs(5)));
+                }
+            }
+            Effect::WriteInput { task, text } => {
+                if let Some(s) = self.sessions.iter().find(|((t, _), _)| *t == task).map(|(_, s)| s.pane.clone()) {
+                    std::thread::spawn(move || {
+                        if let Err(e) = s.type_text(&text) {
+                            tracing::warn!(task, "cannot type into the session: {e}");
+                        }
+                    });
+                }
+            }
+            Effect::RunPoll { task, attempt, command, cwd } => {
+                let events = self.events_tx.clone();
+                tokio::spawn(async move {
+                    let (code, stdout) = run_poll(&command, &cwd).await;
+                    let _ = events.send(Event::PollFinished { task, attempt, code, stdout });
+                });
+            }
+            Effect::RemoveWorktrees { goal } => tracing::info!(goal, "goal deleted"),
+        }
+    }
+
+    fn spawn(&mut self, spec: SpawnSpec) {
+        let data = self.parts.data.clone();
+        let (task, attempt) = (spec.task, spec.attempt);
+        let prompt_file = data.logs().join(format!("{task}.prompt"));
+        let cwd = spec.repo.clone();
+        let plan = agent::profile::plan(&spec, &self.parts.config, &prompt_file, &cwd);
+        let mut env = self.parts.env.clone();
+        env.extend([
+            ("TASKBOARD_HOME".into(), data.root.display().to_string()),
+            ("TASKBOARD_TASK_ID".into(), task.to_string()),
+            ("TASKBOARD_GOAL_ID".into(), spec.goal.to_string()),
+            ("TASKBOARD_WORKTREE".into(), cwd.display().to_string()),
+            (procs::MARK.into(), procs::mark_value(&self.parts.board_id, task)),
+        ]);
+        if let Some(f) = &self.parts.token_for {
+            env.push(("TASKBOARD_TOKEN".into(), f(task)));
+        }
+        let (rows, cols) = self.parts.pane_size;
+        let scrollback = self.parts.config.scrollback;
+        let sinks = Sinks {
+            events: self.events_tx.clone(),
+            output: {
+                let notices = self.notices.clone();
+                Arc::new(move |t| {
+                    let _ = notices.send(Notice::Output(t));
+                })
+            },
+        };
+        let tx = self.self_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = plan.and_then(|plan| {
+                std::fs::write(&prompt_file, &plan.prompt).map_err(|e| format!("cannot write {}: {e}", prompt_file.display()))?;
+                env.push(("TASKBOARD_PROMPT".into(), plan.prompt.clone()));
+                env.extend(plan.env);
+                let req = SpawnRequest { task, attempt, argv: plan.argv, cwd, env, log_path: data.log_file(task), rows, cols, scrollback };
+                agent::spawn(req, sinks)
+            });
+            let _ = tx.send(Msg::SpawnDone { task, attempt, result });
+        });
+    }
+
+    /// Stops every session (TERM, then KILL after a short grace) and waits for them.
+    async fn stop_all(&mut self) {
+        let board_id = self.parts.board_id.clone();
+        let pids: Vec<(u32, String)> = self.sessions.iter().map(|((t, _), s)| (s.pane.pid, procs::mark_value(&board_id, *t))).collect();
+        self.sessions.clear();
+        let _ = tokio::task::spawn_blocking(move || {
+            let threads: Vec<_> = pids
+                .into_iter()
+                .map(|(pid, mark)| std::thread::spawn(move || procs::stop_group(pid, Some(&mark), Duration::from_secs(3))))
+                .collect();
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+    }
+}
+
+/// Runs a poll command: exit code and stdout. A command that hangs counts as "still waiting".
+async fn run_poll(command: &str, cwd: &std::path::Path) -> (i32, String) {
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c").arg(command).current_dir(cwd).stdin(std::process::Stdio::null()).kill_on_drop(true);
+    match tokio::time::timeout(Duration::from_secs(300), cmd.output()).await {
+        Ok(Ok(out)) => (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned()),
+        Ok(Err(e)) => (-1, format!("cannot run the poll command: {e}")),
+        Err(_) => (-1, "poll command timed out".into()),
+    }
+}

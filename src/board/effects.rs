@@ -1,0 +1,107 @@
+//! What goes into the board (events) and what comes out (effects, changes to store and show).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::command::{Command, CommandError};
+use crate::model::{Millis, Source, Status, TaskId};
+
+/// Everything the board reacts to, in the order it arrives.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Command { cmd: Command, who: Source },
+    Spawned { task: TaskId, attempt: u32, pid: u32 },
+    SpawnFailed { task: TaskId, attempt: u32, error: String },
+    /// `code` is the exit code, `signal` the signal's name if one ended it; `tail` the last
+    /// lines of output.
+    Exited { task: TaskId, attempt: u32, code: i32, signal: Option<String>, tail: String },
+    PollFinished { task: TaskId, attempt: u32, code: i32, stdout: String },
+    /// A pane rang the bell, sent a notification or matched an attention pattern.
+    NeedsYou { task: TaskId, reason: String },
+    /// Time passed: deadlines, polls and spawn windows are checked.
+    Tick,
+}
+
+/// IO the driver performs on the board's behalf; results come back as events.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Spawn(SpawnSpec),
+    /// Stop the session of this attempt (process group: SIGTERM, then SIGKILL).
+    Kill { task: TaskId, attempt: u32 },
+    /// Type into a running session (bracketed paste + Enter when `paste`).
+    WriteInput { task: TaskId, text: String },
+    RunPoll { task: TaskId, attempt: u32, command: String, cwd: PathBuf },
+    RemoveWorktrees { goal: TaskId },
+}
+
+/// Everything needed to start one attempt of an agent task.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SpawnSpec {
+    pub task: TaskId,
+    pub goal: TaskId,
+    pub attempt: u32,
+    pub title: String,
+    pub command: Option<Vec<String>>,
+    pub agent: Option<String>,
+    pub prompt: String,
+    pub repo: PathBuf,
+    pub worktree: bool,
+    pub session_id: String,
+    pub resume: bool,
+}
+
+/// The result of one `handle` call.
+#[derive(Debug, Default)]
+pub struct Handled {
+    pub effects: Vec<Effect>,
+    /// For commands: what to answer the caller.
+    pub reply: Option<Result<serde_json::Value, CommandError>>,
+}
+
+/// One row of the audit trail.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct AuditEvent {
+    pub task: Option<TaskId>,
+    pub at: Millis,
+    pub who: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+}
+
+/// A status change, for headless lines, SSE and the TUI.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Transition {
+    pub id: TaskId,
+    pub goal: TaskId,
+    pub title: String,
+    pub from: Status,
+    pub to: Status,
+    pub reason: String,
+    /// Extra facts for the line, e.g. "exit 0, 41 s".
+    pub note: String,
+    pub at: Millis,
+}
+
+/// What changed since the last `take_changes`: the driver commits it as one transaction.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub dirty: std::collections::BTreeSet<TaskId>,
+    pub deleted: Vec<TaskId>,
+    pub audit: Vec<AuditEvent>,
+    pub transitions: Vec<Transition>,
+    /// Tasks that started needing a human, with why.
+    pub attention: Vec<(TaskId, String)>,
+    pub paused: Option<bool>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.dirty.is_empty()
+            && self.deleted.is_empty()
+            && self.audit.is_empty()
+            && self.transitions.is_empty()
+            && self.attention.is_empty()
+            && self.paused.is_none()
+    }
+}

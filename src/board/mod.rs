@@ -1,0 +1,12 @@
+//! The board: the only writer of task state. `machine` is the pure core, `driver` runs its
+//! effects (processes, timers, store) and feeds results back as events.
+
+mod commands;
+pub mod effects;
+mod machine;
+mod schedule;
+mod tree;
+
+pub use effects::{AuditEvent, Changes, Effect, Event, Handled, SpawnSpec, Transition};
+pub use machine::{Board, GoalStats, Limits};
+pub mod driver;

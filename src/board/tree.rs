@@ -1,0 +1,145 @@
+//! Tree queries and growth: adding goals, walking subtrees, finding a gate's rework target.
+
+use serde_json::json;
+
+use super::machine::Board;
+use crate::command::CommandError;
+use crate::model::{Kind, Millis, NewTask, Proc, Status, Task, TaskId};
+
+impl Board {
+    /// Adds a validated goal tree; ids are given in file (pre)order. Returns the goal's id.
+    pub(super) fn add_goal(&mut self, goal: NewTask, who: &str, now: Millis) -> TaskId {
+        let root = self.tasks.len() as TaskId;
+        let mut keys: Vec<(String, TaskId)> = Vec::new();
+        let mut afters: Vec<(TaskId, Vec<String>)> = Vec::new();
+        // (node, parent) in preorder, with an explicit stack.
+        let mut stack: Vec<(NewTask, Option<TaskId>)> = vec![(goal, None)];
+        while let Some((node, parent)) = stack.pop() {
+            let id = self.tasks.len() as TaskId;
+            let NewTask { kind, spec, after, children } = node;
+            if let Some(k) = &spec.key {
+                keys.push((k.clone(), id));
+            }
+            if !after.is_empty() {
+                afters.push((id, after));
+            }
+            let mut task = Task::new(id, parent, root, kind, spec, now);
+            task.session_id = Some(uuid::Uuid::new_v5(&self.session_seed, &id.to_le_bytes()).to_string());
+            self.tasks.push(Some(task));
+            if let Some(p) = parent.and_then(|p| self.task_mut(p)) {
+                p.children.push(id);
+            }
+            self.changes.dirty.insert(id);
+            for child in children.into_iter().rev() {
+                stack.push((child, Some(id)));
+            }
+        }
+        for (id, names) in afters {
+            let ids: Vec<TaskId> = names.iter().filter_map(|n| keys.iter().find(|(k, _)| k == n).map(|(_, i)| *i)).collect();
+            if let Some(t) = self.task_mut(id) {
+                t.after = ids;
+            }
+        }
+        self.goals.push(root);
+        let title = self.task(root).map(|t| t.spec.title.clone()).unwrap_or_default();
+        let count = self.tasks.len() as u64 - root;
+        self.audit(Some(root), who, "add_goal", json!({"title": title, "tasks": count}), now);
+        root
+    }
+
+    /// Inserts tasks loaded from the store (restart); ids and links are as stored.
+    pub fn insert_loaded(&mut self, task: Task) {
+        let id = task.id as usize;
+        if self.tasks.len() <= id {
+            self.tasks.resize_with(id + 1, || None);
+        }
+        if task.parent.is_none() {
+            self.goals.push(task.id);
+        }
+        self.tasks[id] = Some(task);
+    }
+
+    /// The ids of a subtree in preorder, or 404.
+    pub(super) fn subtree(&self, id: TaskId) -> Result<Vec<TaskId>, CommandError> {
+        self.get(id)?;
+        Ok(self.preorder(id))
+    }
+
+    /// Preorder ids below and including `root` (explicit stack).
+    pub fn preorder(&self, root: TaskId) -> Vec<TaskId> {
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(id) = stack.pop() {
+            let Some(t) = self.task(id) else { continue };
+            out.push(id);
+            stack.extend(t.children.iter().rev().copied());
+        }
+        out
+    }
+
+    /// The agent task a gate sends work back to (ARCHITECTURE §2, "rework target").
+    pub fn rework_target(&self, gate: TaskId) -> Option<TaskId> {
+        let t = self.task(gate)?;
+        if !t.after.is_empty() {
+            // The latest-finished agent task among the dependencies (and their descendants).
+            return t
+                .after
+                .iter()
+                .flat_map(|d| self.preorder(*d))
+                .filter_map(|x| self.task(x))
+                .filter(|x| x.kind == Kind::Agent)
+                .max_by_key(|x| (x.completed_at.unwrap_or(i64::MIN), x.id))
+                .map(|x| x.id);
+        }
+        // The last agent task before it: earlier siblings (and their descendants), going up
+        // through sequential ancestors.
+        let mut node = gate;
+        while let Some(parent) = self.task(node).and_then(|n| n.parent) {
+            let p = self.task(parent)?;
+            if !p.spec.parallel {
+                let pos = p.children.iter().position(|c| *c == node)?;
+                for sib in p.children[..pos].iter().rev() {
+                    let found = self.preorder(*sib).into_iter().rev().find(|x| self.task(*x).is_some_and(|t| t.kind == Kind::Agent));
+                    if found.is_some() {
+                        return found;
+                    }
+                }
+            }
+            node = parent;
+        }
+        None
+    }
+
+    /// Restart recovery: interrupted agents go back to pending (or resume), gates re-arm.
+    /// Returns the tasks whose process was lost, for the driver's orphan sweep.
+    pub fn recover(&mut self, can_resume: &dyn Fn(&Task) -> bool, now: Millis) -> Vec<TaskId> {
+        let ids: Vec<TaskId> = self.tasks().map(|t| t.id).collect();
+        let mut lost = Vec::new();
+        for id in ids {
+            let Some(t) = self.task(id) else { continue };
+            let (kind, status, proc) = (t.kind, t.status, t.proc);
+            if proc != Proc::Idle {
+                lost.push(id);
+            }
+            let resume = can_resume(t);
+            if let Some(t) = self.task_mut(id) {
+                t.proc = Proc::Idle;
+                t.poll_in_flight = false;
+                if t.kind == Kind::Signal && t.status == Status::Active && t.spec.poll.is_some() {
+                    t.next_poll = Some(now);
+                }
+            }
+            self.touch(id);
+            if kind == Kind::Agent && status == Status::Active {
+                if let Some(t) = self.task_mut(id) {
+                    t.free_spawn = true;
+                    t.resume = resume;
+                    t.deadline = None;
+                }
+                self.set_status(id, Status::Pending, "interrupted by restart", "", "board", now);
+            }
+        }
+        self.audit(None, "board", "recovered", json!({"interrupted": lost}), now);
+        lost
+    }
+}

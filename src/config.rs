@@ -1,0 +1,131 @@
+//! Config file (TOML): limits, listener, agent profiles. Defaults live here, in code.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// An agent profile: how to start (and resume) one agent program.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub resume: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub attention: Vec<String>,
+    /// Append the "how to finish" note to each prompt.
+    #[serde(default = "yes")]
+    pub prompt_suffix: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub max_agents: usize,
+    pub spawns_per_minute: u32,
+    pub default_agent: String,
+    pub listen: String,
+    pub scrollback: usize,
+    pub notify_command: Option<String>,
+    pub bell: bool,
+    pub agents: BTreeMap<String, Profile>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_agents: 4,
+            spawns_per_minute: 5,
+            default_agent: "claude".into(),
+            listen: "127.0.0.1:0".into(),
+            scrollback: 1000,
+            notify_command: None,
+            bell: true,
+            agents: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}:{line}:{col}: {message}", path.display())]
+    Invalid { path: PathBuf, line: usize, col: usize, message: String },
+}
+
+fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// The built-in profiles (ARCHITECTURE §4); the config file may override any of them.
+pub fn builtin_profiles() -> BTreeMap<String, Profile> {
+    let p = |command: &[&str], resume: Option<&[&str]>, attention: &[&str]| Profile {
+        command: strs(command),
+        resume: resume.map(strs),
+        env: BTreeMap::new(),
+        attention: strs(attention),
+        prompt_suffix: true,
+    };
+    BTreeMap::from([
+        (
+            "claude".to_string(),
+            p(&["claude", "--session-id", "{session_id}", "{prompt}"], Some(&["claude", "--resume", "{session_id}"]), &[r"Do you want to proceed\?", r"\(y/n\)"]),
+        ),
+        ("codex".to_string(), p(&["codex", "{prompt}"], None, &[r"Allow command\?", r"\(y/n\)"])),
+        ("aider".to_string(), p(&["aider", "--message", "{prompt}"], None, &[r"\(Y\)es/\(N\)o"])),
+        ("shell".to_string(), Profile { prompt_suffix: false, ..p(&["sh", "-c", "{prompt}"], None, &[]) }),
+    ])
+}
+
+impl Config {
+    /// Loads `path` if given; `required` makes a missing file an error (an explicit --config).
+    pub fn load(path: Option<&Path>, required: bool) -> Result<Config, ConfigError> {
+        let mut cfg = match path {
+            Some(p) if p.exists() || required => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                Self::parse(&text, p)?
+            }
+            _ => Config::default(),
+        };
+        for (name, profile) in builtin_profiles() {
+            cfg.agents.entry(name).or_insert(profile);
+        }
+        Ok(cfg)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let (line, col) = crate::goalfile::line_col(text, e.span().map(|s| s.start).unwrap_or(0));
+            ConfigError::Invalid { path: path.to_path_buf(), line, col, message: e.message().trim().to_string() }
+        })?;
+        let bad = |message: String| ConfigError::Invalid { path: path.to_path_buf(), line: 1, col: 1, message };
+        if cfg.max_agents == 0 {
+            return Err(bad("max_agents must be at least 1".into()));
+        }
+        if cfg.spawns_per_minute == 0 {
+            return Err(bad("spawns_per_minute must be at least 1".into()));
+        }
+        for (name, p) in &cfg.agents {
+            if p.command.is_empty() {
+                return Err(bad(format!("[agents.{name}] command must name a program")));
+            }
+            for re in &p.attention {
+                regex::Regex::new(re).map_err(|e| bad(format!("[agents.{name}] attention pattern {re:?} is not a valid regex: {e}")))?;
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// Default config path: the platform config dir's `taskboard/config.toml`.
+    pub fn default_path() -> Option<PathBuf> {
+        directories::ProjectDirs::from("", "", "taskboard").map(|d| d.config_dir().join("config.toml"))
+    }
+}

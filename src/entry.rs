@@ -1,0 +1,114 @@
+//! What each CLI word does: shared by the binary and `demo`. Errors become a sentence and
+//! an exit code (ARCHITECTURE §7), never a backtrace.
+
+use std::collections::BTreeMap;
+
+use crate::cli::{Cli, Cmd, RunArgs};
+use crate::config::Config;
+use crate::datadir::DataDir;
+use crate::{demo, goalfile, headless, runtime, store, view};
+
+/// Runs the parsed command line; returns the process exit code.
+pub fn main(cli: Cli) -> i32 {
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("taskboard: {}", e.message);
+            e.code
+        }
+    }
+}
+
+/// A user-facing failure: a sentence and an exit code.
+pub struct Failure {
+    pub message: String,
+    pub code: i32,
+}
+
+impl Failure {
+    pub fn usage(message: impl std::fmt::Display) -> Failure {
+        Failure { message: message.to_string(), code: 2 }
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, Failure> {
+    match &cli.config {
+        Some(p) => Config::load(Some(p), true),
+        None => Config::load(Config::default_path().as_deref(), false),
+    }
+    .map_err(Failure::usage)
+}
+
+fn init_tracing(data: &DataDir) {
+    if data.create().is_err() {
+        return;
+    }
+    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(data.trace_log()) else { return };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(std::sync::Mutex::new(file)).try_init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))
+}
+
+fn real_main(cli: Cli) -> Result<i32, Failure> {
+    let config = load_config(&cli)?;
+    match &cli.command {
+        Some(Cmd::Run(args)) => {
+            let data = DataDir::resolve(cli.data_dir.as_deref());
+            run(&data, &config, args)
+        }
+        Some(Cmd::Demo(args)) => demo::run(cli.data_dir.as_deref(), &config, args),
+        Some(Cmd::Status { json }) => {
+            let data = DataDir::resolve(cli.data_dir.as_deref());
+            status(&data, *json)
+        }
+        None => Err(Failure::usage("the TUI is not built yet: use `taskboard run FILE --headless` (see --help)")),
+    }
+}
+
+pub fn run(data: &DataDir, config: &Config, args: &RunArgs) -> Result<i32, Failure> {
+    if !args.headless {
+        return Err(Failure::usage("the TUI is not built yet: add --headless"));
+    }
+    // Validate the goal file before anything touches the data dir.
+    let goal = match &args.file {
+        Some(f) => {
+            let vars: BTreeMap<String, String> = args.vars.iter().cloned().collect();
+            Some(goalfile::load_file(f, &vars).map_err(Failure::usage)?)
+        }
+        None => None,
+    };
+    init_tracing(data);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let running = runtime::start_board(data, config, runtime::Wiring::default()).map_err(|e| Failure { message: e.to_string(), code: e.exit_code() })?;
+        let opts = headless::HeadlessOpts { goal, auto_approve: args.auto_approve, timeout: args.timeout };
+        let code = headless::run(&running.handle, opts).await;
+        running.handle.shutdown().await;
+        drop(running);
+        Ok(code)
+    })
+}
+
+fn status(data: &DataDir, json: bool) -> Result<i32, Failure> {
+    let db = data.db();
+    if !db.exists() {
+        if json {
+            println!("{}", serde_json::json!({"goals": []}));
+        } else {
+            println!("no goals yet in {}: `taskboard run FILE` to start one", data.root.display());
+        }
+        return Ok(0);
+    }
+    let store = store::Store::open_read_only(&db).map_err(Failure::usage)?;
+    let board = crate::board::Board::from_tasks(store.load_tasks().map_err(Failure::usage)?, store.meta("paused").ok().flatten().as_deref() == Some("true"));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&view::goals_json(&board)).unwrap_or_default());
+    } else {
+        let endpoint = std::fs::read_to_string(data.endpoint()).ok().and_then(|s| s.lines().next().map(str::to_string));
+        print!("{}", view::tree_text(&board, Some(&data.root), endpoint.as_deref()));
+    }
+    Ok(0)
+}

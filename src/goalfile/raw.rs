@@ -1,0 +1,134 @@
+//! The goal file as TOML says it, with a span on every field so errors can point at it.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type S<T> = Option<Spanned<T>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTask {
+    pub title: S<String>,
+    pub key: S<String>,
+    pub kind: S<String>,
+    pub after: S<Vec<Spanned<String>>>,
+    pub priority: S<i64>,
+    pub repo: S<String>,
+    pub spawn_fallback: S<String>,
+    pub max_agents: S<usize>,
+    pub spawns_per_minute: S<u32>,
+    pub vars: S<BTreeMap<String, Spanned<RawVar>>>,
+    pub parallel: S<bool>,
+    pub session: S<String>,
+    pub agent: S<String>,
+    pub worktree: S<bool>,
+    pub prompt: S<String>,
+    pub command: S<Vec<String>>,
+    pub review: S<bool>,
+    pub plan: S<bool>,
+    pub retries: S<u32>,
+    pub timeout: S<String>,
+    pub on_timeout: S<String>,
+    pub gate: S<String>,
+    pub pr: S<RawPr>,
+    pub pr_url: S<String>,
+    pub poll: S<String>,
+    pub poll_every: S<String>,
+    pub task: Option<Vec<Spanned<RawTask>>>,
+}
+
+/// `pr = 42` or `pr = "42"` (so templates can fill it).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawPr {
+    Number(i64),
+    Text(String),
+}
+
+/// `[vars] pr = { default = "", description = "…" }`, or `pr = "default"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawVar {
+    Default(String),
+    Full {
+        default: Option<String>,
+        #[allow(dead_code)] // shown by `--help`-like listings later; accepted now
+        description: Option<String>,
+    },
+}
+
+impl RawVar {
+    pub fn default_value(&self) -> Option<&str> {
+        match self {
+            RawVar::Default(d) => Some(d),
+            RawVar::Full { default, .. } => default.as_deref(),
+        }
+    }
+}
+
+fn span<T>(s: &S<T>) -> Option<Range<usize>> {
+    s.as_ref().map(|v| v.span())
+}
+
+impl RawTask {
+    /// Every field that is set, with where it is, in file order of the schema.
+    pub fn fields_set(&self) -> Vec<(&'static str, Range<usize>)> {
+        let all = [
+            ("title", span(&self.title)),
+            ("key", span(&self.key)),
+            ("kind", span(&self.kind)),
+            ("after", span(&self.after)),
+            ("priority", span(&self.priority)),
+            ("repo", span(&self.repo)),
+            ("spawn_fallback", span(&self.spawn_fallback)),
+            ("max_agents", span(&self.max_agents)),
+            ("spawns_per_minute", span(&self.spawns_per_minute)),
+            ("vars", span(&self.vars)),
+            ("parallel", span(&self.parallel)),
+            ("session", span(&self.session)),
+            ("agent", span(&self.agent)),
+            ("worktree", span(&self.worktree)),
+            ("prompt", span(&self.prompt)),
+            ("command", span(&self.command)),
+            ("review", span(&self.review)),
+            ("plan", span(&self.plan)),
+            ("retries", span(&self.retries)),
+            ("timeout", span(&self.timeout)),
+            ("on_timeout", span(&self.on_timeout)),
+            ("gate", span(&self.gate)),
+            ("pr", span(&self.pr)),
+            ("pr_url", span(&self.pr_url)),
+            ("poll", span(&self.poll)),
+            ("poll_every", span(&self.poll_every)),
+        ];
+        all.into_iter().filter_map(|(n, s)| s.map(|s| (n, s))).collect()
+    }
+}
+
+/// Which fields each kind accepts (ARCHITECTURE §3); anything else is an "unknown field".
+pub fn allowed_fields(kind: Option<crate::model::Kind>) -> &'static [&'static str] {
+    use crate::model::Kind;
+    match kind {
+        None => &[
+            "title", "priority", "repo", "spawn_fallback", "max_agents", "spawns_per_minute", "vars",
+            "parallel", "session", "agent", "worktree",
+        ],
+        Some(Kind::Group) => &[
+            "title", "key", "kind", "after", "priority", "parallel", "session", "agent", "worktree",
+        ],
+        Some(Kind::Agent) => &[
+            "title", "key", "kind", "after", "priority", "session", "agent", "worktree", "prompt",
+            "command", "review", "plan", "retries", "timeout",
+        ],
+        Some(Kind::HumanReview) => &[
+            "title", "key", "kind", "after", "priority", "prompt", "timeout", "on_timeout",
+        ],
+        Some(Kind::Signal) => &[
+            "title", "key", "kind", "after", "priority", "gate", "repo", "pr", "pr_url", "poll",
+            "poll_every", "retries", "timeout", "on_timeout",
+        ],
+    }
+}

@@ -1,0 +1,18 @@
+//! taskboard: a terminal task board that supervises coding agents.
+#![forbid(unsafe_code)]
+
+pub mod agent;
+pub mod board;
+pub mod cli;
+pub mod command;
+pub mod config;
+pub mod datadir;
+pub mod demo;
+pub mod entry;
+pub mod goalfile;
+pub mod headless;
+pub mod model;
+pub mod runtime;
+pub mod signal_match;
+pub mod store;
+pub mod view;

@@ -1,0 +1,21 @@
+//! The domain: tasks, statuses, kinds and the specs a goal file produces. No IO here.
+
+mod spec;
+mod task;
+
+pub use spec::{GoalSettings, NewTask, OnTimeout, SessionPolicy, SpawnFallback, TaskSpec};
+pub use task::{Kind, Proc, Status, Task, TaskId};
+
+/// Milliseconds since the Unix epoch; the board's only notion of time (an input, never read).
+pub type Millis = i64;
+
+/// Where a command came from, recorded in the audit trail (`tui`, `cli`, `http:<client>`, ...).
+pub type Source = String;
+
+/// Wall-clock time in [`Millis`]; only drivers call this, never the pure board.
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}

@@ -1,0 +1,184 @@
+//! A task node: its kind, status, reason and the runtime facts the board keeps about it.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Millis, TaskSpec};
+
+/// Stable integer id, shown as `#12`.
+pub type TaskId = u64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Active,
+    PendingReview,
+    Blocked,
+    Done,
+    Failed,
+    Skipped,
+}
+
+impl Status {
+    /// `done`, `failed` and `skipped` never change except by an explicit command.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Done | Status::Failed | Status::Skipped)
+    }
+
+    /// A dependency in this status lets its dependents run.
+    pub fn is_satisfied(self) -> bool {
+        matches!(self, Status::Done | Status::Skipped)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Active => "active",
+            Status::PendingReview => "pending_review",
+            Status::Blocked => "blocked",
+            Status::Done => "done",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "pending" => Status::Pending,
+            "active" => Status::Active,
+            "pending_review" => Status::PendingReview,
+            "blocked" => Status::Blocked,
+            "done" => Status::Done,
+            "failed" => Status::Failed,
+            "skipped" => Status::Skipped,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Group,
+    Agent,
+    HumanReview,
+    Signal,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Group => "group",
+            Kind::Agent => "agent",
+            Kind::HumanReview => "human_review",
+            Kind::Signal => "signal",
+        }
+    }
+}
+
+/// The process side of an agent task, as far as the board knows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum Proc {
+    /// No session.
+    #[default]
+    Idle,
+    /// A spawn effect was issued; `Spawned` or `SpawnFailed` will follow.
+    Starting,
+    /// The session runs with this pid (also its process group).
+    Running { pid: u32 },
+}
+
+/// One node of a goal tree. A goal is a task without a parent.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Task {
+    pub id: TaskId,
+    pub parent: Option<TaskId>,
+    pub goal: TaskId,
+    pub kind: Kind,
+    pub spec: TaskSpec,
+    pub children: Vec<TaskId>,
+    /// Dependencies from `after`, resolved to ids when the goal was added.
+    pub after: Vec<TaskId>,
+    pub status: Status,
+    pub reason: String,
+    /// Why this task needs a human, or `None`.
+    pub attention: Option<String>,
+    pub created_at: Millis,
+    pub started_at: Option<Millis>,
+    pub completed_at: Option<Millis>,
+    /// Spawns so far (monotonic): events from an older attempt are recognised and ignored.
+    pub attempt: u32,
+    /// Retries used since the last explicit `retry`.
+    pub retries_used: u32,
+    pub proc: Proc,
+    /// Comments and signal payloads appended to the prompt on re-runs.
+    pub feedback: Vec<String>,
+    pub summary: Option<String>,
+    pub result: Option<serde_json::Value>,
+    /// Gate or agent deadline (timeouts), kept across restarts.
+    pub deadline: Option<Millis>,
+    /// Next time a poll gate's command should run.
+    pub next_poll: Option<Millis>,
+    /// A poll is running; its result carries this attempt number.
+    pub poll_in_flight: bool,
+    /// The next spawn does not count against the spawn limit (restart recovery).
+    pub free_spawn: bool,
+    /// Conversation id given to the agent before it is spawned.
+    pub session_id: Option<String>,
+    /// The next spawn should resume the stored session instead of starting over.
+    pub resume: bool,
+    /// Hash of the diff a reviewer is shown (agent tasks with review).
+    pub diff_hash: Option<String>,
+}
+
+impl Task {
+    pub fn new(id: TaskId, parent: Option<TaskId>, goal: TaskId, kind: Kind, spec: TaskSpec, now: Millis) -> Task {
+        Task {
+            id,
+            parent,
+            goal,
+            kind,
+            spec,
+            children: Vec::new(),
+            after: Vec::new(),
+            status: Status::Pending,
+            reason: String::new(),
+            attention: None,
+            created_at: now,
+            started_at: None,
+            completed_at: None,
+            attempt: 0,
+            retries_used: 0,
+            proc: Proc::Idle,
+            feedback: Vec::new(),
+            summary: None,
+            result: None,
+            deadline: None,
+            next_poll: None,
+            poll_in_flight: false,
+            free_spawn: false,
+            session_id: None,
+            resume: false,
+            diff_hash: None,
+        }
+    }
+
+    pub fn is_goal(&self) -> bool {
+        self.parent.is_none()
+    }
+
+    /// A human gate or an agent under review, waiting on a decision.
+    pub fn awaits_decision(&self) -> bool {
+        self.status == Status::PendingReview
+            || (self.status == Status::Active
+                && self.kind == Kind::Signal
+                && self.spec.gate.as_deref() == Some("human_approval"))
+    }
+}

@@ -1,0 +1,90 @@
+//! Starting a board on a data dir: lock, store, recovery, orphan sweep, driver.
+
+use std::sync::Arc;
+
+use crate::agent::procs;
+use crate::board::driver::{self, BoardHandle, DriverParts};
+use crate::board::{Board, Limits};
+use crate::config::Config;
+use crate::datadir::{DataDir, DataDirError, Lock};
+use crate::model::{now_millis, TaskId};
+use crate::store::{Batch, Store, StoreError, StoreHandle};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl StartError {
+    /// The exit code the CLI uses (ARCHITECTURE §7: 3 for a data dir in use).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StartError::DataDir(DataDirError::InUse { .. }) => 3,
+            _ => 2,
+        }
+    }
+}
+
+/// A board running on a data dir; dropping `lock` frees the dir.
+pub struct Running {
+    pub handle: BoardHandle,
+    pub store: StoreHandle,
+    pub board_id: String,
+    pub lock: Lock,
+}
+
+/// Extra wiring the listener provides (agent env, task tokens).
+#[derive(Default)]
+pub struct Wiring {
+    pub env: Vec<(String, String)>,
+    pub token_for: Option<Arc<dyn Fn(TaskId) -> String + Send + Sync>>,
+    pub pane_size: Option<(u16, u16)>,
+}
+
+/// Opens everything and starts the driver. Must run inside a tokio runtime.
+pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Running, StartError> {
+    let lock = data.lock()?;
+    let mut store = Store::open(&data.db())?;
+    let board_id = data.board_id()?;
+    let seed = match store.meta("session_seed")? {
+        Some(s) => uuid::Uuid::parse_str(&s).unwrap_or_else(|_| uuid::Uuid::new_v4()),
+        None => {
+            let s = uuid::Uuid::new_v4();
+            store.commit(&Batch { meta: vec![("session_seed".into(), s.to_string())], ..Batch::default() })?;
+            s
+        }
+    };
+    let limits = Limits { max_agents: config.max_agents, spawns_per_minute: config.spawns_per_minute };
+    let mut board = Board::new(limits, seed);
+    for task in store.load_tasks()? {
+        board.insert_loaded(task);
+    }
+    if store.meta("paused")?.as_deref() == Some("true") {
+        board.set_paused(true);
+    }
+    // Processes of an earlier run of this board (e.g. after kill -9) must not survive.
+    let swept = procs::kill_marked(&format!("{board_id}:"), false);
+    if swept > 0 {
+        tracing::warn!(swept, "killed processes left by an earlier run");
+    }
+    let cfg = config.clone();
+    let can_resume = move |t: &crate::model::Task| {
+        t.spec.command.is_none()
+            && cfg.agents.get(t.spec.agent.as_deref().unwrap_or(&cfg.default_agent)).is_some_and(|p| p.resume.is_some())
+    };
+    board.recover(&can_resume, now_millis());
+    let store = StoreHandle::spawn(store);
+    let parts = DriverParts {
+        data: data.clone(),
+        config: config.clone(),
+        board_id: board_id.clone(),
+        env: wiring.env,
+        token_for: wiring.token_for,
+        pane_size: wiring.pane_size.unwrap_or((40, 120)),
+    };
+    let handle = driver::start(board, store.clone(), parts);
+    Ok(Running { handle, store, board_id, lock })
+}
