@@ -43,6 +43,8 @@ pub struct Board {
     pub(super) changes: Changes,
     /// Seed for session ids, so they are chosen without randomness inside the core.
     pub(super) session_seed: uuid::Uuid,
+    /// Scratch space of the scheduling pass (indexed by id), kept to avoid reallocating.
+    pub(super) agg: Vec<super::schedule::Agg>,
 }
 
 impl Board {
@@ -57,6 +59,7 @@ impl Board {
             wakeup: None,
             changes: Changes::default(),
             session_seed,
+            agg: Vec::new(),
         }
     }
 
@@ -243,7 +246,13 @@ impl Board {
             t.proc = Proc::Idle;
             t.deadline = None;
         }
-        self.set_status(id, Status::Active, format!("retry {n}/{of}: {why}"), "", "board", now);
+        let reason = format!("retry {n}/{of}: {why}");
+        self.set_status(id, Status::Active, reason.clone(), "", "board", now);
+        // A retry keeps the status, but people watching want to see it happen.
+        if let Some(t) = self.task(id) {
+            let (goal, title) = (t.goal, t.spec.title.clone());
+            self.changes.transitions.push(Transition { id, goal, title, from: Status::Active, to: Status::Active, reason, note: String::new(), at: now });
+        }
     }
 
     /// The agent's work is finished: `done`, or `pending_review` when a review is wanted.

@@ -7,7 +7,9 @@ use crate::model::{Kind, Millis, Proc, Status, TaskId};
 
 /// What a subtree adds up to, for a group's derived status and reason line.
 #[derive(Clone, Copy, Default)]
-struct Agg {
+pub(super) struct Agg {
+    /// The derived status (groups) or own status (leaves) at this instant.
+    status: Option<Status>,
     need: u32,
     running: u32,
     failed: Option<TaskId>,
@@ -40,9 +42,9 @@ impl Board {
         for &goal in &goals {
             order.clear();
             order.extend(self.preorder(goal));
-            let derived = self.derive(&order, now, false);
+            self.derive(&order, now, false);
             let mut used = 0usize;
-            self.walk(goal, &order, &derived, now, &mut candidates, &mut used);
+            self.walk(goal, now, &mut candidates, &mut used);
             for &id in &order {
                 let Some(t) = self.task(id) else { continue };
                 if let Some(d) = t.deadline {
@@ -85,17 +87,19 @@ impl Board {
         self.wakeup = wakeup;
     }
 
-    /// Post-order over `order` (reverse preorder): derived status and reason for groups,
-    /// stored when `apply` (else only returned, for the walk to see this instant's truth).
-    fn derive(&mut self, order: &[TaskId], now: Millis, apply: bool) -> std::collections::HashMap<TaskId, Status> {
-        let mut derived = std::collections::HashMap::new();
-        let mut agg: std::collections::HashMap<TaskId, Agg> = std::collections::HashMap::with_capacity(order.len());
+    /// Post-order over `order` (reverse preorder): derived status of every node into
+    /// `self.agg` (indexed by id); stored on groups with their reason line when `apply`.
+    fn derive(&mut self, order: &[TaskId], now: Millis, apply: bool) {
+        let mut agg = std::mem::take(&mut self.agg);
+        if agg.len() < self.tasks.len() {
+            agg.resize(self.tasks.len(), Agg::default());
+        }
         for &id in order.iter().rev() {
             let Some(t) = self.task(id) else { continue };
             let mine = if t.kind == Kind::Group {
                 let mut a = Agg { all_done: !t.children.is_empty(), ..Agg::default() };
-                for c in &t.children {
-                    let Some(ca) = agg.get(c) else { continue };
+                for &c in &t.children {
+                    let ca = agg[c as usize];
                     a.need += ca.need;
                     a.running += ca.running;
                     a.failed = a.failed.or(ca.failed);
@@ -118,7 +122,7 @@ impl Board {
                 } else {
                     Status::Pending
                 };
-                derived.insert(id, status);
+                a.status = Some(status);
                 if apply {
                     let reason = self.group_reason(status, &a);
                     if t.status != status || t.reason != reason {
@@ -128,6 +132,7 @@ impl Board {
                 a
             } else {
                 Agg {
+                    status: Some(t.status),
                     need: u32::from(t.attention.is_some() || t.awaits_decision()),
                     running: u32::from(t.kind == Kind::Agent && t.status == Status::Active),
                     failed: (t.status == Status::Failed).then_some(id),
@@ -138,9 +143,9 @@ impl Board {
                     all_done: t.status.is_satisfied(),
                 }
             };
-            agg.insert(id, mine);
+            agg[id as usize] = mine;
         }
-        derived
+        self.agg = agg;
     }
 
     fn group_reason(&self, status: Status, a: &Agg) -> String {
@@ -158,11 +163,11 @@ impl Board {
     }
 
     /// Preorder walk deciding which leaves may start; arms gates, collects agent candidates.
-    fn walk(&mut self, goal: TaskId, order: &[TaskId], derived: &std::collections::HashMap<TaskId, Status>, now: Millis, out: &mut Vec<Candidate>, used: &mut usize) {
-        let status_of = |b: &Board, id: TaskId| derived.get(&id).copied().or_else(|| b.task(id).map(|x| x.status));
+    /// Dependencies are judged by this instant's derived statuses (`self.agg`).
+    fn walk(&mut self, goal: TaskId, now: Millis, out: &mut Vec<Candidate>, used: &mut usize) {
+        let status_of = |b: &Board, id: TaskId| b.agg.get(id as usize).and_then(|a| a.status).or_else(|| b.task(id).map(|x| x.status));
         // (id, enabled, blocker) where blocker is a failed/blocked dependency holding it back.
         let mut stack: Vec<(TaskId, bool, Option<TaskId>)> = vec![(goal, true, None)];
-        let _ = order;
         let mut index = 0usize; // preorder position: file order, the tie-break after priority
         while let Some((id, parent_ok, inherited)) = stack.pop() {
             index += 1;
@@ -181,13 +186,12 @@ impl Board {
                 }
             }
             if t.kind == Kind::Group {
-                let parallel = t.spec.parallel;
-                let children = t.children.clone();
-                let mut prev: Option<TaskId> = None;
-                let mut pushes = Vec::with_capacity(children.len());
-                for c in children {
+                // Push in reverse so children pop in file order.
+                for i in (0..t.children.len()).rev() {
+                    let c = t.children[i];
                     let (mut c_ok, mut c_block) = (ok, blocker);
-                    if let (false, Some(p)) = (parallel, prev) {
+                    if !t.spec.parallel && i > 0 {
+                        let p = t.children[i - 1];
                         match status_of(self, p) {
                             Some(s) if s.is_satisfied() => {}
                             Some(Status::Failed | Status::Blocked) => {
@@ -197,10 +201,8 @@ impl Board {
                             _ => c_ok = false,
                         }
                     }
-                    pushes.push((c, c_ok, c_block));
-                    prev = Some(c);
+                    stack.push((c, c_ok, c_block));
                 }
-                stack.extend(pushes.into_iter().rev());
                 continue;
             }
             let (kind, status, proc) = (t.kind, t.status, t.proc);
@@ -263,10 +265,10 @@ impl Board {
     /// Starts one candidate if the limits allow; else says why it waits. Returns when a
     /// spawn window frees up, if that is what holds it.
     fn try_spawn(&mut self, c: &Candidate, now: Millis, slots: &mut usize, goal_used: &mut [(TaskId, usize)], fx: &mut Vec<Effect>) -> Option<Millis> {
-        let settings = self.task(c.goal).and_then(|g| g.spec.goal.clone()).unwrap_or_default();
+        let settings = self.task(c.goal).and_then(|g| g.spec.goal.as_ref());
         let max_global = self.limits.max_agents;
-        let max_goal = settings.max_agents.unwrap_or(usize::MAX);
-        let spm = settings.spawns_per_minute.unwrap_or(self.limits.spawns_per_minute) as usize;
+        let max_goal = settings.and_then(|s| s.max_agents).unwrap_or(usize::MAX);
+        let spm = settings.and_then(|s| s.spawns_per_minute).unwrap_or(self.limits.spawns_per_minute) as usize;
         let gu = goal_used.iter_mut().find(|(g, _)| *g == c.goal).map(|(_, u)| u)?;
         let hold = |b: &mut Board, reason: String| {
             if b.task(c.id).is_some_and(|t| t.status == Status::Pending && t.reason != reason) {
@@ -300,6 +302,7 @@ impl Board {
             *gu += 1;
         }
         let prompt = self.prompt_for(c.id);
+        let repo = self.goal_repo(c.goal).unwrap_or_default();
         let Some(t) = self.task_mut(c.id) else { return None };
         t.attempt += 1;
         t.proc = Proc::Starting;
@@ -313,7 +316,7 @@ impl Board {
             command: t.spec.command.clone(),
             agent: t.spec.agent.clone(),
             prompt,
-            repo: settings.repo.clone(),
+            repo,
             worktree: t.spec.worktree,
             session_id: t.session_id.clone().unwrap_or_default(),
             resume: t.resume,

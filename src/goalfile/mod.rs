@@ -128,6 +128,19 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The key of the `key = value` whose value sits at `value`, so an unknown-field error points
+/// where toml's own unknown-field errors do; the value itself when the text is not that shape.
+fn key_span(text: &str, value: Range<usize>) -> Range<usize> {
+    let before = &text[..text.floor_char_boundary(value.start.min(text.len()))];
+    let Some(key) = before.trim_end_matches([' ', '\t']).strip_suffix('=') else { return value };
+    let key = key.trim_end_matches([' ', '\t']);
+    let start = key.trim_end_matches(|c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | '\'')).len();
+    if start == key.len() {
+        return value;
+    }
+    start..key.len()
+}
+
 fn resolve_vars(cx: &Cx, raw: &RawTask, given: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, GoalError> {
     let declared = raw.vars.as_ref().map(|v| v.get_ref().clone_keys()).unwrap_or_default();
     for name in given.keys() {
@@ -139,6 +152,13 @@ fn resolve_vars(cx: &Cx, raw: &RawTask, given: &BTreeMap<String, String>) -> Res
     let mut out = BTreeMap::new();
     if let Some(vars) = &raw.vars {
         for (name, var) in vars.get_ref() {
+            if let raw::RawVar::Invalid(v) = var.get_ref() {
+                return Err(cx.err(
+                    var.span(),
+                    format!("var '{name}' is {v}; write it {name} = \"default\" or {name} = {{ default = \"…\", description = \"…\" }}"),
+                    Some(format!("vars.{name}")),
+                ));
+            }
             let value = given.get(name).cloned().or_else(|| var.get_ref().default_value().map(str::to_string));
             match value {
                 Some(v) => {
@@ -190,14 +210,27 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// Fills declared `{{var}}`s in one pass (a value is never filled again); anything else
+    /// between braces is left as written.
     fn fill(&self, s: &str) -> String {
-        if !s.contains("{{") {
-            return s.to_string();
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(open) = rest.find("{{") {
+            let after = &rest[open + 2..];
+            let value = after.find("}}").and_then(|close| self.vars.get(&after[..close]).map(|v| (close, v)));
+            match value {
+                Some((close, v)) => {
+                    out.push_str(&rest[..open]);
+                    out.push_str(v);
+                    rest = &after[close + 2..];
+                }
+                None => {
+                    out.push_str(&rest[..open + 2]);
+                    rest = after;
+                }
+            }
         }
-        let mut out = s.to_string();
-        for (k, v) in &self.vars {
-            out = out.replace(&format!("{{{{{k}}}}}"), v);
-        }
+        out.push_str(rest);
         out
     }
 
@@ -236,9 +269,13 @@ impl Builder<'_> {
         let allowed = allowed_fields(if is_goal { None } else { Some(kind) });
         for (name, span) in raw.fields_set() {
             if !allowed.contains(&name) {
-                let what = if is_goal { "a goal".to_string() } else { format!("a {} task", kind.as_str()) };
+                let what = match kind {
+                    _ if is_goal => "a goal".to_string(),
+                    Kind::Agent => "an agent task".to_string(),
+                    other => format!("a {} task", other.as_str()),
+                };
                 return Err(self.cx.err(
-                    span,
+                    key_span(self.cx.text, span),
                     format!("unknown field `{name}` on {what} (allowed: {})", allowed.join(", ")),
                     field(name),
                 ));
@@ -265,13 +302,13 @@ impl Builder<'_> {
         spec.parallel = raw.parallel.as_ref().map(|p| *p.get_ref()).unwrap_or(false);
         spec.session = match &raw.session {
             None => inherited.session,
-            Some(s) => match s.get_ref().as_str() {
+            Some(s) => match self.fill(s.get_ref()).as_str() {
                 "spawn" => SessionPolicy::Spawn,
                 "pinned" => SessionPolicy::Pinned,
                 other => return Err(self.cx.err(s.span(), format!("unknown session \"{other}\": use spawn or pinned"), field("session"))),
             },
         };
-        spec.agent = raw.agent.as_ref().map(|a| a.get_ref().clone()).or(inherited.agent.clone());
+        spec.agent = raw.agent.as_ref().map(|a| self.fill(a.get_ref())).or(inherited.agent.clone());
         spec.worktree = raw.worktree.as_ref().map(|w| *w.get_ref()).unwrap_or(inherited.worktree);
         spec.prompt = raw.prompt.as_ref().map(|p| self.fill(p.get_ref()));
         if let Some(c) = &raw.command {
@@ -287,7 +324,7 @@ impl Builder<'_> {
         spec.poll_every = self.duration(&raw.poll_every, field("poll_every"))?;
         spec.on_timeout = match &raw.on_timeout {
             None => OnTimeout::Fail,
-            Some(o) => match o.get_ref().as_str() {
+            Some(o) => match self.fill(o.get_ref()).as_str() {
                 "fail" => OnTimeout::Fail,
                 "pass" => OnTimeout::Pass,
                 "escalate" => OnTimeout::Escalate,
@@ -323,11 +360,12 @@ impl Builder<'_> {
 
     fn duration(&self, raw: &raw::S<String>, field: Option<String>) -> Result<Option<u64>, GoalError> {
         let Some(d) = raw else { return Ok(None) };
-        match humantime::parse_duration(d.get_ref().trim()) {
+        let text = self.fill(d.get_ref());
+        match humantime::parse_duration(text.trim()) {
             Ok(v) if v.as_secs() > 0 => Ok(Some(v.as_secs())),
             _ => Err(self.cx.err(
                 d.span(),
-                format!("bad duration \"{}\": write it like \"30s\", \"45m\" or \"2h\"", d.get_ref()),
+                format!("bad duration \"{text}\": write it like \"30s\", \"45m\" or \"2h\""),
                 field,
             )),
         }
@@ -351,16 +389,23 @@ impl Builder<'_> {
                 ))
             }
         }
-        spec.repo = raw.repo.as_ref().map(|r| self.fill(r.get_ref()));
+        // Empty (e.g. a template var left at its "" default) means "from origin", as if unset.
+        spec.repo = raw.repo.as_ref().map(|r| self.fill(r.get_ref())).filter(|r| !r.trim().is_empty());
         if let Some(pr) = &raw.pr {
-            let n = match pr.get_ref() {
-                RawPr::Number(n) if *n > 0 => Some(*n as u64),
-                RawPr::Number(_) => None,
-                RawPr::Text(t) => self.fill(t).trim().parse::<u64>().ok().filter(|n| *n > 0),
+            let (n, shown) = match pr.get_ref() {
+                RawPr::Number(n) => (u64::try_from(*n).ok().filter(|n| *n > 0), n.to_string()),
+                RawPr::Text(t) => {
+                    let t = self.fill(t);
+                    (t.trim().parse::<u64>().ok().filter(|n| *n > 0), format!("\"{t}\""))
+                }
+                RawPr::Other(v) => (None, v.to_string()),
             };
             match n {
                 Some(n) => spec.pr = Some(n),
-                None => return Err(self.cx.err(pr.span(), "`pr` must be a positive PR number (42 or \"42\")".into(), field("pr"))),
+                None => {
+                    let message = format!("`pr` is {shown}; it must be a positive PR number (42 or \"42\")");
+                    return Err(self.cx.err(pr.span(), message, field("pr")));
+                }
             }
         }
         if let Some(u) = &raw.pr_url {
@@ -374,6 +419,8 @@ impl Builder<'_> {
             if spec.repo.as_deref().is_some_and(|r| !r.eq_ignore_ascii_case(&repo)) {
                 return Err(self.cx.err(u.span(), format!("`pr_url` names {repo} but `repo` is {}: they must agree", spec.repo.clone().unwrap_or_default()), field("pr_url")));
             }
+            // Matching reads `repo` + `pr`, so a pr_url must fill both.
+            spec.repo = Some(repo);
             spec.pr = Some(n);
             spec.pr_url = Some(url);
         }
@@ -386,7 +433,7 @@ impl Builder<'_> {
         let repo = joined.canonicalize().unwrap_or_else(|_| std::path::absolute(&joined).unwrap_or(joined));
         let spawn_fallback = match &raw.spawn_fallback {
             None => SpawnFallback::Block,
-            Some(s) => match s.get_ref().as_str() {
+            Some(s) => match self.fill(s.get_ref()).as_str() {
                 "block" => SpawnFallback::Block,
                 "pinned" => SpawnFallback::Pinned,
                 other => return Err(self.cx.err(s.span(), format!("unknown spawn_fallback \"{other}\": use block or pinned"), Some("spawn_fallback".into()))),

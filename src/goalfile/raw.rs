@@ -40,31 +40,40 @@ pub struct RawTask {
     pub task: Option<Vec<Spanned<RawTask>>>,
 }
 
-/// `pr = 42` or `pr = "42"` (so templates can fill it).
+/// `pr = 42` or `pr = "42"` (so templates can fill it). `Other` catches any other value so
+/// the validator, not serde's "did not match any variant", says what is wrong.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum RawPr {
     Number(i64),
     Text(String),
+    Other(toml::Value),
 }
 
-/// `[vars] pr = { default = "", description = "…" }`, or `pr = "default"`.
+/// `[vars] pr = { default = "", description = "…" }`, or `pr = "default"`. `Invalid` catches
+/// any other shape so the validator can say how to write a var.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum RawVar {
     Default(String),
-    Full {
-        default: Option<String>,
-        #[allow(dead_code)] // shown by `--help`-like listings later; accepted now
-        description: Option<String>,
-    },
+    Full(RawVarFull),
+    Invalid(toml::Value),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVarFull {
+    pub default: Option<String>,
+    #[allow(dead_code)] // shown by `--help`-like listings later; accepted now
+    pub description: Option<String>,
 }
 
 impl RawVar {
     pub fn default_value(&self) -> Option<&str> {
         match self {
             RawVar::Default(d) => Some(d),
-            RawVar::Full { default, .. } => default.as_deref(),
+            RawVar::Full(f) => f.default.as_deref(),
+            RawVar::Invalid(_) => None,
         }
     }
 }
