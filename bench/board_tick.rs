@@ -11,9 +11,14 @@ use taskboard::command::Command;
 /// A goal of `groups` groups × `per_group` agent tasks, alternating parallel and
 /// sequential groups, with every other group depending on the previous one via `after`.
 pub fn tree(groups: usize, per_group: usize) -> String {
-    let mut s = String::from("title = \"bench\"\nparallel = true\nmax_agents = 8\nspawns_per_minute = 1000000\n");
+    let mut s = String::from(
+        "title = \"bench\"\nparallel = true\nmax_agents = 8\nspawns_per_minute = 1000000\n",
+    );
     for g in 0..groups {
-        s.push_str(&format!("[[task]]\nkey = \"g{g}\"\ntitle = \"group {g}\"\nparallel = {}\n", g % 2 == 0));
+        s.push_str(&format!(
+            "[[task]]\nkey = \"g{g}\"\ntitle = \"group {g}\"\nparallel = {}\n",
+            g % 2 == 0
+        ));
         if g % 2 == 1 {
             s.push_str(&format!("after = [\"g{}\"]\n", g - 1));
         }
@@ -27,10 +32,30 @@ pub fn tree(groups: usize, per_group: usize) -> String {
 /// Builds the board, lets a few tasks start and finish, then times `iters` ticks.
 /// Returns (tasks, median µs, p99 µs).
 pub fn measure(groups: usize, per_group: usize, iters: usize) -> (usize, f64, f64) {
-    let goal = taskboard::goalfile::parse_str(&tree(groups, per_group), "bench.toml", Path::new("/tmp"), &BTreeMap::new()).expect("bench goal");
-    let mut board = Board::new(Limits { max_agents: 8, spawns_per_minute: 1_000_000 }, uuid::Uuid::nil());
+    let goal = taskboard::goalfile::parse_str(
+        &tree(groups, per_group),
+        "bench.toml",
+        Path::new("/tmp"),
+        &BTreeMap::new(),
+    )
+    .expect("bench goal");
+    let mut board = Board::new(
+        Limits {
+            max_agents: 8,
+            spawns_per_minute: 1_000_000,
+        },
+        uuid::Uuid::nil(),
+    );
     let mut now = 1_000_000;
-    let out = board.handle(Event::Command { cmd: Command::AddGoal { goal: Box::new(goal) }, who: "bench".into() }, now);
+    let out = board.handle(
+        Event::Command {
+            cmd: Command::AddGoal {
+                goal: Box::new(goal),
+            },
+            who: "bench".into(),
+        },
+        now,
+    );
     // Finish a few rounds of work so the tree has done, active and pending tasks.
     let mut fx = out.effects;
     for _ in 0..20 {
@@ -38,8 +63,32 @@ pub fn measure(groups: usize, per_group: usize, iters: usize) -> (usize, f64, f6
         for e in fx {
             if let taskboard::board::Effect::Spawn(s) = e {
                 now += 1;
-                next.extend(board.handle(Event::Spawned { task: s.task, attempt: s.attempt, pid: 1 }, now).effects);
-                next.extend(board.handle(Event::Exited { task: s.task, attempt: s.attempt, code: 0, signal: None, tail: String::new() }, now).effects);
+                next.extend(
+                    board
+                        .handle(
+                            Event::Spawned {
+                                task: s.task,
+                                attempt: s.attempt,
+                                pid: 1,
+                            },
+                            now,
+                        )
+                        .effects,
+                );
+                next.extend(
+                    board
+                        .handle(
+                            Event::Exited {
+                                task: s.task,
+                                attempt: s.attempt,
+                                code: 0,
+                                signal: None,
+                                tail: String::new(),
+                            },
+                            now,
+                        )
+                        .effects,
+                );
             }
         }
         fx = next;
@@ -64,5 +113,7 @@ pub fn measure(groups: usize, per_group: usize, iters: usize) -> (usize, f64, f6
 #[allow(dead_code)]
 fn main() {
     let (tasks, median, p99) = measure(100, 100, 500);
-    println!("board tick on {tasks} tasks: median {median:.0} µs, p99 {p99:.0} µs (goal: under 1000 µs)");
+    println!(
+        "board tick on {tasks} tasks: median {median:.0} µs, p99 {p99:.0} µs (goal: under 1000 µs)"
+    );
 }

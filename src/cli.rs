@@ -29,6 +29,86 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Add a goal file to the running board (or to the store when none runs).
+    Add {
+        file: PathBuf,
+        /// Template value for `{{K}}` in the goal file (repeatable).
+        #[arg(long = "var", value_name = "K=V", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+    },
+    /// Resolve a waiting signal gate: one task, or every task matching gate + PR.
+    #[command(group(clap::ArgGroup::new("target").required(true).args(["task", "gate"])))]
+    Signal {
+        /// The signal task's id.
+        #[arg(long)]
+        task: Option<u64>,
+        /// Gate name (gh_ci, gh_review, human_approval, ...); matches every waiting task.
+        #[arg(long, requires = "which_pr")]
+        gate: Option<String>,
+        /// Repository as CI names it (owner/name).
+        #[arg(long, requires = "gate")]
+        repo: Option<String>,
+        /// PR number (with --repo).
+        #[arg(long, group = "which_pr", requires = "repo")]
+        pr: Option<u64>,
+        /// PR URL (instead of --repo and --pr).
+        #[arg(long, group = "which_pr")]
+        pr_url: Option<String>,
+        #[arg(long, value_parser = ["pass", "fail"])]
+        status: String,
+        /// JSON payload (stored as the gate's result, or given to the agent as feedback).
+        #[arg(long)]
+        payload: Option<String>,
+    },
+    /// Mark an agent task complete (for agents; the task defaults to $TASKBOARD_TASK_ID).
+    Complete {
+        #[arg(long, env = "TASKBOARD_TASK_ID")]
+        task: u64,
+        #[arg(long)]
+        summary: String,
+        /// Ask for a human review before the task counts as done.
+        #[arg(long)]
+        review: bool,
+    },
+    /// Say an agent task cannot go on (for agents; the task defaults to $TASKBOARD_TASK_ID).
+    Block {
+        #[arg(long, env = "TASKBOARD_TASK_ID")]
+        task: u64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Approve a review or approval gate.
+    Approve {
+        id: u64,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Reject a review gate (the gate fails).
+    Reject {
+        id: u64,
+        #[arg(long)]
+        comment: String,
+    },
+    /// Send work back to the agent before a gate, with a comment.
+    RequestChanges {
+        id: u64,
+        #[arg(long)]
+        comment: String,
+    },
+    /// Retry a failed or blocked task (on a group: every failed/blocked task in it).
+    Retry { id: u64 },
+    /// Skip a task; what depends on it may run.
+    Skip { id: u64 },
+    /// Stop a running agent (its task fails).
+    Stop { id: u64 },
+    /// Delete a task or goal (a goal's worktrees go too; branches stay).
+    Delete { id: u64 },
+    /// Print a task's audit trail.
+    Audit { id: u64 },
+    /// Stop all new dispatch (running agents keep running).
+    Pause,
+    /// Start dispatching again.
+    Resume,
 }
 
 #[derive(Args, Debug)]

@@ -23,16 +23,47 @@ pub enum Decision {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "command")]
 pub enum Command {
-    AddGoal { goal: Box<NewTask> },
-    Decide { task: TaskId, decision: Decision, comment: Option<String>, diff_hash: Option<String> },
-    Signal { task: TaskId, status: SignalStatus, payload: serde_json::Value },
-    ResolveSignals { target: SignalTarget, status: SignalStatus, payload: serde_json::Value },
-    Complete { task: TaskId, summary: String, review: bool, artifacts: serde_json::Map<String, serde_json::Value> },
-    Block { task: TaskId, reason: String },
-    Retry { task: TaskId },
-    Skip { task: TaskId },
-    Stop { task: TaskId },
-    Delete { task: TaskId },
+    AddGoal {
+        goal: Box<NewTask>,
+    },
+    Decide {
+        task: TaskId,
+        decision: Decision,
+        comment: Option<String>,
+        diff_hash: Option<String>,
+    },
+    Signal {
+        task: TaskId,
+        status: SignalStatus,
+        payload: serde_json::Value,
+    },
+    ResolveSignals {
+        target: SignalTarget,
+        status: SignalStatus,
+        payload: serde_json::Value,
+    },
+    Complete {
+        task: TaskId,
+        summary: String,
+        review: bool,
+        artifacts: serde_json::Map<String, serde_json::Value>,
+    },
+    Block {
+        task: TaskId,
+        reason: String,
+    },
+    Retry {
+        task: TaskId,
+    },
+    Skip {
+        task: TaskId,
+    },
+    Stop {
+        task: TaskId,
+    },
+    Delete {
+        task: TaskId,
+    },
     Pause,
     Resume,
 }
@@ -64,15 +95,27 @@ pub enum CommandError {
     #[error("no task #{id}")]
     NotFound { id: TaskId },
     #[error("{message}")]
-    Conflict { message: String, status: Option<String> },
+    Conflict {
+        message: String,
+        status: Option<String>,
+    },
     #[error("{message}")]
-    Invalid { message: String, field: Option<String> },
+    Invalid {
+        message: String,
+        field: Option<String>,
+    },
     #[error("could not store the change: {message}")]
     Storage { message: String },
 }
 
 impl CommandError {
-    pub fn conflict(message: impl Into<String>, status: Option<crate::model::Status>) -> CommandError {
-        CommandError::Conflict { message: message.into(), status: status.map(|s| s.as_str().to_string()) }
+    pub fn conflict(
+        message: impl Into<String>,
+        status: Option<crate::model::Status>,
+    ) -> CommandError {
+        CommandError::Conflict {
+            message: message.into(),
+            status: status.map(|s| s.as_str().to_string()),
+        }
     }
 }

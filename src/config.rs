@@ -56,9 +56,17 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the config file {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}:{line}:{col}: {message}", path.display())]
-    Invalid { path: PathBuf, line: usize, col: usize, message: String },
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
 }
 
 fn strs(v: &[&str]) -> Vec<String> {
@@ -77,11 +85,35 @@ pub fn builtin_profiles() -> BTreeMap<String, Profile> {
     BTreeMap::from([
         (
             "claude".to_string(),
-            p(&["claude", "--session-id", "{session_id}", "{prompt}"], Some(&["claude", "--resume", "{session_id}"]), &[r"Do you want to proceed\?", r"\(y/n\)"]),
+            p(
+                &["claude", "--session-id", "{session_id}", "{prompt}"],
+                Some(&["claude", "--resume", "{session_id}"]),
+                &[r"Do you want to proceed\?", r"\(y/n\)"],
+            ),
         ),
-        ("codex".to_string(), p(&["codex", "{prompt}"], None, &[r"Allow command\?", r"\(y/n\)"])),
-        ("aider".to_string(), p(&["aider", "--message", "{prompt}"], None, &[r"\(Y\)es/\(N\)o"])),
-        ("shell".to_string(), Profile { prompt_suffix: false, ..p(&["sh", "-c", "{prompt}"], None, &[]) }),
+        (
+            "codex".to_string(),
+            p(
+                &["codex", "{prompt}"],
+                None,
+                &[r"Allow command\?", r"\(y/n\)"],
+            ),
+        ),
+        (
+            "aider".to_string(),
+            p(
+                &["aider", "--message", "{prompt}"],
+                None,
+                &[r"\(Y\)es/\(N\)o"],
+            ),
+        ),
+        (
+            "shell".to_string(),
+            Profile {
+                prompt_suffix: false,
+                ..p(&["sh", "-c", "{prompt}"], None, &[])
+            },
+        ),
     ])
 }
 
@@ -90,7 +122,10 @@ impl Config {
     pub fn load(path: Option<&Path>, required: bool) -> Result<Config, ConfigError> {
         let mut cfg = match path {
             Some(p) if p.exists() || required => {
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
                 Self::parse(&text, p)?
             }
             _ => Config::default(),
@@ -103,10 +138,21 @@ impl Config {
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let cfg: Config = toml::from_str(text).map_err(|e| {
-            let (line, col) = crate::goalfile::line_col(text, e.span().map(|s| s.start).unwrap_or(0));
-            ConfigError::Invalid { path: path.to_path_buf(), line, col, message: e.message().trim().to_string() }
+            let (line, col) =
+                crate::goalfile::line_col(text, e.span().map(|s| s.start).unwrap_or(0));
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                col,
+                message: e.message().trim().to_string(),
+            }
         })?;
-        let bad = |message: String| ConfigError::Invalid { path: path.to_path_buf(), line: 1, col: 1, message };
+        let bad = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: 1,
+            col: 1,
+            message,
+        };
         if cfg.max_agents == 0 {
             return Err(bad("max_agents must be at least 1".into()));
         }
@@ -118,7 +164,11 @@ impl Config {
                 return Err(bad(format!("[agents.{name}] command must name a program")));
             }
             for re in &p.attention {
-                regex::Regex::new(re).map_err(|e| bad(format!("[agents.{name}] attention pattern {re:?} is not a valid regex: {e}")))?;
+                regex::Regex::new(re).map_err(|e| {
+                    bad(format!(
+                        "[agents.{name}] attention pattern {re:?} is not a valid regex: {e}"
+                    ))
+                })?;
             }
         }
         Ok(cfg)
@@ -126,6 +176,7 @@ impl Config {
 
     /// Default config path: the platform config dir's `taskboard/config.toml`.
     pub fn default_path() -> Option<PathBuf> {
-        directories::ProjectDirs::from("", "", "taskboard").map(|d| d.config_dir().join("config.toml"))
+        directories::ProjectDirs::from("", "", "taskboard")
+            .map(|d| d.config_dir().join("config.toml"))
     }
 }

@@ -17,7 +17,10 @@ pub enum DataDirError {
     #[error("another taskboard (pid {pid}) is already running on {}; stop it first or use another --data-dir", dir.display())]
     InUse { pid: String, dir: PathBuf },
     #[error("cannot use the data dir {}: {source}", dir.display())]
-    Io { dir: PathBuf, source: std::io::Error },
+    Io {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Held while a board runs; dropping it releases the lock.
@@ -73,7 +76,10 @@ impl DataDir {
     }
 
     fn io(&self, source: std::io::Error) -> DataDirError {
-        DataDirError::Io { dir: self.root.clone(), source }
+        DataDirError::Io {
+            dir: self.root.clone(),
+            source,
+        }
     }
 
     pub fn create(&self) -> Result<(), DataDirError> {
@@ -83,7 +89,13 @@ impl DataDir {
     /// Takes the one-board lock (an advisory `flock` held while running) and writes our pid.
     pub fn lock(&self) -> Result<Lock, DataDirError> {
         self.create()?;
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(self.lock_path()).map_err(|e| self.io(e))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.lock_path())
+            .map_err(|e| self.io(e))?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(mut f) => {
                 f.set_len(0).map_err(|e| self.io(e))?;
@@ -95,14 +107,25 @@ impl DataDir {
                 let mut pid = String::new();
                 let _ = file.read_to_string(&mut pid);
                 let pid = pid.trim().to_string();
-                Err(DataDirError::InUse { pid: if pid.is_empty() { "unknown".into() } else { pid }, dir: self.root.clone() })
+                Err(DataDirError::InUse {
+                    pid: if pid.is_empty() {
+                        "unknown".into()
+                    } else {
+                        pid
+                    },
+                    dir: self.root.clone(),
+                })
             }
         }
     }
 
     /// The pid of the board holding the lock, if one runs.
     pub fn running_pid(&self) -> Option<u32> {
-        let file = OpenOptions::new().read(true).write(true).open(self.lock_path()).ok()?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(self.lock_path())
+            .ok()?;
         match Flock::lock(file, FlockArg::LockSharedNonblock) {
             Ok(_) => None,
             Err((mut f, _)) => {
@@ -124,7 +147,13 @@ impl DataDir {
         let mut buf = vec![0u8; bytes];
         getrandom::fill(&mut buf).map_err(|e| self.io(std::io::Error::other(e.to_string())))?;
         let value = hex::encode(buf);
-        let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path).map_err(|e| self.io(e))?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| self.io(e))?;
         f.write_all(value.as_bytes()).map_err(|e| self.io(e))?;
         f.sync_all().map_err(|e| self.io(e))?;
         Ok(value)

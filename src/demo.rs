@@ -13,16 +13,25 @@ use crate::entry::Failure;
 /// Lays out `<root>/repo` (a git repo with one commit), the goal file and the agent script.
 pub fn prepare(root: &Path) -> Result<PathBuf, String> {
     let repo_dir = root.join("repo");
-    std::fs::create_dir_all(&repo_dir).map_err(|e| format!("cannot create {}: {e}", repo_dir.display()))?;
+    std::fs::create_dir_all(&repo_dir)
+        .map_err(|e| format!("cannot create {}: {e}", repo_dir.display()))?;
     let repo = git2::Repository::init(&repo_dir).map_err(|e| format!("git init failed: {e}"))?;
-    std::fs::write(repo_dir.join("README.md"), "# Demo project\n\nA repository for the taskboard demo.\n").map_err(|e| e.to_string())?;
-    let sig = git2::Signature::now("taskboard demo", "demo@taskboard.invalid").map_err(|e| e.to_string())?;
+    std::fs::write(
+        repo_dir.join("README.md"),
+        "# Demo project\n\nA repository for the taskboard demo.\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let sig = git2::Signature::now("taskboard demo", "demo@taskboard.invalid")
+        .map_err(|e| e.to_string())?;
     let mut index = repo.index().map_err(|e| e.to_string())?;
-    index.add_path(Path::new("README.md")).map_err(|e| e.to_string())?;
+    index
+        .add_path(Path::new("README.md"))
+        .map_err(|e| e.to_string())?;
     index.write().map_err(|e| e.to_string())?;
     let tree_id = index.write_tree().map_err(|e| e.to_string())?;
     let tree = repo.find_tree(tree_id).map_err(|e| e.to_string())?;
-    repo.commit(Some("HEAD"), &sig, &sig, "initial commit", &tree, &[]).map_err(|e| e.to_string())?;
+    repo.commit(Some("HEAD"), &sig, &sig, "initial commit", &tree, &[])
+        .map_err(|e| e.to_string())?;
     let agents = root.join("agents");
     std::fs::create_dir_all(&agents).map_err(|e| e.to_string())?;
     std::fs::write(agents.join("demo-agent.sh"), DEMO_AGENT).map_err(|e| e.to_string())?;
@@ -34,10 +43,20 @@ pub fn prepare(root: &Path) -> Result<PathBuf, String> {
 /// The config plus the `demo` agent profile pointing at the laid-out script.
 pub fn demo_config(config: &Config, root: &Path) -> Config {
     let mut cfg = config.clone();
-    let script = root.join("agents").join("demo-agent.sh").display().to_string();
+    let script = root
+        .join("agents")
+        .join("demo-agent.sh")
+        .display()
+        .to_string();
     cfg.agents.insert(
         "demo".into(),
-        Profile { command: vec!["sh".into(), script], resume: None, env: Default::default(), attention: Vec::new(), prompt_suffix: false },
+        Profile {
+            command: vec!["sh".into(), script],
+            resume: None,
+            env: Default::default(),
+            attention: Vec::new(),
+            prompt_suffix: false,
+        },
     );
     cfg
 }
@@ -46,14 +65,29 @@ pub fn run(data_dir: Option<&Path>, config: &Config, args: &DemoArgs) -> Result<
     let stamp = crate::model::now_millis();
     let root = std::env::temp_dir().join(format!("taskboard-demo-{}-{stamp}", std::process::id()));
     let goal_file = prepare(&root).map_err(Failure::usage)?;
-    let data = data_dir.map(Path::to_path_buf).unwrap_or_else(|| root.join("data"));
+    let data = data_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join("data"));
     println!("demo repo:  {}", root.join("repo").display());
     println!("data dir:   {}", data.display());
     println!("goal file:  {}", goal_file.display());
     let auto = args.auto_approve || !args.headless;
     if !args.headless {
-        println!("(the TUI is not built yet: running headless, approving the review gate automatically)");
+        println!(
+            "(the TUI is not built yet: running headless, approving the review gate automatically)"
+        );
     }
-    let run_args = RunArgs { file: Some(goal_file), vars: Vec::new(), headless: true, auto_approve: auto, timeout: None, listen: None };
-    crate::entry::run(&crate::datadir::DataDir::new(data), &demo_config(config, &root), &run_args)
+    let run_args = RunArgs {
+        file: Some(goal_file),
+        vars: Vec::new(),
+        headless: true,
+        auto_approve: auto,
+        timeout: None,
+        listen: None,
+    };
+    crate::entry::run(
+        &crate::datadir::DataDir::new(data),
+        &demo_config(config, &root),
+        &run_args,
+    )
 }

@@ -27,7 +27,10 @@ pub struct Failure {
 
 impl Failure {
     pub fn usage(message: impl std::fmt::Display) -> Failure {
-        Failure { message: message.to_string(), code: 2 }
+        Failure {
+            message: message.to_string(),
+            code: 2,
+        }
     }
 }
 
@@ -43,16 +46,37 @@ fn init_tracing(data: &DataDir) {
     if data.create().is_err() {
         return;
     }
-    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(data.trace_log()) else { return };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(std::sync::Mutex::new(file)).try_init();
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.trace_log())
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))
 }
 
 fn real_main(cli: Cli) -> Result<i32, Failure> {
+    if let Some(cmd) = &cli.command {
+        let data = DataDir::resolve(cli.data_dir.as_deref());
+        if let Some(result) = crate::client_cmds::run(&data, cmd) {
+            return result;
+        }
+    }
     let config = load_config(&cli)?;
     match &cli.command {
         Some(Cmd::Run(args)) => {
@@ -64,7 +88,10 @@ fn real_main(cli: Cli) -> Result<i32, Failure> {
             let data = DataDir::resolve(cli.data_dir.as_deref());
             status(&data, *json)
         }
-        None => Err(Failure::usage("the TUI is not built yet: use `taskboard run FILE --headless` (see --help)")),
+        Some(_) => Err(Failure::usage("unknown command")),
+        None => Err(Failure::usage(
+            "the TUI is not built yet: use `taskboard run FILE --headless` (see --help)",
+        )),
     }
 }
 
@@ -76,18 +103,35 @@ pub fn run(data: &DataDir, config: &Config, args: &RunArgs) -> Result<i32, Failu
     let goal = match &args.file {
         Some(f) => {
             let vars: BTreeMap<String, String> = args.vars.iter().cloned().collect();
-            Some(goalfile::load_file(f, &vars).map_err(Failure::usage)?)
+            let mut goal = goalfile::load_file(f, &vars).map_err(Failure::usage)?;
+            crate::git::fill_signal_repos(&mut goal);
+            Some(goal)
         }
         None => None,
     };
     init_tracing(data);
     let rt = runtime()?;
     rt.block_on(async {
-        let running = runtime::start_board(data, config, runtime::Wiring::default()).map_err(|e| Failure { message: e.to_string(), code: e.exit_code() })?;
-        let opts = headless::HeadlessOpts { goal, auto_approve: args.auto_approve, timeout: args.timeout };
+        let wiring = runtime::Wiring {
+            listen: args.listen.clone(),
+            pane_size: None,
+        };
+        let running = runtime::start_board(data, config, wiring).map_err(|e| Failure {
+            message: e.to_string(),
+            code: e.exit_code(),
+        })?;
+        println!(
+            "listening on {} (token in {})",
+            running.listener.url,
+            data.token().display()
+        );
+        let opts = headless::HeadlessOpts {
+            goal,
+            auto_approve: args.auto_approve,
+            timeout: args.timeout,
+        };
         let code = headless::run(&running.handle, opts).await;
-        running.handle.shutdown().await;
-        drop(running);
+        running.shutdown().await;
         Ok(code)
     })
 }
@@ -98,17 +142,55 @@ fn status(data: &DataDir, json: bool) -> Result<i32, Failure> {
         if json {
             println!("{}", serde_json::json!({"goals": []}));
         } else {
-            println!("no goals yet in {}: `taskboard run FILE` to start one", data.root.display());
+            println!(
+                "no goals yet in {}: `taskboard run FILE` to start one",
+                data.root.display()
+            );
         }
         return Ok(0);
     }
     let store = store::Store::open_read_only(&db).map_err(Failure::usage)?;
-    let board = crate::board::Board::from_tasks(store.load_tasks().map_err(Failure::usage)?, store.meta("paused").ok().flatten().as_deref() == Some("true"));
+    let board = crate::board::Board::from_tasks(
+        store.load_tasks().map_err(Failure::usage)?,
+        store.meta("paused").ok().flatten().as_deref() == Some("true"),
+    );
     if json {
-        println!("{}", serde_json::to_string_pretty(&view::goals_json(&board)).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&view::goals_json(&board)).unwrap_or_default()
+        );
     } else {
-        let endpoint = std::fs::read_to_string(data.endpoint()).ok().and_then(|s| s.lines().next().map(str::to_string));
-        print!("{}", view::tree_text(&board, Some(&data.root), endpoint.as_deref()));
+        let endpoint = std::fs::read_to_string(data.endpoint())
+            .ok()
+            .and_then(|s| s.lines().next().map(str::to_string));
+        print!(
+            "{}",
+            view::tree_text(&board, Some(&data.root), endpoint.as_deref())
+        );
     }
     Ok(0)
+}
+
+/// Adds a goal straight into the store of a data dir no board runs on.
+pub fn add_offline(data: &DataDir, goal: crate::model::NewTask) -> Result<u64, Failure> {
+    let _lock = data.lock().map_err(|e| Failure {
+        message: e.to_string(),
+        code: 3,
+    })?;
+    let mut store = store::Store::open(&data.db()).map_err(Failure::usage)?;
+    let mut board =
+        crate::board::Board::from_tasks(store.load_tasks().map_err(Failure::usage)?, false);
+    let id = board.add_goal_offline(goal, "cli", crate::model::now_millis());
+    let changes = board.take_changes();
+    let batch = store::Batch {
+        tasks: changes
+            .dirty
+            .iter()
+            .filter_map(|i| board.task(*i).cloned())
+            .collect(),
+        audit: changes.audit,
+        ..store::Batch::default()
+    };
+    store.commit(&batch).map_err(Failure::usage)?;
+    Ok(id)
 }

@@ -25,15 +25,34 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 
 fn clock(at: i64) -> String {
     chrono::DateTime::from_timestamp_millis(at)
-        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M:%S").to_string())
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%H:%M:%S")
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
 /// `12:03:04 #5 Fix flaky test  active → done (exit 0, 41 s)`
 pub fn transition_line(t: &Transition) -> String {
-    let details: Vec<&str> = [t.note.as_str(), t.reason.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
-    let tail = if details.is_empty() { String::new() } else { format!(" ({})", details.join(", ")) };
-    format!("{} #{} {}  {} → {}{}", clock(t.at), t.id, t.title, t.from, t.to, tail)
+    let details: Vec<&str> = [t.note.as_str(), t.reason.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    let tail = if details.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", details.join(", "))
+    };
+    format!(
+        "{} #{} {}  {} → {}{}",
+        clock(t.at),
+        t.id,
+        t.title,
+        t.from,
+        t.to,
+        tail
+    )
 }
 
 /// Runs until the watched goals settle; returns the exit code. Prints to stdout.
@@ -41,7 +60,15 @@ pub async fn run(board: &BoardHandle, opts: HeadlessOpts) -> i32 {
     let mut notices = board.subscribe();
     let mut summary = board.summary();
     let watched: HashSet<TaskId> = match opts.goal {
-        Some(goal) => match board.command(Command::AddGoal { goal: Box::new(goal) }, "cli").await {
+        Some(goal) => match board
+            .command(
+                Command::AddGoal {
+                    goal: Box::new(goal),
+                },
+                "cli",
+            )
+            .await
+        {
             Ok(v) => {
                 let id = v["id"].as_u64().unwrap_or(0);
                 println!("{} goal #{id} added", clock(crate::model::now_millis()));
@@ -53,7 +80,13 @@ pub async fn run(board: &BoardHandle, opts: HeadlessOpts) -> i32 {
             }
         },
         None => board
-            .query(|b| b.goals().iter().filter(|g| b.task(**g).is_some_and(|t| !t.status.is_terminal())).copied().collect())
+            .query(|b| {
+                b.goals()
+                    .iter()
+                    .filter(|g| b.task(**g).is_some_and(|t| !t.status.is_terminal()))
+                    .copied()
+                    .collect()
+            })
             .await
             .unwrap_or_default(),
     };
@@ -106,7 +139,10 @@ pub async fn run(board: &BoardHandle, opts: HeadlessOpts) -> i32 {
 
 async fn interrupted() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {
@@ -125,40 +161,73 @@ fn settled(s: &crate::board::driver::Summary, watched: &HashSet<TaskId>) -> Opti
     Some(if all_ok { EXIT_OK } else { EXIT_FAILED })
 }
 
-async fn print_notice(board: &BoardHandle, n: &Notice, in_watch: &impl Fn(TaskId) -> bool, auto_approve: bool) {
+async fn print_notice(
+    board: &BoardHandle,
+    n: &Notice,
+    in_watch: &impl Fn(TaskId) -> bool,
+    auto_approve: bool,
+) {
     match n {
         Notice::Transition(t) if in_watch(t.goal) => println!("{}", transition_line(t)),
-        Notice::Attention { task, title, reason } => {
+        Notice::Attention {
+            task,
+            title,
+            reason,
+        } => {
             let goal = board.query({
                 let id = *task;
                 move |b| b.task(id).map(|t| (t.goal, t.awaits_decision()))
             });
-            let Some(Some((goal, awaits))) = goal.await else { return };
+            let Some(Some((goal, awaits))) = goal.await else {
+                return;
+            };
             if !in_watch(goal) {
                 return;
             }
-            println!("{} #{task} {title}  needs you: {reason}", clock(crate::model::now_millis()));
+            println!(
+                "{} #{task} {title}  needs you: {reason}",
+                clock(crate::model::now_millis())
+            );
             if auto_approve && awaits {
                 approve(board, *task).await;
             }
         }
-        Notice::StorageFailed(e) => println!("{} STORAGE ERROR: {e} (changes are not being saved)", clock(crate::model::now_millis())),
+        Notice::StorageFailed(e) => println!(
+            "{} STORAGE ERROR: {e} (changes are not being saved)",
+            clock(crate::model::now_millis())
+        ),
         _ => {}
     }
 }
 
 async fn approve(board: &BoardHandle, task: TaskId) {
-    let cmd = Command::Decide { task, decision: Decision::Approve, comment: None, diff_hash: None };
+    let cmd = Command::Decide {
+        task,
+        decision: Decision::Approve,
+        comment: None,
+        diff_hash: None,
+    };
     match board.command(cmd, "auto-approve").await {
-        Ok(_) => println!("{} #{task} approved (--auto-approve)", clock(crate::model::now_millis())),
-        Err(e) => println!("{} #{task} could not be approved: {e}", clock(crate::model::now_millis())),
+        Ok(_) => println!(
+            "{} #{task} approved (--auto-approve)",
+            clock(crate::model::now_millis())
+        ),
+        Err(e) => println!(
+            "{} #{task} could not be approved: {e}",
+            clock(crate::model::now_millis())
+        ),
     }
 }
 
 async fn approve_waiting(board: &BoardHandle, watched: &HashSet<TaskId>) {
     let w = watched.clone();
     let waiting: Vec<TaskId> = board
-        .query(move |b| b.tasks().filter(|t| w.contains(&t.goal) && t.awaits_decision()).map(|t| t.id).collect())
+        .query(move |b| {
+            b.tasks()
+                .filter(|t| w.contains(&t.goal) && t.awaits_decision())
+                .map(|t| t.id)
+                .collect()
+        })
         .await
         .unwrap_or_default();
     for id in waiting {

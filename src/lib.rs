@@ -4,13 +4,16 @@
 pub mod agent;
 pub mod board;
 pub mod cli;
+pub mod client_cmds;
 pub mod command;
 pub mod config;
 pub mod datadir;
 pub mod demo;
 pub mod entry;
+pub mod git;
 pub mod goalfile;
 pub mod headless;
+pub mod http;
 pub mod model;
 pub mod runtime;
 pub mod signal_match;

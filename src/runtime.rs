@@ -7,6 +7,7 @@ use crate::board::driver::{self, BoardHandle, DriverParts};
 use crate::board::{Board, Limits};
 use crate::config::Config;
 use crate::datadir::{DataDir, DataDirError, Lock};
+use crate::http::Keys;
 use crate::model::{now_millis, TaskId};
 use crate::store::{Batch, Store, StoreError, StoreHandle};
 
@@ -16,6 +17,8 @@ pub enum StartError {
     DataDir(#[from] DataDirError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Listen(String),
 }
 
 impl StartError {
@@ -33,31 +36,48 @@ pub struct Running {
     pub handle: BoardHandle,
     pub store: StoreHandle,
     pub board_id: String,
+    pub listener: crate::http::Listener,
     pub lock: Lock,
 }
 
-/// Extra wiring the listener provides (agent env, task tokens).
+impl Running {
+    /// Stops the listener, then every agent session, then the driver.
+    pub async fn shutdown(self) {
+        self.listener.stop().await;
+        self.handle.shutdown().await;
+    }
+}
+
+/// How to start: where to listen, the agents' pane size.
 #[derive(Default)]
 pub struct Wiring {
-    pub env: Vec<(String, String)>,
-    pub token_for: Option<Arc<dyn Fn(TaskId) -> String + Send + Sync>>,
+    /// `--listen`; default from the config.
+    pub listen: Option<String>,
     pub pane_size: Option<(u16, u16)>,
 }
 
 /// Opens everything and starts the driver. Must run inside a tokio runtime.
 pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Running, StartError> {
     let lock = data.lock()?;
+    let addr = crate::http::parse_listen(wiring.listen.as_deref().unwrap_or(&config.listen))
+        .map_err(StartError::Listen)?;
     let mut store = Store::open(&data.db())?;
     let board_id = data.board_id()?;
     let seed = match store.meta("session_seed")? {
         Some(s) => uuid::Uuid::parse_str(&s).unwrap_or_else(|_| uuid::Uuid::new_v4()),
         None => {
             let s = uuid::Uuid::new_v4();
-            store.commit(&Batch { meta: vec![("session_seed".into(), s.to_string())], ..Batch::default() })?;
+            store.commit(&Batch {
+                meta: vec![("session_seed".into(), s.to_string())],
+                ..Batch::default()
+            })?;
             s
         }
     };
-    let limits = Limits { max_agents: config.max_agents, spawns_per_minute: config.spawns_per_minute };
+    let limits = Limits {
+        max_agents: config.max_agents,
+        spawns_per_minute: config.spawns_per_minute,
+    };
     let mut board = Board::new(limits, seed);
     for task in store.load_tasks()? {
         board.insert_loaded(task);
@@ -73,18 +93,48 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
     let cfg = config.clone();
     let can_resume = move |t: &crate::model::Task| {
         t.spec.command.is_none()
-            && cfg.agents.get(t.spec.agent.as_deref().unwrap_or(&cfg.default_agent)).is_some_and(|p| p.resume.is_some())
+            && cfg
+                .agents
+                .get(t.spec.agent.as_deref().unwrap_or(&cfg.default_agent))
+                .is_some_and(|p| p.resume.is_some())
     };
     board.recover(&can_resume, now_millis());
+    let idempotent = store.load_idempotency(now_millis() - 24 * 3600 * 1000)?;
+    store.prune_idempotency(now_millis() - 24 * 3600 * 1000)?;
     let store = StoreHandle::spawn(store);
+    let keys = Keys::new(
+        data.secret_file(&data.token(), 32)?,
+        &data.secret_file(&data.secret(), 32)?,
+    );
+    let bound = crate::http::bind(addr)
+        .map_err(|e| StartError::Listen(format!("cannot listen on {addr}: {e}")))?;
+    let token_keys = keys.clone();
+    let token_for: Arc<dyn Fn(TaskId) -> String + Send + Sync> =
+        Arc::new(move |t| token_keys.task_token(t));
     let parts = DriverParts {
         data: data.clone(),
         config: config.clone(),
         board_id: board_id.clone(),
-        env: wiring.env,
-        token_for: wiring.token_for,
+        env: vec![("TASKBOARD_URL".into(), bound.url.clone())],
+        token_for: Some(token_for),
         pane_size: wiring.pane_size.unwrap_or((40, 120)),
+        idempotent,
     };
     let handle = driver::start(board, store.clone(), parts);
-    Ok(Running { handle, store, board_id, lock })
+    let state = crate::http::AppState {
+        board: handle.clone(),
+        keys,
+        store: store.clone(),
+    };
+    let listener = crate::http::serve(bound, state, data).map_err(|e| {
+        StartError::Listen(format!("cannot write {}: {e}", data.endpoint().display()))
+    })?;
+    tracing::info!(url = %listener.url, "listening");
+    Ok(Running {
+        handle,
+        store,
+        board_id,
+        listener,
+        lock,
+    })
 }

@@ -43,20 +43,33 @@ pub struct SignalTarget {
 
 impl SignalTarget {
     /// From `repo` + `pr`, or a `pr_url` (which wins when both are given and agree).
-    pub fn new(gate: &str, repo: Option<&str>, pr: Option<u64>, pr_url: Option<&str>) -> Result<SignalTarget, String> {
+    pub fn new(
+        gate: &str,
+        repo: Option<&str>,
+        pr: Option<u64>,
+        pr_url: Option<&str>,
+    ) -> Result<SignalTarget, String> {
         let (mut repo, mut pr) = (repo.map(str::to_string), pr);
         if let Some(url) = pr_url {
-            let (r, n) = parse_pr_url(url).ok_or_else(|| format!("pr_url \"{url}\" is not a pull request URL"))?;
+            let (r, n) = parse_pr_url(url)
+                .ok_or_else(|| format!("pr_url \"{url}\" is not a pull request URL"))?;
             if pr.is_some_and(|p| p != n) {
                 return Err(format!("pr_url names PR {n} but pr is {}", pr.unwrap_or(0)));
             }
             if repo.as_deref().is_some_and(|x| !x.eq_ignore_ascii_case(&r)) {
-                return Err(format!("pr_url names {r} but repo is {}", repo.unwrap_or_default()));
+                return Err(format!(
+                    "pr_url names {r} but repo is {}",
+                    repo.unwrap_or_default()
+                ));
             }
             repo = Some(r);
             pr = Some(n);
         }
-        Ok(SignalTarget { gate: gate.to_string(), repo, pr })
+        Ok(SignalTarget {
+            gate: gate.to_string(),
+            repo,
+            pr,
+        })
     }
 
     /// Does a signal task with these fields (repo already defaulted from `origin`) match?
@@ -84,26 +97,44 @@ mod tests {
 
     #[test]
     fn pr_urls() {
-        assert_eq!(parse_pr_url("https://github.com/o/n/pull/42"), Some(("o/n".into(), 42)));
-        assert_eq!(parse_pr_url("https://github.com/o/n/pull/42/files"), Some(("o/n".into(), 42)));
+        assert_eq!(
+            parse_pr_url("https://github.com/o/n/pull/42"),
+            Some(("o/n".into(), 42))
+        );
+        assert_eq!(
+            parse_pr_url("https://github.com/o/n/pull/42/files"),
+            Some(("o/n".into(), 42))
+        );
         assert_eq!(parse_pr_url("https://github.com/o/n/issues/42"), None);
         assert_eq!(parse_pr_url("nonsense"), None);
     }
 
     #[test]
     fn remotes() {
-        assert_eq!(repo_from_remote("git@github.com:Owner/Name.git").as_deref(), Some("Owner/Name"));
-        assert_eq!(repo_from_remote("https://github.com/o/n").as_deref(), Some("o/n"));
-        assert_eq!(repo_from_remote("https://github.com/o/n.git/").as_deref(), Some("o/n"));
+        assert_eq!(
+            repo_from_remote("git@github.com:Owner/Name.git").as_deref(),
+            Some("Owner/Name")
+        );
+        assert_eq!(
+            repo_from_remote("https://github.com/o/n").as_deref(),
+            Some("o/n")
+        );
+        assert_eq!(
+            repo_from_remote("https://github.com/o/n.git/").as_deref(),
+            Some("o/n")
+        );
         assert_eq!(repo_from_remote("/local/path"), None);
     }
 
     #[test]
     fn matching_is_case_insensitive_and_url_equals_number() {
-        let t = SignalTarget::new("gh_ci", None, None, Some("https://github.com/O/N/pull/7")).unwrap();
+        let t =
+            SignalTarget::new("gh_ci", None, None, Some("https://github.com/O/N/pull/7")).unwrap();
         assert!(t.matches("gh_ci", Some("o/n"), Some(7)));
         assert!(!t.matches("gh_ci", Some("o/n"), Some(8)));
         assert!(!t.matches("gh_review", Some("o/n"), Some(7)));
-        assert!(SignalTarget::new("g", Some("a/b"), Some(1), Some("https://x/a/b/pull/2")).is_err());
+        assert!(
+            SignalTarget::new("g", Some("a/b"), Some(1), Some("https://x/a/b/pull/2")).is_err()
+        );
     }
 }

@@ -9,7 +9,8 @@ use crate::model::{Kind, Status, Task, TaskId};
 pub fn task_json(board: &Board, id: TaskId) -> Value {
     // Post-order build with an explicit stack: children before parents.
     let order = board.preorder(id);
-    let mut built: std::collections::HashMap<TaskId, Value> = std::collections::HashMap::with_capacity(order.len());
+    let mut built: std::collections::HashMap<TaskId, Value> =
+        std::collections::HashMap::with_capacity(order.len());
     for &x in order.iter().rev() {
         let Some(t) = board.task(x) else { continue };
         let children: Vec<Value> = t.children.iter().filter_map(|c| built.remove(c)).collect();
@@ -75,7 +76,11 @@ pub fn glyph(status: Status) -> &'static str {
 }
 
 /// The tree as text, one task a line, with the commands that would resolve waiting gates.
-pub fn tree_text(board: &Board, data_dir: Option<&std::path::Path>, endpoint: Option<&str>) -> String {
+pub fn tree_text(
+    board: &Board,
+    data_dir: Option<&std::path::Path>,
+    endpoint: Option<&str>,
+) -> String {
     let mut out = String::new();
     if board.paused() {
         out.push_str("(paused: no new work starts; `taskboard resume` to go on)\n");
@@ -84,8 +89,20 @@ pub fn tree_text(board: &Board, data_dir: Option<&std::path::Path>, endpoint: Op
         let mut stack = vec![(g, 0usize)];
         while let Some((id, depth)) = stack.pop() {
             let Some(t) = board.task(id) else { continue };
-            let reason = if t.reason.is_empty() { String::new() } else { format!("  {}", t.reason) };
-            out.push_str(&format!("{}{} #{} {}  [{}]{}\n", "  ".repeat(depth), glyph(t.status), t.id, t.spec.title, t.status, reason));
+            let reason = if t.reason.is_empty() {
+                String::new()
+            } else {
+                format!("  {}", t.reason)
+            };
+            out.push_str(&format!(
+                "{}{} #{} {}  [{}]{}\n",
+                "  ".repeat(depth),
+                glyph(t.status),
+                t.id,
+                t.spec.title,
+                t.status,
+                reason
+            ));
             if t.kind == Kind::Signal && t.status == Status::Active {
                 out.push_str(&resolve_hint(t, depth + 2, data_dir, endpoint));
             }
@@ -98,16 +115,33 @@ pub fn tree_text(board: &Board, data_dir: Option<&std::path::Path>, endpoint: Op
     out
 }
 
-fn resolve_hint(t: &Task, depth: usize, data_dir: Option<&std::path::Path>, endpoint: Option<&str>) -> String {
+fn resolve_hint(
+    t: &Task,
+    depth: usize,
+    data_dir: Option<&std::path::Path>,
+    endpoint: Option<&str>,
+) -> String {
     let pad = "  ".repeat(depth);
-    let dd = data_dir.map(|d| format!(" --data-dir {}", shell_quote(&d.display().to_string()))).unwrap_or_default();
+    let dd = data_dir
+        .map(|d| format!(" --data-dir {}", shell_quote(&d.display().to_string())))
+        .unwrap_or_default();
     let gate = t.spec.gate.clone().unwrap_or_default();
-    let mut s = format!("{pad}resolve: taskboard{dd} signal --task {} --status pass\n", t.id);
+    let mut s = format!(
+        "{pad}resolve: taskboard{dd} signal --task {} --status pass\n",
+        t.id
+    );
     if let (Some(repo), Some(pr)) = (&t.spec.repo, t.spec.pr) {
         s.push_str(&format!("{pad}     or: taskboard{dd} signal --gate {gate} --repo {repo} --pr {pr} --status pass\n"));
     }
     let url = endpoint.unwrap_or("$(head -1 <data>/endpoint)");
-    let token = data_dir.map(|d| format!("$(cat {})", shell_quote(&d.join("token").display().to_string()))).unwrap_or("$TOKEN".into());
+    let token = data_dir
+        .map(|d| {
+            format!(
+                "$(cat {})",
+                shell_quote(&d.join("token").display().to_string())
+            )
+        })
+        .unwrap_or("$TOKEN".into());
     s.push_str(&format!(
         "{pad}     or: curl -sS -X POST -H \"Authorization: Bearer {token}\" -H 'Content-Type: application/json' -d '{{\"status\":\"pass\"}}' {url}/api/tasks/{}/signal\n",
         t.id
@@ -116,7 +150,9 @@ fn resolve_hint(t: &Task, depth: usize, data_dir: Option<&std::path::Path>, endp
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))

@@ -22,7 +22,10 @@ struct Bad {
 const NO_VARS: &[(&str, &str)] = &[];
 
 fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn parse(text: &str, given: &[(&str, &str)]) -> Result<NewTask, GoalError> {
@@ -34,18 +37,28 @@ fn check_bad(cases: &[Bad]) {
     let mut failures = Vec::new();
     for c in cases {
         match parse(c.text, c.vars) {
-            Ok(_) => failures.push(format!("{}: accepted, expected an error at {}:{}", c.name, c.at.0, c.at.1)),
+            Ok(_) => failures.push(format!(
+                "{}: accepted, expected an error at {}:{}",
+                c.name, c.at.0, c.at.1
+            )),
             Err(e) => {
                 let mut wrong = Vec::new();
                 if (e.line, e.col) != c.at {
-                    wrong.push(format!("at {}:{} (expected {}:{})", e.line, e.col, c.at.0, c.at.1));
+                    wrong.push(format!(
+                        "at {}:{} (expected {}:{})",
+                        e.line, e.col, c.at.0, c.at.1
+                    ));
                 }
                 for s in c.says {
                     if !e.message.contains(s) {
                         wrong.push(format!("message lacks {s:?}"));
                     }
                 }
-                if e.file != "goal.toml" || !e.to_string().starts_with(&format!("goal.toml:{}:{}: ", e.line, e.col)) {
+                if e.file != "goal.toml"
+                    || !e
+                        .to_string()
+                        .starts_with(&format!("goal.toml:{}:{}: ", e.line, e.col))
+                {
                     wrong.push(format!("display is {:?}", e.to_string()));
                 }
                 if !wrong.is_empty() {
@@ -54,7 +67,13 @@ fn check_bad(cases: &[Bad]) {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 const UNKNOWN_FIELDS: &[Bad] = &[
@@ -68,7 +87,12 @@ gate = "gh_ci"
 "#,
         vars: NO_VARS,
         at: (5, 1),
-        says: &["unknown field `gate`", "an agent task", "allowed:", "prompt"],
+        says: &[
+            "unknown field `gate`",
+            "an agent task",
+            "allowed:",
+            "prompt",
+        ],
     },
     Bad {
         name: "gate on an agent task whose kind is inferred inside a group",
@@ -300,7 +324,10 @@ kind = "agnet"
 "#,
         vars: NO_VARS,
         at: (4, 8),
-        says: &["unknown kind \"agnet\"", "agent, human_review, signal or group"],
+        says: &[
+            "unknown kind \"agnet\"",
+            "agent, human_review, signal or group",
+        ],
     },
     Bad {
         name: "unknown kind `review`",
@@ -531,7 +558,11 @@ after = ["fix", "tests"]
 "#,
         vars: NO_VARS,
         at: (7, 17),
-        says: &["`after` names \"tests\"", "no task of this goal has that key", "keys: fix"],
+        says: &[
+            "`after` names \"tests\"",
+            "no task of this goal has that key",
+            "keys: fix",
+        ],
     },
     Bad {
         name: "after when no task has a key",
@@ -556,7 +587,10 @@ title = "group"
 "#,
         vars: NO_VARS,
         at: (7, 12),
-        says: &["\"group\" is an ancestor of this task", "may not name an ancestor"],
+        says: &[
+            "\"group\" is an ancestor of this task",
+            "may not name an ancestor",
+        ],
     },
     Bad {
         name: "after names a grandparent",
@@ -600,7 +634,7 @@ title = "b"
 after = ["a"]
 "#,
         vars: NO_VARS,
-        at: (6, 10),
+        at: (10, 10),
         says: &["dependency cycle", "wait for each other"],
     },
     Bad {
@@ -652,7 +686,7 @@ title = "c"
 after = ["b"]
 "#,
         vars: NO_VARS,
-        at: (6, 10),
+        at: (10, 10),
         says: &["dependency cycle"],
     },
     Bad {
@@ -862,7 +896,10 @@ pr_url = "https://github.com/o/n/issues/42"
 "#,
         vars: NO_VARS,
         at: (6, 10),
-        says: &["is not a pull request URL", "https://github.com/owner/name/pull/42"],
+        says: &[
+            "is not a pull request URL",
+            "https://github.com/owner/name/pull/42",
+        ],
     },
     Bad {
         name: "pr_url not a URL",
@@ -978,8 +1015,8 @@ const SYNTAX_AND_VARS: &[Bad] = &[
 title = "a
 "#,
         vars: NO_VARS,
-        at: (3, 9),
-        says: &["invalid basic string"],
+        at: (3, 11),
+        says: &["invalid basic string", "expected `\"`"],
     },
     Bad {
         name: "unclosed table header",
@@ -988,8 +1025,8 @@ title = "a
 title = "a"
 "#,
         vars: NO_VARS,
-        at: (2, 7),
-        says: &["expected `]]`"],
+        at: (2, 8),
+        says: &["unclosed array table", "expected `]`"],
     },
     Bad {
         name: "a key set twice",
@@ -1023,7 +1060,10 @@ title = "a"
 "#,
         vars: &[("repo", "o/n")],
         at: (4, 6),
-        says: &["var 'pr' has no default and was not given", "--var pr=VALUE"],
+        says: &[
+            "var 'pr' has no default and was not given",
+            "--var pr=VALUE",
+        ],
     },
     Bad {
         name: "unknown --var",
@@ -1087,7 +1127,7 @@ title = "ünï" kind = "agent"
 task = [{ title = "日本語", kind = "robot" }]
 "#,
         vars: NO_VARS,
-        at: (2, 32),
+        at: (2, 33),
         says: &["unknown kind \"robot\""],
     },
 ];
@@ -1119,8 +1159,15 @@ fn syntax_and_var_errors_are_located() {
 
 #[test]
 fn error_display_is_file_line_col_message() {
-    let e = parse("title = \"g\"\n[[task]]\ntitle = \"a\"\nkind = \"nope\"\n", NO_VARS).unwrap_err();
-    assert_eq!(e.to_string(), "goal.toml:4:8: unknown kind \"nope\": use agent, human_review, signal or group");
+    let e = parse(
+        "title = \"g\"\n[[task]]\ntitle = \"a\"\nkind = \"nope\"\n",
+        NO_VARS,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "goal.toml:4:8: unknown kind \"nope\": use agent, human_review, signal or group"
+    );
     assert_eq!(e.field.as_deref(), Some("task[0].kind"));
 }
 
@@ -1166,7 +1213,16 @@ kind = "group"
     );
     assert_eq!(g.kind, Kind::Group);
     let kinds: Vec<Kind> = g.children.iter().map(|t| t.kind).collect();
-    assert_eq!(kinds, [Kind::Agent, Kind::Group, Kind::HumanReview, Kind::Signal, Kind::Group]);
+    assert_eq!(
+        kinds,
+        [
+            Kind::Agent,
+            Kind::Group,
+            Kind::HumanReview,
+            Kind::Signal,
+            Kind::Group
+        ]
+    );
     assert_eq!(g.children[1].children[0].kind, Kind::Agent);
 }
 
@@ -1194,25 +1250,53 @@ session = "spawn"
         NO_VARS,
     );
     let goal = &g.spec;
-    assert_eq!((goal.session, goal.agent.as_deref(), goal.worktree), (SessionPolicy::Pinned, Some("codex"), false));
+    assert_eq!(
+        (goal.session, goal.agent.as_deref(), goal.worktree),
+        (SessionPolicy::Pinned, Some("codex"), false)
+    );
     let a = &g.children[0].spec;
-    assert_eq!((a.session, a.agent.as_deref(), a.worktree), (SessionPolicy::Pinned, Some("codex"), false));
+    assert_eq!(
+        (a.session, a.agent.as_deref(), a.worktree),
+        (SessionPolicy::Pinned, Some("codex"), false)
+    );
     let from_group = &g.children[1].children[0].spec;
-    assert_eq!((from_group.session, from_group.agent.as_deref(), from_group.worktree), (SessionPolicy::Spawn, Some("aider"), false));
+    assert_eq!(
+        (
+            from_group.session,
+            from_group.agent.as_deref(),
+            from_group.worktree
+        ),
+        (SessionPolicy::Spawn, Some("aider"), false)
+    );
     let own = &g.children[1].children[1].spec;
-    assert_eq!((own.session, own.agent.as_deref(), own.worktree), (SessionPolicy::Pinned, Some("shell"), true));
+    assert_eq!(
+        (own.session, own.agent.as_deref(), own.worktree),
+        (SessionPolicy::Pinned, Some("shell"), true)
+    );
 }
 
 #[test]
 fn defaults_without_ancestors() {
     let g = ok("title = \"g\"\n[[task]]\ntitle = \"a\"\n", NO_VARS);
     let a = &g.children[0].spec;
-    assert_eq!((a.session, a.agent.as_deref(), a.worktree), (SessionPolicy::Spawn, None, true));
-    assert_eq!((a.retries, a.review, a.plan, a.timeout, a.on_timeout), (0, false, false, None, OnTimeout::Fail));
+    assert_eq!(
+        (a.session, a.agent.as_deref(), a.worktree),
+        (SessionPolicy::Spawn, None, true)
+    );
+    assert_eq!(
+        (a.retries, a.review, a.plan, a.timeout, a.on_timeout),
+        (0, false, false, None, OnTimeout::Fail)
+    );
     let settings = g.spec.goal.as_ref().expect("goal settings");
     assert_eq!(settings.spawn_fallback, SpawnFallback::Block);
-    assert_eq!((settings.max_agents, settings.spawns_per_minute), (None, None));
-    assert!(g.children[0].spec.goal.is_none(), "only the goal carries goal settings");
+    assert_eq!(
+        (settings.max_agents, settings.spawns_per_minute),
+        (None, None)
+    );
+    assert!(
+        g.children[0].spec.goal.is_none(),
+        "only the goal carries goal settings"
+    );
 }
 
 const TEMPLATE: &str = r#"title = "Triage {{repo}}#{{pr}}"
@@ -1243,26 +1327,43 @@ fn vars_fill_from_given_values_and_defaults() {
         check.prompt.as_deref(),
         Some("Look at PR 42 in o/n for the reviewer; keep {{unknown}} and {result.sha} and {prompt}.")
     );
-    assert_eq!(check.command.as_deref(), Some(&["sh".to_string(), "-c".into(), "echo 42".into()][..]));
+    assert_eq!(
+        check.command.as_deref(),
+        Some(&["sh".to_string(), "-c".into(), "echo 42".into()][..])
+    );
     let ci = &g.children[1].spec;
     assert_eq!((ci.repo.as_deref(), ci.pr), (Some("o/n"), Some(42)));
     assert_eq!(ci.poll.as_deref(), Some("gh pr checks 42"));
     let settings = g.spec.goal.as_ref().expect("goal settings");
-    assert_eq!(settings.vars, vars(&[("pr", "42"), ("repo", "o/n"), ("who", "the reviewer")]));
+    assert_eq!(
+        settings.vars,
+        vars(&[("pr", "42"), ("repo", "o/n"), ("who", "the reviewer")])
+    );
 }
 
 #[test]
 fn given_vars_override_defaults() {
-    let g = ok(TEMPLATE, &[("pr", "7"), ("repo", "me/fork"), ("who", "Ann")]);
+    let g = ok(
+        TEMPLATE,
+        &[("pr", "7"), ("repo", "me/fork"), ("who", "Ann")],
+    );
     assert_eq!(g.spec.title, "Triage me/fork#7");
     assert_eq!(g.children[1].spec.repo.as_deref(), Some("me/fork"));
     assert_eq!(g.children[1].spec.pr, Some(7));
-    assert!(g.children[0].spec.prompt.as_deref().unwrap_or("").contains("for Ann;"));
+    assert!(g.children[0]
+        .spec
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .contains("for Ann;"));
 }
 
 #[test]
 fn undeclared_placeholders_are_left_as_written() {
-    let g = ok("title = \"{{x}} and {{ y }} and {{\"\n[[task]]\ntitle = \"a {{pr}}\"\nprompt = \"}}{{\"\n", NO_VARS);
+    let g = ok(
+        "title = \"{{x}} and {{ y }} and {{\"\n[[task]]\ntitle = \"a {{pr}}\"\nprompt = \"}}{{\"\n",
+        NO_VARS,
+    );
     assert_eq!(g.spec.title, "{{x}} and {{ y }} and {{");
     assert_eq!(g.children[0].spec.title, "a {{pr}}");
     assert_eq!(g.children[0].spec.prompt.as_deref(), Some("}}{{"));
@@ -1270,7 +1371,8 @@ fn undeclared_placeholders_are_left_as_written() {
 
 #[test]
 fn vars_are_filled_once() {
-    let text = "title = \"{{a}}|{{b}}\"\n[vars]\na = \"{{b}}\"\nb = \"B\"\n[[task]]\ntitle = \"t\"\n";
+    let text =
+        "title = \"{{a}}|{{b}}\"\n[vars]\na = \"{{b}}\"\nb = \"B\"\n[[task]]\ntitle = \"t\"\n";
     assert_eq!(ok(text, NO_VARS).spec.title, "{{b}}|B");
 }
 
@@ -1302,7 +1404,13 @@ on_timeout = "{{mode}}"
 fn an_empty_signal_repo_means_from_origin() {
     let text = "title = \"g\"\n[vars]\nrepo = \"\"\n[[task]]\ntitle = \"ci\"\nkind = \"signal\"\ngate = \"gh_ci\"\nrepo = \"{{repo}}\"\npr = 3\n";
     assert_eq!(ok(text, NO_VARS).children[0].spec.repo, None);
-    assert_eq!(ok(text, &[("repo", "o/n")]).children[0].spec.repo.as_deref(), Some("o/n"));
+    assert_eq!(
+        ok(text, &[("repo", "o/n")]).children[0]
+            .spec
+            .repo
+            .as_deref(),
+        Some("o/n")
+    );
 }
 
 #[test]
@@ -1357,17 +1465,29 @@ pr_url = "https://github.com/Owner/Name/pull/42/files"
     );
     let ci = &g.children[0].spec;
     assert_eq!((ci.repo.as_deref(), ci.pr), (Some("Owner/Name"), Some(42)));
-    assert_eq!(ci.pr_url.as_deref(), Some("https://github.com/Owner/Name/pull/42"));
+    assert_eq!(
+        ci.pr_url.as_deref(),
+        Some("https://github.com/Owner/Name/pull/42")
+    );
     let agreeing = &g.children[1].spec;
-    assert_eq!((agreeing.gate.as_deref(), agreeing.pr), (Some("gh_review"), Some(42)));
-    assert!(agreeing.repo.as_deref().is_some_and(|r| r.eq_ignore_ascii_case("owner/name")));
+    assert_eq!(
+        (agreeing.gate.as_deref(), agreeing.pr),
+        (Some("gh_review"), Some(42))
+    );
+    assert!(agreeing
+        .repo
+        .as_deref()
+        .is_some_and(|r| r.eq_ignore_ascii_case("owner/name")));
 }
 
 #[test]
 fn pr_as_number_or_digits() {
     let text = "title = \"g\"\n[[task]]\ntitle = \"a\"\nkind = \"signal\"\ngate = \"g\"\npr = 9\n[[task]]\ntitle = \"b\"\nkind = \"signal\"\ngate = \"g\"\npr = \" 10 \"\n";
     let g = ok(text, NO_VARS);
-    assert_eq!((g.children[0].spec.pr, g.children[1].spec.pr), (Some(9), Some(10)));
+    assert_eq!(
+        (g.children[0].spec.pr, g.children[1].spec.pr),
+        (Some(9), Some(10))
+    );
 }
 
 #[test]
@@ -1404,9 +1524,25 @@ after = ["fix", "ci"]
     );
     assert_eq!((g.spec.priority, g.spec.parallel), (3, true));
     let settings = g.spec.goal.as_ref().expect("goal settings");
-    assert_eq!((settings.spawn_fallback, settings.max_agents, settings.spawns_per_minute), (SpawnFallback::Pinned, Some(2), Some(30)));
+    assert_eq!(
+        (
+            settings.spawn_fallback,
+            settings.max_agents,
+            settings.spawns_per_minute
+        ),
+        (SpawnFallback::Pinned, Some(2), Some(30))
+    );
     let fix = &g.children[0].spec;
-    assert_eq!((fix.key.as_deref(), fix.priority, fix.review, fix.plan, fix.retries), (Some("fix"), 5, true, true, 2));
+    assert_eq!(
+        (
+            fix.key.as_deref(),
+            fix.priority,
+            fix.review,
+            fix.plan,
+            fix.retries
+        ),
+        (Some("fix"), 5, true, true, 2)
+    );
     assert_eq!(g.children[1].after, ["fix"]);
     assert_eq!(g.children[1].spec.retries, 1);
     assert_eq!(g.children[2].after, ["fix", "ci"]);
@@ -1451,13 +1587,36 @@ fn relative_repo_is_resolved_against_the_file_directory() {
     let canonical = dir.path().canonicalize().expect("canonical");
     let text = "title = \"g\"\nrepo = \"checkout\"\n[[task]]\ntitle = \"a\"\n";
     let g = parse_str(text, "g.toml", dir.path(), &BTreeMap::new()).expect("valid");
-    assert_eq!(g.spec.goal.as_ref().map(|s| s.repo.clone()), Some(canonical.join("checkout")));
+    assert_eq!(
+        g.spec.goal.as_ref().map(|s| s.repo.clone()),
+        Some(canonical.join("checkout"))
+    );
 
-    let default = parse_str("title = \"g\"\n[[task]]\ntitle = \"a\"\n", "g.toml", dir.path(), &BTreeMap::new()).expect("valid");
-    assert_eq!(default.spec.goal.as_ref().map(|s| s.repo.clone()), Some(canonical.clone()));
+    let default = parse_str(
+        "title = \"g\"\n[[task]]\ntitle = \"a\"\n",
+        "g.toml",
+        dir.path(),
+        &BTreeMap::new(),
+    )
+    .expect("valid");
+    assert_eq!(
+        default.spec.goal.as_ref().map(|s| s.repo.clone()),
+        Some(canonical.clone())
+    );
 
-    let missing = parse_str("title = \"g\"\nrepo = \"nowhere\"\n[[task]]\ntitle = \"a\"\n", "g.toml", dir.path(), &BTreeMap::new()).expect("valid");
-    let repo = missing.spec.goal.as_ref().map(|s| s.repo.clone()).unwrap_or_default();
+    let missing = parse_str(
+        "title = \"g\"\nrepo = \"nowhere\"\n[[task]]\ntitle = \"a\"\n",
+        "g.toml",
+        dir.path(),
+        &BTreeMap::new(),
+    )
+    .expect("valid");
+    let repo = missing
+        .spec
+        .goal
+        .as_ref()
+        .map(|s| s.repo.clone())
+        .unwrap_or_default();
     assert!(repo.is_absolute() && repo.ends_with("nowhere"), "{repo:?}");
 }
 
@@ -1466,15 +1625,25 @@ fn load_file_reads_relative_to_the_file_and_records_its_source() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir(dir.path().join("repo")).expect("mkdir");
     let path = dir.path().join("g.toml");
-    std::fs::write(&path, "title = \"PR {{pr}}\"\nrepo = \"repo\"\n[vars]\npr = {}\n[[task]]\ntitle = \"a\"\n").expect("write");
+    std::fs::write(
+        &path,
+        "title = \"PR {{pr}}\"\nrepo = \"repo\"\n[vars]\npr = {}\n[[task]]\ntitle = \"a\"\n",
+    )
+    .expect("write");
     let g = load_file(&path, &vars(&[("pr", "5")])).expect("valid");
     let settings = g.spec.goal.expect("goal settings");
-    assert_eq!(settings.repo, dir.path().canonicalize().expect("canonical").join("repo"));
+    assert_eq!(
+        settings.repo,
+        dir.path().canonicalize().expect("canonical").join("repo")
+    );
     assert_eq!(settings.source.as_deref(), Some(path.as_path()));
     assert_eq!(g.spec.title, "PR 5");
 
     let e = load_file(&path, &BTreeMap::new()).unwrap_err();
-    assert_eq!((e.file.as_str(), e.line, e.col), (path.to_str().unwrap_or(""), 4, 6));
+    assert_eq!(
+        (e.file.as_str(), e.line, e.col),
+        (path.to_str().unwrap_or(""), 4, 6)
+    );
 
     let e = load_file(&dir.path().join("absent.toml"), &BTreeMap::new()).unwrap_err();
     assert!(e.message.contains("cannot read the goal file"), "{e}");
@@ -1497,17 +1666,27 @@ fn json_uses_the_same_schema() {
     });
     let g = parse_json(&body).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(g.spec.title, "From JSON 12");
-    assert_eq!(g.spec.goal.as_ref().map(|s| s.repo.clone()), Some(PathBuf::from("/srv/repo")));
+    assert_eq!(
+        g.spec.goal.as_ref().map(|s| s.repo.clone()),
+        Some(PathBuf::from("/srv/repo"))
+    );
     let kinds: Vec<Kind> = g.children.iter().map(|t| t.kind).collect();
     assert_eq!(kinds, [Kind::Agent, Kind::Signal, Kind::Group]);
     assert_eq!(g.children[0].spec.timeout, Some(2700));
-    assert_eq!((g.children[1].spec.pr, g.children[1].after.clone()), (Some(12), vec!["fix".to_string()]));
+    assert_eq!(
+        (g.children[1].spec.pr, g.children[1].after.clone()),
+        (Some(12), vec!["fix".to_string()])
+    );
     assert_eq!(g.children[2].children[1].kind, Kind::HumanReview);
 }
 
 #[test]
 fn json_refuses_a_relative_repo() {
-    for repo in [serde_json::json!("."), serde_json::json!("checkout/repo"), serde_json::json!(7)] {
+    for repo in [
+        serde_json::json!("."),
+        serde_json::json!("checkout/repo"),
+        serde_json::json!(7),
+    ] {
         let body = serde_json::json!({"title": "g", "repo": repo, "task": [{"title": "a"}]});
         let e = parse_json(&body).unwrap_err();
         assert!(e.message.contains("`repo` must be an absolute path"), "{e}");
@@ -1519,11 +1698,31 @@ fn json_refuses_a_relative_repo() {
 fn json_validates_like_toml() {
     let cases = [
         (serde_json::json!([1, 2]), "must be a JSON object", None),
-        (serde_json::json!({"title": "g", "task": [{"title": "a", "gate": "gh_ci"}]}), "unknown field `gate` on an agent task", Some("task[0].gate")),
-        (serde_json::json!({"title": "g", "task": []}), "at least one [[task]]", Some("task")),
-        (serde_json::json!({"title": "g", "task": [{"title": "a", "after": ["nope"]}]}), "`after` names \"nope\"", Some("task[0].after")),
-        (serde_json::json!({"title": "g", "task": [{"title": "ci", "kind": "signal"}]}), "needs `gate`", Some("task[0].gate")),
-        (serde_json::json!({"task": [{"title": "a"}]}), "the goal has no `title`", Some("title")),
+        (
+            serde_json::json!({"title": "g", "task": [{"title": "a", "gate": "gh_ci"}]}),
+            "unknown field `gate` on an agent task",
+            Some("task[0].gate"),
+        ),
+        (
+            serde_json::json!({"title": "g", "task": []}),
+            "at least one [[task]]",
+            Some("task"),
+        ),
+        (
+            serde_json::json!({"title": "g", "task": [{"title": "a", "after": ["nope"]}]}),
+            "`after` names \"nope\"",
+            Some("task[0].after"),
+        ),
+        (
+            serde_json::json!({"title": "g", "task": [{"title": "ci", "kind": "signal"}]}),
+            "needs `gate`",
+            Some("task[0].gate"),
+        ),
+        (
+            serde_json::json!({"task": [{"title": "a"}]}),
+            "the goal has no `title`",
+            Some("title"),
+        ),
     ];
     for (body, says, field) in cases {
         let e = parse_json(&body).unwrap_err();
@@ -1539,33 +1738,62 @@ fn json_validates_like_toml() {
 /// A tree's shape as text: `agent`, `signal(gh_ci)`, `group[…]`.
 fn shape(t: &NewTask) -> String {
     match t.kind {
-        Kind::Group => format!("group[{}]", t.children.iter().map(shape).collect::<Vec<_>>().join(", ")),
+        Kind::Group => format!(
+            "group[{}]",
+            t.children.iter().map(shape).collect::<Vec<_>>().join(", ")
+        ),
         Kind::Signal => format!("signal({})", t.spec.gate.as_deref().unwrap_or("?")),
         k => k.as_str().to_string(),
     }
 }
 
+/// A file in assets/goals/: the vars it needs and the tree it must become.
+struct Shipped {
+    file: &'static str,
+    vars: &'static [(&'static str, &'static str)],
+    shape: &'static str,
+}
+
+const CHECKOUT: (&str, &str) = ("checkout", "/tmp/checkout");
+
+const SHIPPED: &[Shipped] = &[
+    Shipped {
+        file: "demo.toml",
+        vars: NO_VARS,
+        shape: "group[agent, group[agent, agent, agent], human_review, agent]",
+    },
+    Shipped {
+        file: "fanout.toml",
+        vars: &[CHECKOUT],
+        shape: "group[agent, agent, agent, agent, human_review]",
+    },
+    Shipped {
+        file: "pr-shepherd.toml",
+        vars: &[("pr", "42"), CHECKOUT],
+        shape: "group[agent, signal(gh_ci), human_review, agent]",
+    },
+    Shipped {
+        file: "pr-triage.toml",
+        vars: &[("pr", "42"), CHECKOUT],
+        shape: "group[agent, signal(gh_review), agent, signal(gh_ci), agent]",
+    },
+    Shipped {
+        file: "upstream-issue.toml",
+        vars: &[("issue", "https://github.com/o/n/issues/7"), CHECKOUT],
+        shape: "group[agent, human_review, agent, signal(gh_ci), agent, signal(gh_review)]",
+    },
+];
+
+/// Every title and prompt of a tree, to check that no template var was left unfilled.
+fn texts(t: &NewTask) -> Vec<String> {
+    let mut out = vec![t.spec.title.clone()];
+    out.extend(t.spec.prompt.clone());
+    out.extend(t.children.iter().flat_map(texts));
+    out
+}
+
 #[test]
 fn every_shipped_goal_file_validates() {
-    let expected: BTreeMap<&str, (&[(&str, &str)], &str)> = BTreeMap::from([
-        ("demo.toml", (NO_VARS, "group[agent, group[agent, agent, agent], human_review, agent]")),
-        (
-            "pr-shepherd.toml",
-            (&[("pr", "42"), ("checkout", "/tmp/checkout")][..], "group[agent, signal(gh_ci), human_review, agent]"),
-        ),
-        ("fanout.toml", (&[("checkout", "/tmp/checkout")][..], "group[agent, agent, agent, agent, human_review]")),
-        (
-            "pr-triage.toml",
-            (&[("pr", "42"), ("checkout", "/tmp/checkout")][..], "group[agent, signal(gh_review), agent, signal(gh_ci), agent]"),
-        ),
-        (
-            "upstream-issue.toml",
-            (
-                &[("issue", "https://github.com/o/n/issues/7"), ("checkout", "/tmp/checkout")][..],
-                "group[agent, human_review, agent, signal(gh_ci), agent, signal(gh_review)]",
-            ),
-        ),
-    ]);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/goals");
     let mut seen = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("assets/goals") {
@@ -1573,45 +1801,93 @@ fn every_shipped_goal_file_validates() {
         if path.extension().and_then(|e| e.to_str()) != Some("toml") {
             continue;
         }
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-        let Some((given, want)) = expected.get(name.as_str()) else {
-            panic!("{name}: add its expected shape to this test");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
+        let Some(want) = SHIPPED.iter().find(|s| s.file == name) else {
+            panic!("{name}: add its expected shape to SHIPPED");
         };
-        let g = load_file(&path, &vars(given)).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(shape(&g), *want, "{name}");
-        assert!(!g.spec.title.contains("{{"), "{name}: title not filled: {}", g.spec.title);
+        let g = load_file(&path, &vars(want.vars)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(shape(&g), want.shape, "{name}");
+        for text in texts(&g) {
+            assert!(!text.contains("{{"), "{name}: a var is not filled: {text}");
+        }
         seen.push(name);
     }
     seen.sort();
-    assert_eq!(seen, expected.keys().map(|k| k.to_string()).collect::<Vec<_>>());
+    let expected: Vec<String> = SHIPPED.iter().map(|s| s.file.to_string()).collect();
+    assert_eq!(seen, expected);
+}
+
+#[test]
+fn fanout_review_waits_for_every_branch() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/goals/fanout.toml");
+    let g = load_file(&path, &vars(&[CHECKOUT])).unwrap_or_else(|e| panic!("{e}"));
+    assert!(g.spec.parallel);
+    let keys: Vec<String> = g.children[..4]
+        .iter()
+        .filter_map(|t| t.spec.key.clone())
+        .collect();
+    assert_eq!(g.children[4].after, keys);
+    assert_eq!(keys.len(), 4);
 }
 
 #[test]
 fn templates_need_their_required_vars() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/goals");
-    for (file, missing) in [("pr-triage.toml", "pr"), ("upstream-issue.toml", "issue"), ("pr-shepherd.toml", "pr")] {
+    for (file, missing) in [
+        ("pr-triage.toml", "pr"),
+        ("upstream-issue.toml", "issue"),
+        ("pr-shepherd.toml", "pr"),
+    ] {
         let e = load_file(&dir.join(file), &vars(&[("checkout", "/tmp/checkout")])).unwrap_err();
-        assert!(e.message.contains(&format!("var '{missing}' has no default")), "{file}: {e}");
+        assert!(
+            e.message
+                .contains(&format!("var '{missing}' has no default")),
+            "{file}: {e}"
+        );
     }
 }
 
 #[test]
 fn pr_triage_waits_on_the_given_pr_and_retries_feedback() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/goals/pr-triage.toml");
-    let g = load_file(&path, &vars(&[("pr", "78"), ("repo", "o/n"), ("checkout", "/tmp/c")])).unwrap_or_else(|e| panic!("{e}"));
+    let g = load_file(
+        &path,
+        &vars(&[("pr", "78"), ("repo", "o/n"), ("checkout", "/tmp/c")]),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let tasks = &g.children;
     for gate in [&tasks[1], &tasks[3]] {
-        assert_eq!((gate.spec.pr, gate.spec.repo.as_deref()), (Some(78), Some("o/n")), "{}", gate.spec.title);
+        assert_eq!(
+            (gate.spec.pr, gate.spec.repo.as_deref()),
+            (Some(78), Some("o/n")),
+            "{}",
+            gate.spec.title
+        );
     }
     assert_eq!(tasks[2].spec.retries, 3);
-    assert!(tasks.iter().all(|t| !t.spec.prompt.as_deref().unwrap_or("").contains("{{")));
-    assert_eq!(g.spec.goal.as_ref().map(|s| s.repo.clone()), Some(PathBuf::from("/tmp/c")));
+    assert!(tasks
+        .iter()
+        .all(|t| !t.spec.prompt.as_deref().unwrap_or("").contains("{{")));
+    assert_eq!(
+        g.spec.goal.as_ref().map(|s| s.repo.clone()),
+        Some(PathBuf::from("/tmp/c"))
+    );
 }
 
 #[test]
 fn upstream_issue_retries_feedback() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/goals/upstream-issue.toml");
-    let g = load_file(&path, &vars(&[("issue", "123"), ("checkout", "/tmp/c")])).unwrap_or_else(|e| panic!("{e}"));
+    let g = load_file(&path, &vars(&[("issue", "123"), ("checkout", "/tmp/c")]))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(g.children[4].spec.retries, 3);
-    assert!(g.children[0].spec.prompt.as_deref().unwrap_or("").contains("123"));
+    assert!(g.children[0]
+        .spec
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .contains("123"));
 }

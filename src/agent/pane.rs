@@ -24,7 +24,14 @@ pub struct Pane {
 }
 
 impl Pane {
-    pub(super) fn new(task: TaskId, attempt: u32, pid: u32, parser: Parser, writer: Box<dyn Write + Send>, master: Box<dyn MasterPty + Send>) -> Pane {
+    pub(super) fn new(
+        task: TaskId,
+        attempt: u32,
+        pid: u32,
+        parser: Parser,
+        writer: Box<dyn Write + Send>,
+        master: Box<dyn MasterPty + Send>,
+    ) -> Pane {
         Pane {
             task,
             attempt,
@@ -39,14 +46,21 @@ impl Pane {
 
     /// Writes bytes to the program's terminal.
     pub fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
-        let mut w = self.writer.lock().map_err(|_| std::io::Error::other("pane writer poisoned"))?;
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| std::io::Error::other("pane writer poisoned"))?;
         w.write_all(bytes)?;
         w.flush()
     }
 
     /// Types text as a paste (bracketed when the program asked for it), then Enter.
     pub fn type_text(&self, text: &str) -> std::io::Result<()> {
-        let bracketed = self.parser.lock().map(|p| p.screen().bracketed_paste()).unwrap_or(false);
+        let bracketed = self
+            .parser
+            .lock()
+            .map(|p| p.screen().bracketed_paste())
+            .unwrap_or(false);
         let mut bytes = Vec::with_capacity(text.len() + 16);
         if bracketed {
             bytes.extend_from_slice(b"\x1b[200~");
@@ -71,7 +85,12 @@ impl Pane {
             p.screen_mut().set_size(rows, cols);
         }
         if let Ok(m) = self.master.lock() {
-            let _ = m.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 });
+            let _ = m.resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            });
         }
         self.dirty.store(true, Ordering::Release);
     }

@@ -41,16 +41,26 @@ pub fn kill_marked(prefix: &str, exact: bool) -> usize {
     let me = std::process::id();
     let needle = format!("{MARK}={prefix}");
     let mut n = 0;
-    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
         if pid == me {
             continue;
         }
-        let Ok(env) = std::fs::read(entry.path().join("environ")) else { continue };
-        let hit = env.split(|b| *b == 0).any(|var| {
-            var.starts_with(needle.as_bytes()) && (!exact || var.len() == needle.len())
-        });
+        let Ok(env) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        let hit = env
+            .split(|b| *b == 0)
+            .any(|var| var.starts_with(needle.as_bytes()) && (!exact || var.len() == needle.len()));
         if hit {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
             n += 1;

@@ -40,32 +40,76 @@ pub struct Plan {
     pub prompt: String,
 }
 
-pub fn plan(spec: &SpawnSpec, cfg: &Config, prompt_file: &Path, worktree: &Path) -> Result<Plan, String> {
+pub fn plan(
+    spec: &SpawnSpec,
+    cfg: &Config,
+    prompt_file: &Path,
+    worktree: &Path,
+) -> Result<Plan, String> {
     let (template, env, attention, prompt, what) = match &spec.command {
-        Some(cmd) => (cmd.clone(), Vec::new(), Vec::new(), spec.prompt.clone(), "command"),
+        Some(cmd) => (
+            cmd.clone(),
+            Vec::new(),
+            Vec::new(),
+            spec.prompt.clone(),
+            "command",
+        ),
         None => {
-            let name = spec.agent.clone().unwrap_or_else(|| cfg.default_agent.clone());
+            let name = spec
+                .agent
+                .clone()
+                .unwrap_or_else(|| cfg.default_agent.clone());
             let Some(p) = cfg.agents.get(&name) else {
                 let known: Vec<&str> = cfg.agents.keys().map(String::as_str).collect();
-                return Err(format!("unknown agent profile '{name}' (known: {})", known.join(", ")));
+                return Err(format!(
+                    "unknown agent profile '{name}' (known: {})",
+                    known.join(", ")
+                ));
             };
             let argv = match (&p.resume, spec.resume) {
                 (Some(r), true) => r.clone(),
                 _ => p.command.clone(),
             };
-            let prompt = if p.prompt_suffix { format!("{}{PROMPT_SUFFIX}", spec.prompt) } else { spec.prompt.clone() };
-            (argv, p.env.clone().into_iter().collect(), p.attention.clone(), prompt, "agent")
+            let prompt = if p.prompt_suffix {
+                format!("{}{PROMPT_SUFFIX}", spec.prompt)
+            } else {
+                spec.prompt.clone()
+            };
+            (
+                argv,
+                p.env.clone().into_iter().collect(),
+                p.attention.clone(),
+                prompt,
+                "agent",
+            )
         }
     };
-    let fill = Fill { prompt: &prompt, prompt_file, task_id: spec.task, session_id: &spec.session_id, worktree };
+    let fill = Fill {
+        prompt: &prompt,
+        prompt_file,
+        task_id: spec.task,
+        session_id: &spec.session_id,
+        worktree,
+    };
     let argv: Vec<String> = template.iter().map(|a| fill.apply(a)).collect();
     let program = argv.first().ok_or("the command is empty")?;
     if find_program(program, worktree).is_none() {
-        let name = if what == "agent" { spec.agent.clone().unwrap_or_else(|| cfg.default_agent.clone()) } else { program.clone() };
+        let name = if what == "agent" {
+            spec.agent
+                .clone()
+                .unwrap_or_else(|| cfg.default_agent.clone())
+        } else {
+            program.clone()
+        };
         return Err(format!("{what} '{name}' not found on PATH ({program})"));
     }
     let env = env.into_iter().map(|(k, v)| (k, fill.apply(&v))).collect();
-    Ok(Plan { argv, env, attention, prompt })
+    Ok(Plan {
+        argv,
+        env,
+        attention,
+        prompt,
+    })
 }
 
 /// Finds a program as `execvp` would from `cwd`.
@@ -74,5 +118,9 @@ pub fn find_program(program: &str, cwd: &Path) -> Option<PathBuf> {
         let p = cwd.join(program);
         return p.is_file().then_some(p);
     }
-    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(program)).find(|p| p.is_file()))
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
 }

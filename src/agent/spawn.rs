@@ -49,7 +49,10 @@ const READ_BUF: usize = 64 * 1024;
 pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
     let program = req.argv.first().ok_or("empty command")?;
     if !req.cwd.is_dir() {
-        return Err(format!("working directory {} does not exist", req.cwd.display()));
+        return Err(format!(
+            "working directory {} does not exist",
+            req.cwd.display()
+        ));
     }
     let mut log = OpenOptions::new()
         .create(true)
@@ -57,8 +60,15 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
         .open(&req.log_path)
         .map_err(|e| format!("cannot open the log {}: {e}", req.log_path.display()))?;
     let pty = native_pty_system();
-    let size = PtySize { rows: req.rows, cols: req.cols, pixel_width: 0, pixel_height: 0 };
-    let pair = pty.openpty(size).map_err(|e| format!("cannot open a PTY: {e}"))?;
+    let size = PtySize {
+        rows: req.rows,
+        cols: req.cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    };
+    let pair = pty
+        .openpty(size)
+        .map_err(|e| format!("cannot open a PTY: {e}"))?;
     let mut cmd = CommandBuilder::new(program);
     cmd.args(&req.argv[1..]);
     cmd.cwd(&req.cwd);
@@ -66,15 +76,31 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
     for (k, v) in &req.env {
         cmd.env(k, v);
     }
-    let mut child = pair.slave.spawn_command(cmd).map_err(|e| format!("cannot start {program}: {e}"))?;
+    let mut child = pair
+        .slave
+        .spawn_command(cmd)
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
     // The slave must go now, or the reader never sees EOF.
     drop(pair.slave);
     let pid = child.process_id().unwrap_or(0);
-    let mut reader = pair.master.try_clone_reader().map_err(|e| format!("cannot read the PTY: {e}"))?;
-    let writer = pair.master.take_writer().map_err(|e| format!("cannot write the PTY: {e}"))?;
+    let mut reader = pair
+        .master
+        .try_clone_reader()
+        .map_err(|e| format!("cannot read the PTY: {e}"))?;
+    let writer = pair
+        .master
+        .take_writer()
+        .map_err(|e| format!("cannot write the PTY: {e}"))?;
     let killer = child.clone_killer();
     let parser = new_parser(req.rows, req.cols, req.scrollback);
-    let pane = Arc::new(Pane::new(req.task, req.attempt, pid, parser, writer, pair.master));
+    let pane = Arc::new(Pane::new(
+        req.task,
+        req.attempt,
+        pid,
+        parser,
+        writer,
+        pair.master,
+    ));
 
     let (eof_tx, eof_rx) = mpsc::channel::<()>();
     let r_pane = pane.clone();
@@ -108,7 +134,10 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
                     let _ = r_pane.write(&replies);
                 }
                 if let Some(reason) = attention {
-                    let _ = r_sinks.events.send(Event::NeedsYou { task: r_pane.task, reason });
+                    let _ = r_sinks.events.send(Event::NeedsYou {
+                        task: r_pane.task,
+                        reason,
+                    });
                 }
                 if !r_pane.dirty.swap(true, Ordering::AcqRel) {
                     (r_sinks.output)(r_pane.task);
@@ -129,12 +158,22 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
             // keep the PTY open).
             let _ = eof_rx.recv_timeout(Duration::from_millis(500));
             w_pane.exited.store(true, Ordering::Release);
-            let tail = w_pane.parser.lock().map(|p| last_lines(&p, 3)).unwrap_or_default();
+            let tail = w_pane
+                .parser
+                .lock()
+                .map(|p| last_lines(&p, 3))
+                .unwrap_or_default();
             let (code, signal) = match status {
                 Ok(s) => (s.exit_code() as i32, s.signal().map(str::to_string)),
                 Err(e) => (-1, Some(format!("wait failed: {e}"))),
             };
-            let _ = sinks.events.send(Event::Exited { task, attempt, code, signal, tail });
+            let _ = sinks.events.send(Event::Exited {
+                task,
+                attempt,
+                code,
+                signal,
+                tail,
+            });
             (sinks.output)(task);
         })
         .map_err(|e| format!("cannot start the waiter thread: {e}"))?;

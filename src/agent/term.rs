@@ -17,12 +17,20 @@ impl vt100::Callbacks for TermEvents {
         self.attention.get_or_insert_with(|| "bell".to_string());
     }
 
-    fn unhandled_csi(&mut self, screen: &mut vt100::Screen, i1: Option<u8>, _i2: Option<u8>, params: &[&[u16]], c: char) {
+    fn unhandled_csi(
+        &mut self,
+        screen: &mut vt100::Screen,
+        i1: Option<u8>,
+        _i2: Option<u8>,
+        params: &[&[u16]],
+        c: char,
+    ) {
         match (i1, c, params) {
             // DSR 6: where is the cursor? Agents wait for this answer.
             (None, 'n', [[6]]) => {
                 let (row, col) = screen.cursor_position();
-                self.replies.extend_from_slice(format!("\x1b[{};{}R", row + 1, col + 1).as_bytes());
+                self.replies
+                    .extend_from_slice(format!("\x1b[{};{}R", row + 1, col + 1).as_bytes());
             }
             // DSR 5: status report.
             (None, 'n', [[5]]) => self.replies.extend_from_slice(b"\x1b[0n"),
@@ -33,13 +41,22 @@ impl vt100::Callbacks for TermEvents {
     }
 
     fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
-        let text = |i: usize| params.get(i).map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
+        let text = |i: usize| {
+            params
+                .get(i)
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default()
+        };
         match params.first().copied() {
             Some(b"9") => {
                 let msg = text(1);
                 // OSC 9;4 is a progress report (ConEmu), not a notification.
                 if msg != "4" {
-                    self.attention = Some(if msg.is_empty() { "notification".into() } else { msg });
+                    self.attention = Some(if msg.is_empty() {
+                        "notification".into()
+                    } else {
+                        msg
+                    });
                 }
             }
             Some(b"777") if params.get(1).copied() == Some(b"notify") => {
@@ -64,7 +81,11 @@ pub fn new_parser(rows: u16, cols: u16, scrollback: usize) -> Parser {
 /// The last non-empty lines on the screen (what a failure reason quotes).
 pub fn last_lines(parser: &Parser, n: usize) -> String {
     let contents = parser.screen().contents();
-    let lines: Vec<&str> = contents.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = contents
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
@@ -87,7 +108,10 @@ mod tests {
         p.process(b"\x1b]9;done\x07");
         assert_eq!(p.callbacks_mut().attention.take().as_deref(), Some("done"));
         p.process(b"\x1b]777;notify;Agent;needs input\x07");
-        assert_eq!(p.callbacks_mut().attention.take().as_deref(), Some("Agent: needs input"));
+        assert_eq!(
+            p.callbacks_mut().attention.take().as_deref(),
+            Some("Agent: needs input")
+        );
         p.process(b"plain text");
         assert_eq!(p.callbacks_mut().attention.take(), None);
     }

@@ -10,61 +10,121 @@ use crate::model::{Kind, Millis, Proc, Status, TaskId};
 type Reply = Result<Value, CommandError>;
 
 impl Board {
-    pub(super) fn command(&mut self, cmd: Command, who: &str, now: Millis, fx: &mut Vec<Effect>) -> Reply {
+    pub(super) fn command(
+        &mut self,
+        cmd: Command,
+        who: &str,
+        now: Millis,
+        fx: &mut Vec<Effect>,
+    ) -> Reply {
         match cmd {
             Command::AddGoal { goal } => {
                 let id = self.add_goal(*goal, who, now);
                 Ok(json!({"id": id}))
             }
-            Command::Decide { task, decision, comment, diff_hash } => self.decide(task, decision, comment, diff_hash, who, now, fx),
-            Command::Signal { task, status, payload } => {
+            Command::Decide {
+                task,
+                decision,
+                comment,
+                diff_hash,
+            } => self.decide(task, decision, comment, diff_hash, who, now, fx),
+            Command::Signal {
+                task,
+                status,
+                payload,
+            } => {
                 let t = self.get(task)?;
-                let waiting = t.kind == Kind::Signal && matches!(t.status, Status::Active | Status::PendingReview);
+                let waiting = t.kind == Kind::Signal
+                    && matches!(t.status, Status::Active | Status::PendingReview);
                 if !waiting {
-                    let what = if t.kind == Kind::Signal { "is not waiting for a signal" } else { "is not a signal task" };
-                    return Err(CommandError::conflict(format!("task #{task} {what} (it is {})", t.status), Some(t.status)));
+                    let what = if t.kind == Kind::Signal {
+                        "is not waiting for a signal"
+                    } else {
+                        "is not a signal task"
+                    };
+                    return Err(CommandError::conflict(
+                        format!("task #{task} {what} (it is {})", t.status),
+                        Some(t.status),
+                    ));
                 }
                 self.apply_signal(task, status, payload, who, now, fx)?;
                 Ok(json!({"id": task, "status": self.get(task)?.status}))
             }
-            Command::ResolveSignals { target, status, payload } => {
+            Command::ResolveSignals {
+                target,
+                status,
+                payload,
+            } => {
                 let matched: Vec<TaskId> = self
                     .tasks()
-                    .filter(|t| t.kind == Kind::Signal && matches!(t.status, Status::Active | Status::PendingReview))
-                    .filter(|t| target.matches(t.spec.gate.as_deref().unwrap_or(""), t.spec.repo.as_deref(), t.spec.pr))
+                    .filter(|t| {
+                        t.kind == Kind::Signal
+                            && matches!(t.status, Status::Active | Status::PendingReview)
+                    })
+                    .filter(|t| {
+                        target.matches(
+                            t.spec.gate.as_deref().unwrap_or(""),
+                            t.spec.repo.as_deref(),
+                            t.spec.pr,
+                        )
+                    })
                     .map(|t| t.id)
                     .collect();
                 let mut applied = Vec::new();
                 for id in matched {
-                    if self.apply_signal(id, status, payload.clone(), who, now, fx).is_ok() {
+                    if self
+                        .apply_signal(id, status, payload.clone(), who, now, fx)
+                        .is_ok()
+                    {
                         applied.push(id);
                     }
                 }
                 Ok(json!({"matched": applied}))
             }
-            Command::Complete { task, summary, review, artifacts } => {
+            Command::Complete {
+                task,
+                summary,
+                review,
+                artifacts,
+            } => {
                 let t = self.get(task)?;
                 if t.kind != Kind::Agent || t.status != Status::Active {
-                    return Err(CommandError::conflict(format!("task #{task} cannot complete: it is {} ({})", t.status, t.kind.as_str()), Some(t.status)));
+                    return Err(CommandError::conflict(
+                        format!(
+                            "task #{task} cannot complete: it is {} ({})",
+                            t.status,
+                            t.kind.as_str()
+                        ),
+                        Some(t.status),
+                    ));
                 }
-                let (proc, attempt) = (t.proc, t.attempt);
                 if let Some(t) = self.task_mut(task) {
                     t.summary = Some(summary.clone());
                     if !artifacts.is_empty() {
                         t.result = Some(Value::Object(artifacts));
                     }
                 }
-                self.audit(Some(task), who, "complete", json!({"summary": summary, "review": review}), now);
+                self.audit(
+                    Some(task),
+                    who,
+                    "complete",
+                    json!({"summary": summary, "review": review}),
+                    now,
+                );
                 self.finish_agent(task, review, "completed", who, now);
-                if self.get(task)?.status == Status::Done && proc != Proc::Idle {
-                    fx.push(Effect::Kill { task, attempt });
+                if self.get(task)?.status == Status::Done {
+                    // Closed now, so its exit is stale and a rework starts a new attempt.
+                    self.end_session(task, fx);
                 }
                 Ok(json!({"id": task, "status": self.get(task)?.status}))
             }
             Command::Block { task, reason } => {
                 let t = self.get(task)?;
                 if t.kind != Kind::Agent || t.status != Status::Active {
-                    return Err(CommandError::conflict(format!("task #{task} cannot block: it is {}", t.status), Some(t.status)));
+                    return Err(CommandError::conflict(
+                        format!("task #{task} cannot block: it is {}", t.status),
+                        Some(t.status),
+                    ));
                 }
                 self.set_status(task, Status::Blocked, reason.clone(), "", who, now);
                 self.flag(task, format!("blocked: {reason}"));
@@ -79,7 +139,13 @@ impl Board {
                 if self.paused != paused {
                     self.paused = paused;
                     self.changes.paused = Some(paused);
-                    self.audit(None, who, if paused { "pause" } else { "resume" }, Value::Null, now);
+                    self.audit(
+                        None,
+                        who,
+                        if paused { "pause" } else { "resume" },
+                        Value::Null,
+                        now,
+                    );
                 }
                 Ok(json!({"paused": paused}))
             }
@@ -91,19 +157,67 @@ impl Board {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn decide(&mut self, id: TaskId, decision: Decision, comment: Option<String>, diff_hash: Option<String>, who: &str, now: Millis, fx: &mut Vec<Effect>) -> Reply {
+    fn decide(
+        &mut self,
+        id: TaskId,
+        decision: Decision,
+        comment: Option<String>,
+        diff_hash: Option<String>,
+        who: &str,
+        now: Millis,
+        fx: &mut Vec<Effect>,
+    ) -> Reply {
         let t = self.get(id)?;
         if !t.awaits_decision() {
-            return Err(CommandError::conflict(format!("task #{id} is not waiting for a decision (it is {})", t.status), Some(t.status)));
+            return Err(CommandError::conflict(
+                format!(
+                    "task #{id} is not waiting for a decision (it is {})",
+                    t.status
+                ),
+                Some(t.status),
+            ));
         }
         if let (Some(seen), Some(current)) = (&diff_hash, &t.diff_hash) {
             if seen != current {
-                return Err(CommandError::conflict(format!("task #{id} changed since you looked: its diff is now {current}"), Some(t.status)));
+                return Err(CommandError::conflict(
+                    format!("task #{id} changed since you looked: its diff is now {current}"),
+                    Some(t.status),
+                ));
             }
         }
-        let (kind, proc, attempt) = (t.kind, t.proc, t.attempt);
+        let kind = t.kind;
         let hash = diff_hash.or_else(|| t.diff_hash.clone());
-        self.audit(Some(id), who, "decision", json!({"decision": decision, "comment": comment, "diff_hash": hash}), now);
+        // A refused request-changes records nothing: check it before the audit event.
+        let rework = match decision {
+            Decision::RequestChanges => {
+                if comment.as_deref().is_none_or(|c| c.trim().is_empty()) {
+                    return Err(CommandError::Invalid {
+                        message: "request changes needs a comment saying what to change".into(),
+                        field: Some("comment".into()),
+                    });
+                }
+                match kind {
+                    Kind::Agent => Some(id),
+                    _ => match self.rework_target(id) {
+                        Some(target) => Some(target),
+                        None => {
+                            return Err(CommandError::conflict(
+                                format!("task #{id} has no agent task before it to rework"),
+                                Some(t.status),
+                            ))
+                        }
+                    },
+                }
+            }
+            _ => None,
+        };
+        self.audit(
+            Some(id),
+            who,
+            "decision",
+            json!({"decision": decision, "comment": comment, "diff_hash": hash}),
+            now,
+        );
         match decision {
             Decision::Approve => {
                 if kind == Kind::Signal {
@@ -111,9 +225,7 @@ impl Board {
                 } else {
                     self.set_status(id, Status::Done, "", "approved", who, now);
                 }
-                if proc != Proc::Idle {
-                    fx.push(Effect::Kill { task: id, attempt });
-                }
+                self.end_session(id, fx);
             }
             Decision::Reject => {
                 let reason = match comment.as_deref().map(str::trim) {
@@ -121,34 +233,48 @@ impl Board {
                     _ => format!("rejected by {who}"),
                 };
                 self.set_status(id, Status::Failed, reason, "", who, now);
-                if proc != Proc::Idle {
-                    fx.push(Effect::Kill { task: id, attempt });
-                }
+                self.end_session(id, fx);
             }
             Decision::RequestChanges => {
-                let comment = comment.unwrap_or_default();
-                if comment.trim().is_empty() {
-                    return Err(CommandError::Invalid { message: "request changes needs a comment saying what to change".into(), field: Some("comment".into()) });
-                }
-                if kind == Kind::Agent {
-                    self.rework(id, format!("Changes requested: {comment}"), who, now, fx);
-                } else {
-                    let Some(target) = self.rework_target(id) else {
-                        return Err(CommandError::conflict(format!("task #{id} has no agent task before it to rework"), Some(self.get(id)?.status)));
-                    };
+                let (comment, target) = (comment.unwrap_or_default(), rework.unwrap_or(id));
+                if target != id {
                     self.reset_between(target, id, "changes requested", who, now);
-                    self.rework(target, format!("Changes requested: {comment}"), who, now, fx);
                 }
+                self.rework(
+                    target,
+                    format!("Changes requested: {comment}"),
+                    who,
+                    now,
+                    fx,
+                );
             }
         }
         Ok(json!({"id": id, "status": self.get(id)?.status}))
     }
 
     /// A signal's outcome for a waiting signal task (pass, or fail with or without retries).
-    pub(super) fn apply_signal(&mut self, id: TaskId, status: SignalStatus, payload: Value, who: &str, now: Millis, fx: &mut Vec<Effect>) -> Reply {
+    pub(super) fn apply_signal(
+        &mut self,
+        id: TaskId,
+        status: SignalStatus,
+        payload: Value,
+        who: &str,
+        now: Millis,
+        fx: &mut Vec<Effect>,
+    ) -> Reply {
         let t = self.get(id)?;
-        let (retries, used, gate) = (t.spec.retries, t.retries_used, t.spec.gate.clone().unwrap_or_default());
-        self.audit(Some(id), who, "signal", json!({"status": status, "payload": payload}), now);
+        let (retries, used, gate) = (
+            t.spec.retries,
+            t.retries_used,
+            t.spec.gate.clone().unwrap_or_default(),
+        );
+        self.audit(
+            Some(id),
+            who,
+            "signal",
+            json!({"status": status, "payload": payload}),
+            now,
+        );
         let summary = payload_summary(&payload);
         match status {
             SignalStatus::Pass => self.gate_passed(id, payload, who, now),
@@ -176,7 +302,11 @@ impl Board {
                 }
             }
             SignalStatus::Fail => {
-                let reason = if summary.is_empty() { format!("{gate} failed") } else { summary };
+                let reason = if summary.is_empty() {
+                    format!("{gate} failed")
+                } else {
+                    summary
+                };
                 if let Some(t) = self.task_mut(id) {
                     t.result = Some(payload);
                 }
@@ -187,26 +317,48 @@ impl Board {
     }
 
     /// Re-runs an agent task with feedback: typed into its open session, else a new attempt.
-    pub(super) fn rework(&mut self, id: TaskId, feedback: String, who: &str, now: Millis, fx: &mut Vec<Effect>) {
+    pub(super) fn rework(
+        &mut self,
+        id: TaskId,
+        feedback: String,
+        who: &str,
+        now: Millis,
+        fx: &mut Vec<Effect>,
+    ) {
         let Some(t) = self.task_mut(id) else { return };
         t.feedback.push(feedback.clone());
         let open = matches!(t.proc, Proc::Running { .. });
         t.deadline = None;
         self.set_status(id, Status::Active, "changes requested", "", who, now);
         if open {
-            fx.push(Effect::WriteInput { task: id, text: feedback });
+            fx.push(Effect::WriteInput {
+                task: id,
+                text: feedback,
+            });
             self.clear_flag(id);
         }
     }
 
-    /// Every finished task strictly between `target` and `gate` (file order) goes back to
-    /// `pending`, and so does the gate, so they must pass again.
-    pub(super) fn reset_between(&mut self, target: TaskId, gate: TaskId, reason: &str, who: &str, now: Millis) {
+    /// Every finished task strictly between `target` and `gate` (file order) that the gate
+    /// waits for goes back to `pending`, and so does the gate, so they must pass again.
+    /// Independent work in between (e.g. a parallel sibling) is not reopened.
+    pub(super) fn reset_between(
+        &mut self,
+        target: TaskId,
+        gate: TaskId,
+        reason: &str,
+        who: &str,
+        now: Millis,
+    ) {
         let order = self.preorder(self.get(gate).map(|t| t.goal).unwrap_or(0));
+        let waits = self.upstream(gate);
         let pos = |id: TaskId| order.iter().position(|&x| x == id);
         if let (Some(a), Some(b)) = (pos(target), pos(gate)) {
             for &id in &order[a + 1..b.max(a + 1)] {
-                let leaf_done = self.task(id).is_some_and(|t| t.kind != Kind::Group && t.status == Status::Done);
+                let leaf_done = waits.contains(&id)
+                    && self
+                        .task(id)
+                        .is_some_and(|t| t.kind != Kind::Group && t.status == Status::Done);
                 if leaf_done {
                     self.set_status(id, Status::Pending, "", "", who, now);
                 }
@@ -224,16 +376,26 @@ impl Board {
         let targets: Vec<TaskId> = self
             .subtree(id)?
             .into_iter()
-            .filter(|&x| self.task(x).is_some_and(|t| t.kind != Kind::Group && matches!(t.status, Status::Failed | Status::Blocked)))
+            .filter(|&x| {
+                self.task(x).is_some_and(|t| {
+                    t.kind != Kind::Group && matches!(t.status, Status::Failed | Status::Blocked)
+                })
+            })
             .collect();
         if targets.is_empty() {
             let t = self.get(id)?;
-            return Err(CommandError::conflict(format!("task #{id} has nothing to retry (it is {})", t.status), Some(t.status)));
+            return Err(CommandError::conflict(
+                format!("task #{id} has nothing to retry (it is {})", t.status),
+                Some(t.status),
+            ));
         }
         for x in &targets {
             if let Some(t) = self.task(*x) {
                 if t.proc != Proc::Idle {
-                    fx.push(Effect::Kill { task: *x, attempt: t.attempt });
+                    fx.push(Effect::Kill {
+                        task: *x,
+                        attempt: t.attempt,
+                    });
                 }
             }
             if let Some(t) = self.task_mut(*x) {
@@ -251,15 +413,28 @@ impl Board {
         let targets: Vec<TaskId> = self
             .subtree(id)?
             .into_iter()
-            .filter(|&x| self.task(x).is_some_and(|t| t.kind != Kind::Group && !t.status.is_terminal()))
+            .filter(|&x| {
+                self.task(x)
+                    .is_some_and(|t| t.kind != Kind::Group && !t.status.is_terminal())
+            })
             .collect();
         if targets.is_empty() {
             let t = self.get(id)?;
-            return Err(CommandError::conflict(format!("task #{id} is already {}", t.status), Some(t.status)));
+            return Err(CommandError::conflict(
+                format!("task #{id} is already {}", t.status),
+                Some(t.status),
+            ));
         }
         for x in &targets {
             self.end_session(*x, fx);
-            self.set_status(*x, Status::Skipped, format!("skipped by {who}"), "", who, now);
+            self.set_status(
+                *x,
+                Status::Skipped,
+                format!("skipped by {who}"),
+                "",
+                who,
+                now,
+            );
         }
         Ok(json!({"skipped": targets}))
     }
@@ -268,16 +443,33 @@ impl Board {
         let targets: Vec<TaskId> = self
             .subtree(id)?
             .into_iter()
-            .filter(|&x| self.task(x).is_some_and(|t| t.kind == Kind::Agent && (t.status == Status::Active || t.proc != Proc::Idle)))
+            .filter(|&x| {
+                self.task(x).is_some_and(|t| {
+                    t.kind == Kind::Agent && (t.status == Status::Active || t.proc != Proc::Idle)
+                })
+            })
             .collect();
         if targets.is_empty() {
             let t = self.get(id)?;
-            return Err(CommandError::conflict(format!("task #{id} has no running agent to stop (it is {})", t.status), Some(t.status)));
+            return Err(CommandError::conflict(
+                format!(
+                    "task #{id} has no running agent to stop (it is {})",
+                    t.status
+                ),
+                Some(t.status),
+            ));
         }
         for x in &targets {
             self.end_session(*x, fx);
             if self.task(*x).is_some_and(|t| t.status == Status::Active) {
-                self.set_status(*x, Status::Failed, format!("stopped by {who}"), "", who, now);
+                self.set_status(
+                    *x,
+                    Status::Failed,
+                    format!("stopped by {who}"),
+                    "",
+                    who,
+                    now,
+                );
             }
         }
         Ok(json!({"stopped": targets}))
@@ -287,7 +479,10 @@ impl Board {
     pub(super) fn end_session(&mut self, id: TaskId, fx: &mut Vec<Effect>) {
         if let Some(t) = self.task_mut(id) {
             if t.proc != Proc::Idle {
-                fx.push(Effect::Kill { task: id, attempt: t.attempt });
+                fx.push(Effect::Kill {
+                    task: id,
+                    attempt: t.attempt,
+                });
                 t.attempt += 1;
                 t.proc = Proc::Idle;
             }
@@ -313,7 +508,11 @@ impl Board {
             self.touch(p);
         }
         let gone: std::collections::HashSet<TaskId> = ids.iter().copied().collect();
-        let dependents: Vec<TaskId> = self.tasks().filter(|t| t.after.iter().any(|a| gone.contains(a))).map(|t| t.id).collect();
+        let dependents: Vec<TaskId> = self
+            .tasks()
+            .filter(|t| t.after.iter().any(|a| gone.contains(a)))
+            .map(|t| t.id)
+            .collect();
         for d in dependents {
             if let Some(t) = self.task_mut(d) {
                 t.after.retain(|a| !gone.contains(a));
@@ -325,7 +524,13 @@ impl Board {
             self.stats.remove(&id);
             fx.push(Effect::RemoveWorktrees { goal: id });
         }
-        self.audit(None, who, "delete", json!({"task": id, "removed": ids.len()}), now);
+        self.audit(
+            None,
+            who,
+            "delete",
+            json!({"task": id, "removed": ids.len()}),
+            now,
+        );
         Ok(json!({"deleted": ids}))
     }
 }
@@ -341,6 +546,10 @@ pub(super) fn payload_summary(payload: &Value) -> String {
             .unwrap_or_else(|| payload.to_string()),
         other => other.to_string(),
     };
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     line.chars().take(160).collect()
 }

@@ -21,8 +21,15 @@ use crate::store::{Batch, StoreHandle};
 #[derive(Clone, Debug)]
 pub enum Notice {
     Transition(Transition),
-    Attention { task: TaskId, title: String, reason: String },
-    PaneOpened { task: TaskId, pane: PaneRef },
+    Attention {
+        task: TaskId,
+        title: String,
+        reason: String,
+    },
+    PaneOpened {
+        task: TaskId,
+        pane: PaneRef,
+    },
     /// A pane has new output (payload-free: the UI pulls from the pane).
     Output(TaskId),
     StorageFailed(String),
@@ -30,7 +37,11 @@ pub enum Notice {
 
 impl std::fmt::Debug for agent::Pane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Pane(#{} attempt {} pid {})", self.task, self.attempt, self.pid)
+        write!(
+            f,
+            "Pane(#{} attempt {} pid {})",
+            self.task, self.attempt, self.pid
+        )
     }
 }
 
@@ -52,10 +63,29 @@ pub struct GoalSummary {
 
 type Reply = Result<Value, CommandError>;
 
+/// An `Idempotency-Key` and the scope it belongs to (a hash of the caller's token).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IdemKey {
+    pub scope: String,
+    pub key: String,
+}
+
+/// How long an idempotent answer is kept.
+const IDEM_KEEP_MS: i64 = 24 * 3600 * 1000;
+
 enum Msg {
-    Command { cmd: Command, who: Source, reply: oneshot::Sender<Reply> },
+    Command {
+        cmd: Command,
+        who: Source,
+        idem: Option<IdemKey>,
+        reply: oneshot::Sender<Reply>,
+    },
     Query(Box<dyn FnOnce(&Board) + Send>),
-    SpawnDone { task: TaskId, attempt: u32, result: Result<Session, String> },
+    SpawnDone {
+        task: TaskId,
+        attempt: u32,
+        result: Result<Session, String>,
+    },
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -70,15 +100,38 @@ pub struct BoardHandle {
 impl BoardHandle {
     /// Sends a command; the answer comes once it is applied and committed.
     pub async fn command(&self, cmd: Command, who: impl Into<Source>) -> Reply {
+        self.command_once(cmd, who, None).await
+    }
+
+    /// Like `command`, but a repeat of the same idempotency key returns the first answer
+    /// and applies nothing.
+    pub async fn command_once(
+        &self,
+        cmd: Command,
+        who: impl Into<Source>,
+        idem: Option<IdemKey>,
+    ) -> Reply {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .send(Msg::Command { cmd, who: who.into(), reply: tx })
-            .map_err(|_| CommandError::Storage { message: "the board has stopped".into() })?;
-        rx.await.map_err(|_| CommandError::Storage { message: "the board has stopped".into() })?
+            .send(Msg::Command {
+                cmd,
+                who: who.into(),
+                idem,
+                reply: tx,
+            })
+            .map_err(|_| CommandError::Storage {
+                message: "the board has stopped".into(),
+            })?;
+        rx.await.map_err(|_| CommandError::Storage {
+            message: "the board has stopped".into(),
+        })?
     }
 
     /// Reads the board (on its own task, between drains).
-    pub async fn query<T: Send + 'static>(&self, f: impl FnOnce(&Board) -> T + Send + 'static) -> Option<T> {
+    pub async fn query<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Board) -> T + Send + 'static,
+    ) -> Option<T> {
         let (tx, rx) = oneshot::channel();
         let job = Box::new(move |b: &Board| {
             let _ = tx.send(f(b));
@@ -113,6 +166,8 @@ pub struct DriverParts {
     pub env: Vec<(String, String)>,
     pub token_for: Option<Arc<dyn Fn(TaskId) -> String + Send + Sync>>,
     pub pane_size: (u16, u16),
+    /// Idempotent answers from the store (last 24 h).
+    pub idempotent: Vec<crate::store::IdempotentAnswer>,
 }
 
 struct Driver {
@@ -127,6 +182,9 @@ struct Driver {
     summary: watch::Sender<Summary>,
     sessions: HashMap<(TaskId, u32), Session>,
     version: u64,
+    idem: HashMap<IdemKey, (i64, Reply)>,
+    /// Answers of this drain to store with its changes.
+    idem_new: Vec<crate::store::IdempotentAnswer>,
 }
 
 /// Starts the driver task for a board loaded from the store (recovery already applied).
@@ -135,8 +193,26 @@ pub fn start(board: Board, store: StoreHandle, parts: DriverParts) -> BoardHandl
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let (notices, _) = broadcast::channel(16_384);
     let (summary_tx, summary_rx) = watch::channel(Summary::default());
-    let handle = BoardHandle { tx: tx.clone(), notices: notices.clone(), summary: summary_rx };
+    let handle = BoardHandle {
+        tx: tx.clone(),
+        notices: notices.clone(),
+        summary: summary_rx,
+    };
     let _ = events_tx.send(Event::Tick);
+    let mut parts = parts;
+    let idem = std::mem::take(&mut parts.idempotent)
+        .into_iter()
+        .filter_map(|a| {
+            let reply: Reply = serde_json::from_str(&a.body).ok()?;
+            Some((
+                IdemKey {
+                    scope: a.scope,
+                    key: a.key,
+                },
+                (a.at, reply),
+            ))
+        })
+        .collect();
     let driver = Driver {
         board,
         store,
@@ -149,6 +225,8 @@ pub fn start(board: Board, store: StoreHandle, parts: DriverParts) -> BoardHandl
         summary: summary_tx,
         sessions: HashMap::new(),
         version: 0,
+        idem,
+        idem_new: Vec::new(),
     };
     tokio::spawn(driver.run());
     handle
@@ -205,24 +283,65 @@ impl Driver {
         }
     }
 
-    fn on_msg(&mut self, m: Msg, replies: &mut Vec<(oneshot::Sender<Reply>, Reply)>, effects: &mut Vec<Effect>, shutdown: &mut Option<oneshot::Sender<()>>) {
+    fn on_msg(
+        &mut self,
+        m: Msg,
+        replies: &mut Vec<(oneshot::Sender<Reply>, Reply)>,
+        effects: &mut Vec<Effect>,
+        shutdown: &mut Option<oneshot::Sender<()>>,
+    ) {
         match m {
-            Msg::Command { cmd, who, reply } => {
+            Msg::Command {
+                cmd,
+                who,
+                idem,
+                reply,
+            } => {
+                if let Some((_, first)) = idem.as_ref().and_then(|k| self.idem.get(k)) {
+                    replies.push((reply, first.clone()));
+                    return;
+                }
                 tracing::info!(command = cmd.name(), who = %who, "command");
-                let out = self.board.handle(Event::Command { cmd, who }, now_millis());
+                let now = now_millis();
+                let out = self.board.handle(Event::Command { cmd, who }, now);
                 effects.extend(out.effects);
-                replies.push((reply, out.reply.unwrap_or(Ok(Value::Null))));
+                let answer = out.reply.unwrap_or(Ok(Value::Null));
+                if let Some(k) = idem {
+                    if let Ok(body) = serde_json::to_string(&answer) {
+                        self.idem_new.push(crate::store::IdempotentAnswer {
+                            scope: k.scope.clone(),
+                            key: k.key.clone(),
+                            status: 0,
+                            body,
+                            at: now,
+                        });
+                    }
+                    self.idem.retain(|_, (at, _)| *at >= now - IDEM_KEEP_MS);
+                    self.idem.insert(k, (now, answer.clone()));
+                }
+                replies.push((reply, answer));
             }
             Msg::Query(f) => f(&self.board),
-            Msg::SpawnDone { task, attempt, result } => {
+            Msg::SpawnDone {
+                task,
+                attempt,
+                result,
+            } => {
                 let ev = match result {
                     Ok(session) => {
                         let pid = session.pane.pid;
-                        let _ = self.notices.send(Notice::PaneOpened { task, pane: session.pane.clone() });
+                        let _ = self.notices.send(Notice::PaneOpened {
+                            task,
+                            pane: session.pane.clone(),
+                        });
                         self.sessions.insert((task, attempt), session);
                         Event::Spawned { task, attempt, pid }
                     }
-                    Err(error) => Event::SpawnFailed { task, attempt, error },
+                    Err(error) => Event::SpawnFailed {
+                        task,
+                        attempt,
+                        error,
+                    },
                 };
                 self.on_event(ev, effects);
             }
@@ -241,16 +360,36 @@ impl Driver {
     async fn commit_and_publish(&mut self, replies: Vec<(oneshot::Sender<Reply>, Reply)>) {
         let changes = self.board.take_changes();
         let mut failure = None;
-        if !changes.is_empty() {
+        let idempotency = std::mem::take(&mut self.idem_new);
+        if !changes.is_empty() || !idempotency.is_empty() {
             let batch = Batch {
-                tasks: changes.dirty.iter().filter_map(|id| self.board.task(*id).cloned()).collect(),
+                tasks: changes
+                    .dirty
+                    .iter()
+                    .filter_map(|id| self.board.task(*id).cloned())
+                    .collect(),
                 deleted: changes.deleted.clone(),
                 audit: changes.audit,
-                meta: changes.paused.map(|p| vec![("paused".to_string(), p.to_string())]).unwrap_or_default(),
-                idempotency: Vec::new(),
+                meta: changes
+                    .paused
+                    .map(|p| vec![("paused".to_string(), p.to_string())])
+                    .unwrap_or_default(),
+                idempotency,
             };
+            let keys: Vec<IdemKey> = batch
+                .idempotency
+                .iter()
+                .map(|a| IdemKey {
+                    scope: a.scope.clone(),
+                    key: a.key.clone(),
+                })
+                .collect();
             if !batch.is_empty() {
                 if let Err(e) = self.store.commit(batch).await {
+                    // Not stored, so not answered: a repeat must be applied afresh.
+                    for k in keys {
+                        self.idem.remove(&k);
+                    }
                     let _ = self.notices.send(Notice::StorageFailed(e.clone()));
                     failure = Some(e);
                 }
@@ -267,8 +406,16 @@ impl Driver {
             let _ = self.notices.send(Notice::Transition(t));
         }
         for (task, reason) in changes.attention {
-            let title = self.board.task(task).map(|t| t.spec.title.clone()).unwrap_or_default();
-            let _ = self.notices.send(Notice::Attention { task, title, reason });
+            let title = self
+                .board
+                .task(task)
+                .map(|t| t.spec.title.clone())
+                .unwrap_or_default();
+            let _ = self.notices.send(Notice::Attention {
+                task,
+                title,
+                reason,
+            });
         }
         if !changes.dirty.is_empty() || !changes.deleted.is_empty() || changes.paused.is_some() {
             self.version += 1;
@@ -277,9 +424,17 @@ impl Driver {
                 .goals()
                 .iter()
                 .filter_map(|g| self.board.task(*g))
-                .map(|g| GoalSummary { id: g.id, status: g.status, live: self.board.goal_stats(g.id).live })
+                .map(|g| GoalSummary {
+                    id: g.id,
+                    status: g.status,
+                    live: self.board.goal_stats(g.id).live,
+                })
                 .collect();
-            let _ = self.summary.send(Summary { goals, paused: self.board.paused(), version: self.version });
+            let _ = self.summary.send(Summary {
+                goals,
+                paused: self.board.paused(),
+                version: self.version,
+            });
         }
     }
 
@@ -290,11 +445,18 @@ impl Driver {
                 if let Some(s) = self.sessions.get(&(task, attempt)) {
                     let pid = s.pane.pid;
                     let mark = procs::mark_value(&self.parts.board_id, task);
-                    std::thread::spawn(move || procs::stop_group(pid, Some(&mark), Duration::from_secs(5)));
+                    std::thread::spawn(move || {
+                        procs::stop_group(pid, Some(&mark), Duration::from_secs(5))
+                    });
                 }
             }
             Effect::WriteInput { task, text } => {
-                if let Some(s) = self.sessions.iter().find(|((t, _), _)| *t == task).map(|(_, s)| s.pane.clone()) {
+                if let Some(s) = self
+                    .sessions
+                    .iter()
+                    .find(|((t, _), _)| *t == task)
+                    .map(|(_, s)| s.pane.clone())
+                {
                     std::thread::spawn(move || {
                         if let Err(e) = s.type_text(&text) {
                             tracing::warn!(task, "cannot type into the session: {e}");
@@ -302,11 +464,21 @@ impl Driver {
                     });
                 }
             }
-            Effect::RunPoll { task, attempt, command, cwd } => {
+            Effect::RunPoll {
+                task,
+                attempt,
+                command,
+                cwd,
+            } => {
                 let events = self.events_tx.clone();
                 tokio::spawn(async move {
                     let (code, stdout) = run_poll(&command, &cwd).await;
-                    let _ = events.send(Event::PollFinished { task, attempt, code, stdout });
+                    let _ = events.send(Event::PollFinished {
+                        task,
+                        attempt,
+                        code,
+                        stdout,
+                    });
                 });
             }
             Effect::RemoveWorktrees { goal } => tracing::info!(goal, "goal deleted"),
@@ -325,7 +497,10 @@ impl Driver {
             ("TASKBOARD_TASK_ID".into(), task.to_string()),
             ("TASKBOARD_GOAL_ID".into(), spec.goal.to_string()),
             ("TASKBOARD_WORKTREE".into(), cwd.display().to_string()),
-            (procs::MARK.into(), procs::mark_value(&self.parts.board_id, task)),
+            (
+                procs::MARK.into(),
+                procs::mark_value(&self.parts.board_id, task),
+            ),
         ]);
         if let Some(f) = &self.parts.token_for {
             env.push(("TASKBOARD_TOKEN".into(), f(task)));
@@ -344,25 +519,48 @@ impl Driver {
         let tx = self.self_tx.clone();
         tokio::task::spawn_blocking(move || {
             let result = plan.and_then(|plan| {
-                std::fs::write(&prompt_file, &plan.prompt).map_err(|e| format!("cannot write {}: {e}", prompt_file.display()))?;
+                std::fs::write(&prompt_file, &plan.prompt)
+                    .map_err(|e| format!("cannot write {}: {e}", prompt_file.display()))?;
                 env.push(("TASKBOARD_PROMPT".into(), plan.prompt.clone()));
                 env.extend(plan.env);
-                let req = SpawnRequest { task, attempt, argv: plan.argv, cwd, env, log_path: data.log_file(task), rows, cols, scrollback };
+                let req = SpawnRequest {
+                    task,
+                    attempt,
+                    argv: plan.argv,
+                    cwd,
+                    env,
+                    log_path: data.log_file(task),
+                    rows,
+                    cols,
+                    scrollback,
+                };
                 agent::spawn(req, sinks)
             });
-            let _ = tx.send(Msg::SpawnDone { task, attempt, result });
+            let _ = tx.send(Msg::SpawnDone {
+                task,
+                attempt,
+                result,
+            });
         });
     }
 
     /// Stops every session (TERM, then KILL after a short grace) and waits for them.
     async fn stop_all(&mut self) {
         let board_id = self.parts.board_id.clone();
-        let pids: Vec<(u32, String)> = self.sessions.iter().map(|((t, _), s)| (s.pane.pid, procs::mark_value(&board_id, *t))).collect();
+        let pids: Vec<(u32, String)> = self
+            .sessions
+            .iter()
+            .map(|((t, _), s)| (s.pane.pid, procs::mark_value(&board_id, *t)))
+            .collect();
         self.sessions.clear();
         let _ = tokio::task::spawn_blocking(move || {
             let threads: Vec<_> = pids
                 .into_iter()
-                .map(|(pid, mark)| std::thread::spawn(move || procs::stop_group(pid, Some(&mark), Duration::from_secs(3))))
+                .map(|(pid, mark)| {
+                    std::thread::spawn(move || {
+                        procs::stop_group(pid, Some(&mark), Duration::from_secs(3))
+                    })
+                })
                 .collect();
             for t in threads {
                 let _ = t.join();
@@ -375,9 +573,16 @@ impl Driver {
 /// Runs a poll command: exit code and stdout. A command that hangs counts as "still waiting".
 async fn run_poll(command: &str, cwd: &std::path::Path) -> (i32, String) {
     let mut cmd = tokio::process::Command::new("sh");
-    cmd.arg("-c").arg(command).current_dir(cwd).stdin(std::process::Stdio::null()).kill_on_drop(true);
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
     match tokio::time::timeout(Duration::from_secs(300), cmd.output()).await {
-        Ok(Ok(out)) => (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned()),
+        Ok(Ok(out)) => (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ),
         Ok(Err(e)) => (-1, format!("cannot run the poll command: {e}")),
         Err(_) => (-1, "poll command timed out".into()),
     }

@@ -10,15 +10,40 @@ use crate::model::{Millis, Source, Status, TaskId};
 /// Everything the board reacts to, in the order it arrives.
 #[derive(Clone, Debug)]
 pub enum Event {
-    Command { cmd: Command, who: Source },
-    Spawned { task: TaskId, attempt: u32, pid: u32 },
-    SpawnFailed { task: TaskId, attempt: u32, error: String },
+    Command {
+        cmd: Command,
+        who: Source,
+    },
+    Spawned {
+        task: TaskId,
+        attempt: u32,
+        pid: u32,
+    },
+    SpawnFailed {
+        task: TaskId,
+        attempt: u32,
+        error: String,
+    },
     /// `code` is the exit code, `signal` the signal's name if one ended it; `tail` the last
     /// lines of output.
-    Exited { task: TaskId, attempt: u32, code: i32, signal: Option<String>, tail: String },
-    PollFinished { task: TaskId, attempt: u32, code: i32, stdout: String },
+    Exited {
+        task: TaskId,
+        attempt: u32,
+        code: i32,
+        signal: Option<String>,
+        tail: String,
+    },
+    PollFinished {
+        task: TaskId,
+        attempt: u32,
+        code: i32,
+        stdout: String,
+    },
     /// A pane rang the bell, sent a notification or matched an attention pattern.
-    NeedsYou { task: TaskId, reason: String },
+    NeedsYou {
+        task: TaskId,
+        reason: String,
+    },
     /// Time passed: deadlines, polls and spawn windows are checked.
     Tick,
 }
@@ -28,11 +53,24 @@ pub enum Event {
 pub enum Effect {
     Spawn(SpawnSpec),
     /// Stop the session of this attempt (process group: SIGTERM, then SIGKILL).
-    Kill { task: TaskId, attempt: u32 },
+    Kill {
+        task: TaskId,
+        attempt: u32,
+    },
     /// Type into a running session (bracketed paste + Enter when `paste`).
-    WriteInput { task: TaskId, text: String },
-    RunPoll { task: TaskId, attempt: u32, command: String, cwd: PathBuf },
-    RemoveWorktrees { goal: TaskId },
+    WriteInput {
+        task: TaskId,
+        text: String,
+    },
+    RunPoll {
+        task: TaskId,
+        attempt: u32,
+        command: String,
+        cwd: PathBuf,
+    },
+    RemoveWorktrees {
+        goal: TaskId,
+    },
 }
 
 /// Everything needed to start one attempt of an agent task.

@@ -17,7 +17,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_agents: 4, spawns_per_minute: 5 }
+        Limits {
+            max_agents: 4,
+            spawns_per_minute: 5,
+        }
     }
 }
 
@@ -110,10 +113,27 @@ impl Board {
                 let reply = self.command(cmd, &who, now, &mut out.effects);
                 out.reply = Some(reply);
             }
-            Event::Spawned { task, attempt, pid } => self.spawned(task, attempt, pid, now, &mut out.effects),
-            Event::SpawnFailed { task, attempt, error } => self.spawn_failed(task, attempt, error, now),
-            Event::Exited { task, attempt, code, signal, tail } => self.exited(task, attempt, code, signal, tail, now),
-            Event::PollFinished { task, attempt, code, stdout } => self.poll_finished(task, attempt, code, stdout, now, &mut out.effects),
+            Event::Spawned { task, attempt, pid } => {
+                self.spawned(task, attempt, pid, now, &mut out.effects)
+            }
+            Event::SpawnFailed {
+                task,
+                attempt,
+                error,
+            } => self.spawn_failed(task, attempt, error, now),
+            Event::Exited {
+                task,
+                attempt,
+                code,
+                signal,
+                tail,
+            } => self.exited(task, attempt, code, signal, tail, now),
+            Event::PollFinished {
+                task,
+                attempt,
+                code,
+                stdout,
+            } => self.poll_finished(task, attempt, code, stdout, now, &mut out.effects),
             Event::NeedsYou { task, reason } => self.needs_you(task, reason),
             Event::Tick => self.tick(now, &mut out.effects),
         }
@@ -123,12 +143,33 @@ impl Board {
 
     // ----- helpers shared by the handlers -----
 
-    pub(super) fn audit(&mut self, task: Option<TaskId>, who: &str, kind: &str, payload: serde_json::Value, now: Millis) {
-        self.changes.audit.push(AuditEvent { task, at: now, who: who.to_string(), kind: kind.to_string(), payload });
+    pub(super) fn audit(
+        &mut self,
+        task: Option<TaskId>,
+        who: &str,
+        kind: &str,
+        payload: serde_json::Value,
+        now: Millis,
+    ) {
+        self.changes.audit.push(AuditEvent {
+            task,
+            at: now,
+            who: who.to_string(),
+            kind: kind.to_string(),
+            payload,
+        });
     }
 
     /// Changes a task's status and reason, recording the transition and an audit event.
-    pub(super) fn set_status(&mut self, id: TaskId, to: Status, reason: impl Into<String>, note: &str, who: &str, now: Millis) {
+    pub(super) fn set_status(
+        &mut self,
+        id: TaskId,
+        to: Status,
+        reason: impl Into<String>,
+        note: &str,
+        who: &str,
+        now: Millis,
+    ) {
         let reason = reason.into();
         let Some(t) = self.task_mut(id) else { return };
         let from = t.status;
@@ -153,8 +194,23 @@ impl Board {
         let (goal, title) = (t.goal, t.spec.title.clone());
         self.changes.dirty.insert(id);
         if from != to {
-            self.changes.transitions.push(Transition { id, goal, title, from, to, reason: reason.clone(), note: note.to_string(), at: now });
-            self.audit(Some(id), who, "status", json!({"from": from, "to": to, "reason": reason, "note": note}), now);
+            self.changes.transitions.push(Transition {
+                id,
+                goal,
+                title,
+                from,
+                to,
+                reason: reason.clone(),
+                note: note.to_string(),
+                at: now,
+            });
+            self.audit(
+                Some(id),
+                who,
+                "status",
+                json!({"from": from, "to": to, "reason": reason, "note": note}),
+                now,
+            );
         }
     }
 
@@ -174,12 +230,27 @@ impl Board {
 
     // ----- process events -----
 
-    fn spawned(&mut self, id: TaskId, attempt: u32, pid: u32, now: Millis, effects: &mut Vec<Effect>) {
-        let current = self.task(id).is_some_and(|t| t.attempt == attempt && t.proc == Proc::Starting);
+    fn spawned(
+        &mut self,
+        id: TaskId,
+        attempt: u32,
+        pid: u32,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        let current = self
+            .task(id)
+            .is_some_and(|t| t.attempt == attempt && t.proc == Proc::Starting);
         if !current {
             // Stopped, retried or deleted while the spawn was in flight: end the straggler.
             effects.push(Effect::Kill { task: id, attempt });
-            self.audit(Some(id), "board", "stale_spawn", json!({"attempt": attempt, "pid": pid}), now);
+            self.audit(
+                Some(id),
+                "board",
+                "stale_spawn",
+                json!({"attempt": attempt, "pid": pid}),
+                now,
+            );
             return;
         }
         if let Some(t) = self.task_mut(id) {
@@ -187,36 +258,71 @@ impl Board {
             t.resume = false;
         }
         self.touch(id);
-        self.audit(Some(id), "board", "spawned", json!({"attempt": attempt, "pid": pid}), now);
+        self.audit(
+            Some(id),
+            "board",
+            "spawned",
+            json!({"attempt": attempt, "pid": pid}),
+            now,
+        );
     }
 
     fn spawn_failed(&mut self, id: TaskId, attempt: u32, error: String, now: Millis) {
-        let current = self.task(id).is_some_and(|t| t.attempt == attempt && t.proc == Proc::Starting);
+        let current = self
+            .task(id)
+            .is_some_and(|t| t.attempt == attempt && t.proc == Proc::Starting);
         if !current {
             return;
         }
         if let Some(t) = self.task_mut(id) {
             t.proc = Proc::Idle;
         }
-        self.audit(Some(id), "board", "spawn_failed", json!({"attempt": attempt, "error": error}), now);
+        self.audit(
+            Some(id),
+            "board",
+            "spawn_failed",
+            json!({"attempt": attempt, "error": error}),
+            now,
+        );
         if self.task(id).is_some_and(|t| t.status == Status::Active) {
             self.set_status(id, Status::Blocked, error.clone(), "", "board", now);
             self.flag(id, format!("blocked: {error}"));
         }
     }
 
-    fn exited(&mut self, id: TaskId, attempt: u32, code: i32, signal: Option<String>, tail: String, now: Millis) {
+    fn exited(
+        &mut self,
+        id: TaskId,
+        attempt: u32,
+        code: i32,
+        signal: Option<String>,
+        tail: String,
+        now: Millis,
+    ) {
         let Some(t) = self.task(id) else { return };
         if t.attempt != attempt || t.proc == Proc::Idle {
-            self.audit(Some(id), "board", "stale_exit", json!({"attempt": attempt, "code": code}), now);
+            self.audit(
+                Some(id),
+                "board",
+                "stale_exit",
+                json!({"attempt": attempt, "code": code}),
+                now,
+            );
             return;
         }
-        let (status, retries, used, started) = (t.status, t.spec.retries, t.retries_used, t.started_at);
+        let (status, retries, used, started) =
+            (t.status, t.spec.retries, t.retries_used, t.started_at);
         if let Some(t) = self.task_mut(id) {
             t.proc = Proc::Idle;
         }
         self.touch(id);
-        self.audit(Some(id), "board", "exited", json!({"attempt": attempt, "code": code}), now);
+        self.audit(
+            Some(id),
+            "board",
+            "exited",
+            json!({"attempt": attempt, "code": code}),
+            now,
+        );
         if status != Status::Active {
             // Completed, blocked or stopped already: that status sticks.
             return;
@@ -226,16 +332,33 @@ impl Board {
             self.finish_agent(id, false, &format!("exit 0, {secs} s"), "board", now);
             return;
         }
-        let last = tail.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_string();
+        let last = tail
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+            .to_string();
         let how = match &signal {
             Some(sig) => format!("killed by {sig}"),
             None => format!("exit {code}"),
         };
-        let why = if last.is_empty() { how.clone() } else { format!("{how}: {last}") };
+        let why = if last.is_empty() {
+            how.clone()
+        } else {
+            format!("{how}: {last}")
+        };
         if used < retries {
             self.retry_attempt(id, used + 1, retries, &why, now);
         } else {
-            self.set_status(id, Status::Failed, why, &format!("{how}, {secs} s"), "board", now);
+            self.set_status(
+                id,
+                Status::Failed,
+                why,
+                &format!("{how}, {secs} s"),
+                "board",
+                now,
+            );
         }
     }
 
@@ -251,23 +374,54 @@ impl Board {
         // A retry keeps the status, but people watching want to see it happen.
         if let Some(t) = self.task(id) {
             let (goal, title) = (t.goal, t.spec.title.clone());
-            self.changes.transitions.push(Transition { id, goal, title, from: Status::Active, to: Status::Active, reason, note: String::new(), at: now });
+            self.changes.transitions.push(Transition {
+                id,
+                goal,
+                title,
+                from: Status::Active,
+                to: Status::Active,
+                reason,
+                note: String::new(),
+                at: now,
+            });
         }
     }
 
     /// The agent's work is finished: `done`, or `pending_review` when a review is wanted.
-    pub(super) fn finish_agent(&mut self, id: TaskId, want_review: bool, note: &str, who: &str, now: Millis) {
+    pub(super) fn finish_agent(
+        &mut self,
+        id: TaskId,
+        want_review: bool,
+        note: &str,
+        who: &str,
+        now: Millis,
+    ) {
         let Some(t) = self.task(id) else { return };
         let review = t.spec.review || want_review;
         if review {
-            self.set_status(id, Status::PendingReview, "waiting for review", note, who, now);
+            self.set_status(
+                id,
+                Status::PendingReview,
+                "waiting for review",
+                note,
+                who,
+                now,
+            );
             self.flag(id, "review".into());
         } else {
             self.set_status(id, Status::Done, "", note, who, now);
         }
     }
 
-    fn poll_finished(&mut self, id: TaskId, attempt: u32, code: i32, stdout: String, now: Millis, effects: &mut Vec<Effect>) {
+    fn poll_finished(
+        &mut self,
+        id: TaskId,
+        attempt: u32,
+        code: i32,
+        stdout: String,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
         let Some(t) = self.task(id) else { return };
         if t.attempt != attempt || !t.poll_in_flight || t.status != Status::Active {
             return;
@@ -280,8 +434,22 @@ impl Board {
         self.touch(id);
         let payload = json!({"exit": code, "output": stdout.trim_end()});
         match code {
-            0 => drop(self.apply_signal(id, crate::command::SignalStatus::Pass, payload, "poll", now, effects)),
-            1 => drop(self.apply_signal(id, crate::command::SignalStatus::Fail, payload, "poll", now, effects)),
+            0 => drop(self.apply_signal(
+                id,
+                crate::command::SignalStatus::Pass,
+                payload,
+                "poll",
+                now,
+                effects,
+            )),
+            1 => drop(self.apply_signal(
+                id,
+                crate::command::SignalStatus::Fail,
+                payload,
+                "poll",
+                now,
+                effects,
+            )),
             _ => {}
         }
     }
@@ -305,7 +473,10 @@ impl Board {
     fn tick(&mut self, now: Millis, effects: &mut Vec<Effect>) {
         let due: Vec<TaskId> = self
             .tasks()
-            .filter(|t| t.deadline.is_some_and(|d| d <= now) || (t.next_poll.is_some_and(|p| p <= now) && !t.poll_in_flight))
+            .filter(|t| {
+                t.deadline.is_some_and(|d| d <= now)
+                    || (t.next_poll.is_some_and(|p| p <= now) && !t.poll_in_flight)
+            })
             .map(|t| t.id)
             .collect();
         for id in due {
@@ -314,36 +485,58 @@ impl Board {
                 self.deadline_passed(id, now, effects);
             }
             let Some(t) = self.task(id) else { continue };
-            if t.status == Status::Active && t.kind == Kind::Signal && !t.poll_in_flight && t.next_poll.is_some_and(|p| p <= now) {
+            if t.status == Status::Active
+                && t.kind == Kind::Signal
+                && !t.poll_in_flight
+                && t.next_poll.is_some_and(|p| p <= now)
+            {
                 if let (Some(cmd), Some(goal)) = (t.spec.poll.clone(), self.goal_repo(t.goal)) {
                     let attempt = t.attempt;
                     if let Some(t) = self.task_mut(id) {
                         t.poll_in_flight = true;
                     }
-                    effects.push(Effect::RunPoll { task: id, attempt, command: cmd, cwd: goal });
+                    effects.push(Effect::RunPoll {
+                        task: id,
+                        attempt,
+                        command: cmd,
+                        cwd: goal,
+                    });
                 }
             }
         }
     }
 
     pub(super) fn goal_repo(&self, goal: TaskId) -> Option<std::path::PathBuf> {
-        self.task(goal).and_then(|g| g.spec.goal.as_ref()).map(|s| s.repo.clone())
+        self.task(goal)
+            .and_then(|g| g.spec.goal.as_ref())
+            .map(|s| s.repo.clone())
     }
 
     fn deadline_passed(&mut self, id: TaskId, now: Millis, effects: &mut Vec<Effect>) {
         let Some(t) = self.task(id) else { return };
         let (kind, status, attempt, on_timeout) = (t.kind, t.status, t.attempt, t.spec.on_timeout);
-        let limit = humantime::format_duration(std::time::Duration::from_secs(t.spec.timeout.unwrap_or(0))).to_string();
+        let limit =
+            humantime::format_duration(std::time::Duration::from_secs(t.spec.timeout.unwrap_or(0)))
+                .to_string();
         if let Some(t) = self.task_mut(id) {
             t.deadline = None;
         }
         self.touch(id);
         let why = format!("timed out after {limit}");
-        self.audit(Some(id), "timer", "timeout", json!({"on_timeout": on_timeout}), now);
+        self.audit(
+            Some(id),
+            "timer",
+            "timeout",
+            json!({"on_timeout": on_timeout}),
+            now,
+        );
         match kind {
             Kind::Agent if status == Status::Active => {
                 effects.push(Effect::Kill { task: id, attempt });
-                let (retries, used) = self.task(id).map(|t| (t.spec.retries, t.retries_used)).unwrap_or((0, 0));
+                let (retries, used) = self
+                    .task(id)
+                    .map(|t| (t.spec.retries, t.retries_used))
+                    .unwrap_or((0, 0));
                 if used < retries {
                     if let Some(t) = self.task_mut(id) {
                         t.attempt += 1; // the killed attempt's exit is now stale
@@ -356,17 +549,33 @@ impl Board {
                     self.set_status(id, Status::Failed, why, "", "timer", now);
                 }
             }
-            Kind::Signal | Kind::HumanReview if matches!(status, Status::Active | Status::PendingReview) => {
+            Kind::Signal | Kind::HumanReview
+                if matches!(status, Status::Active | Status::PendingReview) =>
+            {
                 use crate::model::OnTimeout;
                 match on_timeout {
                     OnTimeout::Escalate => {
-                        self.set_status(id, Status::PendingReview, "timed out: escalated", "", "timer", now);
+                        self.set_status(
+                            id,
+                            Status::PendingReview,
+                            "timed out: escalated",
+                            "",
+                            "timer",
+                            now,
+                        );
                         self.flag(id, "timed out: escalated".into());
                     }
-                    OnTimeout::Pass => self.gate_passed(id, json!({"timeout": limit}), "timer", now),
-                    OnTimeout::Fail if kind == Kind::Signal => {
-                        drop(self.apply_signal(id, crate::command::SignalStatus::Fail, json!({"timeout": limit}), "timer", now, effects))
+                    OnTimeout::Pass => {
+                        self.gate_passed(id, json!({"timeout": limit}), "timer", now)
                     }
+                    OnTimeout::Fail if kind == Kind::Signal => drop(self.apply_signal(
+                        id,
+                        crate::command::SignalStatus::Fail,
+                        json!({"timeout": limit, "message": why}),
+                        "timer",
+                        now,
+                        effects,
+                    )),
                     OnTimeout::Fail => self.set_status(id, Status::Failed, why, "", "timer", now),
                 }
             }
@@ -375,7 +584,13 @@ impl Board {
     }
 
     /// A gate is passed: `done`, with its payload as result.
-    pub(super) fn gate_passed(&mut self, id: TaskId, payload: serde_json::Value, who: &str, now: Millis) {
+    pub(super) fn gate_passed(
+        &mut self,
+        id: TaskId,
+        payload: serde_json::Value,
+        who: &str,
+        now: Millis,
+    ) {
         if let Some(t) = self.task_mut(id) {
             t.result = Some(payload);
             t.poll_in_flight = false;
@@ -400,5 +615,18 @@ impl Board {
         }
         b.paused = paused;
         b
+    }
+}
+
+impl Board {
+    /// Adds a goal without scheduling anything (the store is written while no board runs;
+    /// the next board schedules it).
+    pub fn add_goal_offline(
+        &mut self,
+        goal: crate::model::NewTask,
+        who: &str,
+        now: Millis,
+    ) -> TaskId {
+        self.add_goal(goal, who, now)
     }
 }

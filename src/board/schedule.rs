@@ -75,7 +75,10 @@ impl Board {
                     continue;
                 }
                 let waiting_spawn = t.status == Status::Pending && is_limit_reason(&t.reason);
-                if matches!(t.status, Status::Active | Status::PendingReview) || waiting_spawn || t.proc != Proc::Idle {
+                if matches!(t.status, Status::Active | Status::PendingReview)
+                    || waiting_spawn
+                    || t.proc != Proc::Idle
+                {
                     s.live += 1;
                 }
                 if matches!(t.status, Status::Failed | Status::Blocked) {
@@ -97,7 +100,10 @@ impl Board {
         for &id in order.iter().rev() {
             let Some(t) = self.task(id) else { continue };
             let mine = if t.kind == Kind::Group {
-                let mut a = Agg { all_done: !t.children.is_empty(), ..Agg::default() };
+                let mut a = Agg {
+                    all_done: !t.children.is_empty(),
+                    ..Agg::default()
+                };
                 for &c in &t.children {
                     let ca = agg[c as usize];
                     a.need += ca.need;
@@ -149,13 +155,26 @@ impl Board {
     }
 
     fn group_reason(&self, status: Status, a: &Agg) -> String {
-        let leaf_reason = |id: Option<TaskId>| id.and_then(|i| self.task(i)).map(|t| (t.id, t.reason.clone()));
-        if a.need > 0 {
-            return if a.need == 1 { "1 needs you".into() } else { format!("{} need you", a.need) };
-        }
+        let leaf_reason = |id: Option<TaskId>| {
+            id.and_then(|i| self.task(i))
+                .map(|t| (t.id, t.reason.clone()))
+        };
+        // A failed or blocked group says why (§2: the reason is what a human acts on); any
+        // other status shows how many need a human first.
         match status {
-            Status::Failed => leaf_reason(a.failed).map(|(i, r)| format!("#{i} failed: {r}")).unwrap_or_default(),
-            Status::Blocked => leaf_reason(a.blocked).map(|(_, r)| format!("blocked: {r}")).unwrap_or_default(),
+            Status::Failed => leaf_reason(a.failed)
+                .map(|(i, r)| format!("#{i} failed: {r}"))
+                .unwrap_or_default(),
+            Status::Blocked => leaf_reason(a.blocked)
+                .map(|(_, r)| format!("blocked: {r}"))
+                .unwrap_or_default(),
+            _ if a.need > 0 => {
+                if a.need == 1 {
+                    "1 needs you".into()
+                } else {
+                    format!("{} need you", a.need)
+                }
+            }
             Status::Active if a.running > 0 => format!("{} running", a.running),
             Status::Active => leaf_reason(a.waiting).map(|(_, r)| r).unwrap_or_default(),
             _ => String::new(),
@@ -165,7 +184,12 @@ impl Board {
     /// Preorder walk deciding which leaves may start; arms gates, collects agent candidates.
     /// Dependencies are judged by this instant's derived statuses (`self.agg`).
     fn walk(&mut self, goal: TaskId, now: Millis, out: &mut Vec<Candidate>, used: &mut usize) {
-        let status_of = |b: &Board, id: TaskId| b.agg.get(id as usize).and_then(|a| a.status).or_else(|| b.task(id).map(|x| x.status));
+        let status_of = |b: &Board, id: TaskId| {
+            b.agg
+                .get(id as usize)
+                .and_then(|a| a.status)
+                .or_else(|| b.task(id).map(|x| x.status))
+        };
         // (id, enabled, blocker) where blocker is a failed/blocked dependency holding it back.
         let mut stack: Vec<(TaskId, bool, Option<TaskId>)> = vec![(goal, true, None)];
         let mut index = 0usize; // preorder position: file order, the tie-break after priority
@@ -186,23 +210,29 @@ impl Board {
                 }
             }
             if t.kind == Kind::Group {
-                // Push in reverse so children pop in file order.
-                for i in (0..t.children.len()).rev() {
+                // A failed/blocked sibling holds back every later one of a sequence, and each
+                // of them names it, not only the next one.
+                let mut chain: Option<TaskId> = None;
+                let start = stack.len();
+                for i in 0..t.children.len() {
                     let c = t.children[i];
                     let (mut c_ok, mut c_block) = (ok, blocker);
                     if !t.spec.parallel && i > 0 {
                         let p = t.children[i - 1];
                         match status_of(self, p) {
-                            Some(s) if s.is_satisfied() => {}
+                            Some(s) if s.is_satisfied() => chain = None,
                             Some(Status::Failed | Status::Blocked) => {
                                 c_ok = false;
-                                c_block = c_block.or(Some(p));
+                                chain = Some(p);
                             }
                             _ => c_ok = false,
                         }
+                        c_block = c_block.or(chain);
                     }
                     stack.push((c, c_ok, c_block));
                 }
+                // Reversed so children pop in file order.
+                stack[start..].reverse();
                 continue;
             }
             let (kind, status, proc) = (t.kind, t.status, t.proc);
@@ -211,7 +241,13 @@ impl Board {
             }
             match status {
                 Status::Pending if ok => match kind {
-                    Kind::Agent => out.push(Candidate { id, goal, holds_slot: false, priority: t.spec.priority, order: index }),
+                    Kind::Agent => out.push(Candidate {
+                        id,
+                        goal,
+                        holds_slot: false,
+                        priority: t.spec.priority,
+                        order: index,
+                    }),
                     Kind::HumanReview => self.arm_review(id, now),
                     Kind::Signal => self.arm_signal(id, now),
                     Kind::Group => {}
@@ -220,13 +256,21 @@ impl Board {
                     let want = blocker
                         .and_then(|b| status_of(self, b).map(|x| format!("waiting on #{b} ({x})")))
                         .unwrap_or_default();
-                    let keep = !t.reason.starts_with("waiting on #") && !is_limit_reason(&t.reason) && want.is_empty();
+                    let keep = !t.reason.starts_with("waiting on #")
+                        && !is_limit_reason(&t.reason)
+                        && want.is_empty();
                     if !keep && t.reason != want {
                         self.set_status(id, Status::Pending, want, "", "board", now);
                     }
                 }
                 Status::Active if kind == Kind::Agent && proc == Proc::Idle => {
-                    out.push(Candidate { id, goal, holds_slot: true, priority: t.spec.priority, order: index })
+                    out.push(Candidate {
+                        id,
+                        goal,
+                        holds_slot: true,
+                        priority: t.spec.priority,
+                        order: index,
+                    })
                 }
                 _ => {}
             }
@@ -238,7 +282,14 @@ impl Board {
             t.attempt += 1;
             t.deadline = t.spec.timeout.map(|s| now + s as Millis * 1000);
         }
-        self.set_status(id, Status::PendingReview, "waiting for review", "", "board", now);
+        self.set_status(
+            id,
+            Status::PendingReview,
+            "waiting for review",
+            "",
+            "board",
+            now,
+        );
         self.flag(id, "review".into());
     }
 
@@ -264,14 +315,28 @@ impl Board {
 
     /// Starts one candidate if the limits allow; else says why it waits. Returns when a
     /// spawn window frees up, if that is what holds it.
-    fn try_spawn(&mut self, c: &Candidate, now: Millis, slots: &mut usize, goal_used: &mut [(TaskId, usize)], fx: &mut Vec<Effect>) -> Option<Millis> {
+    fn try_spawn(
+        &mut self,
+        c: &Candidate,
+        now: Millis,
+        slots: &mut usize,
+        goal_used: &mut [(TaskId, usize)],
+        fx: &mut Vec<Effect>,
+    ) -> Option<Millis> {
         let settings = self.task(c.goal).and_then(|g| g.spec.goal.as_ref());
         let max_global = self.limits.max_agents;
         let max_goal = settings.and_then(|s| s.max_agents).unwrap_or(usize::MAX);
-        let spm = settings.and_then(|s| s.spawns_per_minute).unwrap_or(self.limits.spawns_per_minute) as usize;
-        let gu = goal_used.iter_mut().find(|(g, _)| *g == c.goal).map(|(_, u)| u)?;
+        let spm = settings
+            .and_then(|s| s.spawns_per_minute)
+            .unwrap_or(self.limits.spawns_per_minute) as usize;
+        let gu = goal_used
+            .iter_mut()
+            .find(|(g, _)| *g == c.goal)
+            .map(|(_, u)| u)?;
         let hold = |b: &mut Board, reason: String| {
-            if b.task(c.id).is_some_and(|t| t.status == Status::Pending && t.reason != reason) {
+            if b.task(c.id)
+                .is_some_and(|t| t.status == Status::Pending && t.reason != reason)
+            {
                 b.set_status(c.id, Status::Pending, reason, "", "board", now);
             }
         };
@@ -280,7 +345,11 @@ impl Board {
             return None;
         }
         if !c.holds_slot && (*slots >= max_global || *gu >= max_goal) {
-            let n = if *gu >= max_goal { max_goal } else { max_global };
+            let n = if *gu >= max_goal {
+                max_goal
+            } else {
+                max_global
+            };
             hold(self, format!("waiting for a free agent slot ({n} running)"));
             return None;
         }
@@ -303,7 +372,7 @@ impl Board {
         }
         let prompt = self.prompt_for(c.id);
         let repo = self.goal_repo(c.goal).unwrap_or_default();
-        let Some(t) = self.task_mut(c.id) else { return None };
+        let t = self.task_mut(c.id)?;
         t.attempt += 1;
         t.proc = Proc::Starting;
         t.free_spawn = false;
@@ -321,8 +390,16 @@ impl Board {
             session_id: t.session_id.clone().unwrap_or_default(),
             resume: t.resume,
         };
-        let reason = if c.holds_slot { t.reason.clone() } else { String::new() };
-        let reason = if is_limit_reason(&reason) || reason == "interrupted by restart" { String::new() } else { reason };
+        let reason = if c.holds_slot {
+            t.reason.clone()
+        } else {
+            String::new()
+        };
+        let reason = if is_limit_reason(&reason) || reason == "interrupted by restart" {
+            String::new()
+        } else {
+            reason
+        };
         self.set_status(c.id, Status::Active, reason, "", "board", now);
         self.touch(c.id);
         fx.push(Effect::Spawn(spec));
@@ -331,29 +408,51 @@ impl Board {
 
     /// The prompt with `{result.KEY}` filled and every piece of feedback appended.
     pub fn prompt_for(&self, id: TaskId) -> String {
-        let Some(t) = self.task(id) else { return String::new() };
-        let mut prompt = t.spec.prompt.clone().unwrap_or_default();
-        while let Some(start) = prompt.find("{result.") {
-            let Some(len) = prompt[start..].find('}') else { break };
-            let key = prompt[start + 8..start + len].to_string();
-            let value = self
-                .preorder(t.goal)
-                .into_iter()
-                .filter_map(|x| self.task(x))
-                .filter(|x| x.completed_at.is_some())
-                .filter_map(|x| x.result.as_ref().and_then(|r| r.get(&key)).map(|v| (x.completed_at, v.clone())))
-                .max_by_key(|(at, _)| *at)
-                .map(|(_, v)| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-            match value {
-                Some(v) => prompt.replace_range(start..start + len + 1, &v),
-                None => break, // an unknown name is left as written
+        let Some(t) = self.task(id) else {
+            return String::new();
+        };
+        let template = t.spec.prompt.clone().unwrap_or_default();
+        // One pass: a filled value is never scanned again, and an unknown name is left as
+        // written without stopping the names after it.
+        let mut prompt = String::with_capacity(template.len());
+        let mut rest = template.as_str();
+        while let Some(start) = rest.find("{result.") {
+            let Some(len) = rest[start..].find('}') else {
+                break;
+            };
+            prompt.push_str(&rest[..start]);
+            match self.result_value(t.goal, &rest[start + 8..start + len]) {
+                Some(v) => prompt.push_str(&v),
+                None => prompt.push_str(&rest[start..start + len + 1]),
             }
+            rest = &rest[start + len + 1..];
         }
+        prompt.push_str(rest);
         for f in &t.feedback {
             prompt.push_str("\n\n");
             prompt.push_str(f);
         }
         prompt
+    }
+
+    /// `KEY` from the latest-finished task of the goal whose result has it.
+    fn result_value(&self, goal: TaskId, key: &str) -> Option<String> {
+        self.preorder(goal)
+            .into_iter()
+            .filter_map(|x| self.task(x))
+            .filter(|x| x.completed_at.is_some())
+            .filter_map(|x| {
+                x.result
+                    .as_ref()
+                    .and_then(|r| r.get(key))
+                    .map(|v| (x.completed_at, v))
+            })
+            .max_by_key(|(at, _)| *at)
+            .map(|(_, v)| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
     }
 }
 

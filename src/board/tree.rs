@@ -16,7 +16,12 @@ impl Board {
         let mut stack: Vec<(NewTask, Option<TaskId>)> = vec![(goal, None)];
         while let Some((node, parent)) = stack.pop() {
             let id = self.tasks.len() as TaskId;
-            let NewTask { kind, spec, after, children } = node;
+            let NewTask {
+                kind,
+                spec,
+                after,
+                children,
+            } = node;
             if let Some(k) = &spec.key {
                 keys.push((k.clone(), id));
             }
@@ -24,7 +29,8 @@ impl Board {
                 afters.push((id, after));
             }
             let mut task = Task::new(id, parent, root, kind, spec, now);
-            task.session_id = Some(uuid::Uuid::new_v5(&self.session_seed, &id.to_le_bytes()).to_string());
+            task.session_id =
+                Some(uuid::Uuid::new_v5(&self.session_seed, &id.to_le_bytes()).to_string());
             self.tasks.push(Some(task));
             if let Some(p) = parent.and_then(|p| self.task_mut(p)) {
                 p.children.push(id);
@@ -35,15 +41,27 @@ impl Board {
             }
         }
         for (id, names) in afters {
-            let ids: Vec<TaskId> = names.iter().filter_map(|n| keys.iter().find(|(k, _)| k == n).map(|(_, i)| *i)).collect();
+            let ids: Vec<TaskId> = names
+                .iter()
+                .filter_map(|n| keys.iter().find(|(k, _)| k == n).map(|(_, i)| *i))
+                .collect();
             if let Some(t) = self.task_mut(id) {
                 t.after = ids;
             }
         }
         self.goals.push(root);
-        let title = self.task(root).map(|t| t.spec.title.clone()).unwrap_or_default();
+        let title = self
+            .task(root)
+            .map(|t| t.spec.title.clone())
+            .unwrap_or_default();
         let count = self.tasks.len() as u64 - root;
-        self.audit(Some(root), who, "add_goal", json!({"title": title, "tasks": count}), now);
+        self.audit(
+            Some(root),
+            who,
+            "add_goal",
+            json!({"title": title, "tasks": count}),
+            now,
+        );
         root
     }
 
@@ -77,6 +95,39 @@ impl Board {
         out
     }
 
+    /// Everything `id` waits for, directly or through what those wait for: `after` targets,
+    /// the previous sibling in a sequential group, and what its ancestors wait for. Waiting
+    /// for a group means waiting for its whole subtree.
+    pub(super) fn upstream(&self, id: TaskId) -> std::collections::HashSet<TaskId> {
+        let mut seen = std::collections::HashSet::new();
+        let mut queue = vec![id];
+        while let Some(x) = queue.pop() {
+            let mut node = Some(x);
+            while let Some(t) = node.and_then(|n| self.task(n)) {
+                let prev = t
+                    .parent
+                    .and_then(|p| self.task(p))
+                    .filter(|p| !p.spec.parallel)
+                    .and_then(|p| {
+                        let pos = p.children.iter().position(|c| *c == t.id)?;
+                        pos.checked_sub(1).map(|i| p.children[i])
+                    });
+                for d in t.after.iter().copied().chain(prev) {
+                    // A task in `seen` came with its whole subtree.
+                    if !seen.contains(&d) {
+                        for y in self.preorder(d) {
+                            if seen.insert(y) {
+                                queue.push(y);
+                            }
+                        }
+                    }
+                }
+                node = t.parent;
+            }
+        }
+        seen
+    }
+
     /// The agent task a gate sends work back to (ARCHITECTURE §2, "rework target").
     pub fn rework_target(&self, gate: TaskId) -> Option<TaskId> {
         let t = self.task(gate)?;
@@ -99,7 +150,11 @@ impl Board {
             if !p.spec.parallel {
                 let pos = p.children.iter().position(|c| *c == node)?;
                 for sib in p.children[..pos].iter().rev() {
-                    let found = self.preorder(*sib).into_iter().rev().find(|x| self.task(*x).is_some_and(|t| t.kind == Kind::Agent));
+                    let found = self
+                        .preorder(*sib)
+                        .into_iter()
+                        .rev()
+                        .find(|x| self.task(*x).is_some_and(|t| t.kind == Kind::Agent));
                     if found.is_some() {
                         return found;
                     }
@@ -136,10 +191,23 @@ impl Board {
                     t.resume = resume;
                     t.deadline = None;
                 }
-                self.set_status(id, Status::Pending, "interrupted by restart", "", "board", now);
+                self.set_status(
+                    id,
+                    Status::Pending,
+                    "interrupted by restart",
+                    "",
+                    "board",
+                    now,
+                );
             }
         }
-        self.audit(None, "board", "recovered", json!({"interrupted": lost}), now);
+        self.audit(
+            None,
+            "board",
+            "recovered",
+            json!({"interrupted": lost}),
+            now,
+        );
         lost
     }
 }

@@ -10,10 +10,18 @@ pub(crate) fn check(cx: &Cx, nodes: &[NodeInfo]) -> Result<(), GoalError> {
     for (i, n) in nodes.iter().enumerate() {
         if let Some(k) = &n.key {
             if k.get_ref().trim().is_empty() {
-                return Err(cx.err(k.span(), "`key` must not be empty".into(), Some(field(n, "key"))));
+                return Err(cx.err(
+                    k.span(),
+                    "`key` must not be empty".into(),
+                    Some(field(n, "key")),
+                ));
             }
             if let Some(&first) = keys.get(k.get_ref().as_str()) {
-                let (line, _) = nodes[first].key.as_ref().map(|f| super::line_col(cx.text, f.span().start)).unwrap_or((0, 0));
+                let (line, _) = nodes[first]
+                    .key
+                    .as_ref()
+                    .map(|f| super::line_col(cx.text, f.span().start))
+                    .unwrap_or((0, 0));
                 return Err(cx.err(
                     k.span(),
                     format!("duplicate key \"{}\" (first used on line {line}); keys must be unique within a goal", k.get_ref()),
@@ -29,20 +37,46 @@ pub(crate) fn check(cx: &Cx, nodes: &[NodeInfo]) -> Result<(), GoalError> {
         for a in &n.after {
             let Some(&target) = keys.get(a.get_ref().as_str()) else {
                 let known: Vec<&str> = keys.keys().copied().collect();
-                let hint = if known.is_empty() { "no task has a key yet".to_string() } else { format!("keys: {}", sorted(known)) };
-                return Err(cx.err(a.span(), format!("`after` names \"{}\" but no task of this goal has that key ({hint})", a.get_ref()), Some(field(n, "after"))));
+                let hint = if known.is_empty() {
+                    "no task has a key yet".to_string()
+                } else {
+                    format!("keys: {}", sorted(known))
+                };
+                return Err(cx.err(
+                    a.span(),
+                    format!(
+                        "`after` names \"{}\" but no task of this goal has that key ({hint})",
+                        a.get_ref()
+                    ),
+                    Some(field(n, "after")),
+                ));
             };
             if target == i {
-                return Err(cx.err(a.span(), format!("a task cannot wait for itself (\"{}\")", a.get_ref()), Some(field(n, "after"))));
+                return Err(cx.err(
+                    a.span(),
+                    format!("a task cannot wait for itself (\"{}\")", a.get_ref()),
+                    Some(field(n, "after")),
+                ));
             }
             if is_ancestor(nodes, target, i) {
-                return Err(cx.err(a.span(), format!("\"{}\" is an ancestor of this task; `after` may not name an ancestor", a.get_ref()), Some(field(n, "after"))));
+                return Err(cx.err(
+                    a.span(),
+                    format!(
+                        "\"{}\" is an ancestor of this task; `after` may not name an ancestor",
+                        a.get_ref()
+                    ),
+                    Some(field(n, "after")),
+                ));
             }
             after_deps[i].push((target, a.span()));
         }
     }
     if let Some((node, span)) = find_cycle(nodes, &after_deps) {
-        return Err(cx.err(span, "dependency cycle: this `after` makes tasks wait for each other forever".into(), Some(field(&nodes[node], "after"))));
+        return Err(cx.err(
+            span,
+            "dependency cycle: this `after` makes tasks wait for each other forever".into(),
+            Some(field(&nodes[node], "after")),
+        ));
     }
     Ok(())
 }
@@ -73,7 +107,10 @@ fn is_ancestor(nodes: &[NodeInfo], anc: usize, mut of: usize) -> bool {
 /// Graph with a start and an end vertex per task: start(x) waits for start(parent) and for
 /// end(dep) of each dependency; end(x) waits for start(x) and end(child). A cycle means a
 /// deadlock. Returns the node and span of an `after` entry on the cycle.
-fn find_cycle(nodes: &[NodeInfo], after: &[Vec<(usize, std::ops::Range<usize>)>]) -> Option<(usize, std::ops::Range<usize>)> {
+fn find_cycle(
+    nodes: &[NodeInfo],
+    after: &[Vec<(usize, std::ops::Range<usize>)>],
+) -> Option<(usize, std::ops::Range<usize>)> {
     let n = nodes.len();
     let start = |i: usize| 2 * i;
     let end = |i: usize| 2 * i + 1;
@@ -120,7 +157,8 @@ fn find_cycle(nodes: &[NodeInfo], after: &[Vec<(usize, std::ops::Range<usize>)>]
                     }
                     for (a, b) in cycle {
                         if a % 2 == 0 && b % 2 == 1 {
-                            if let Some((_, span)) = after[a / 2].iter().find(|(t, _)| *t == b / 2) {
+                            if let Some((_, span)) = after[a / 2].iter().find(|(t, _)| *t == b / 2)
+                            {
                                 return Some((a / 2, span.clone()));
                             }
                         }

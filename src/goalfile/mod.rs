@@ -3,6 +3,8 @@
 
 mod deps;
 mod raw;
+mod signal;
+mod vars;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -10,8 +12,10 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use crate::model::{GoalSettings, Kind, NewTask, OnTimeout, SessionPolicy, SpawnFallback, TaskSpec};
-use raw::{allowed_fields, RawPr, RawTask};
+use crate::model::{
+    GoalSettings, Kind, NewTask, OnTimeout, SessionPolicy, SpawnFallback, TaskSpec,
+};
+use raw::{allowed_fields, RawTask};
 
 /// A goal file problem, located in the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,12 +40,45 @@ pub fn load_file(path: &Path, vars: &BTreeMap<String, String>) -> Result<NewTask
         field: None,
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
     let mut goal = parse_str(&text, &label, &dir, vars)?;
     if let Some(g) = goal.spec.goal.as_mut() {
         g.source = Some(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
     }
     Ok(goal)
+}
+
+/// The goal file as the JSON body of `POST /api/goals`: `repo` made absolute and the given
+/// vars set as the values of their declarations.
+pub fn json_body(
+    path: &Path,
+    vars: &BTreeMap<String, String>,
+) -> Result<serde_json::Value, GoalError> {
+    let goal = load_file(path, vars)?;
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut table: toml::Table = toml::from_str(&text).unwrap_or_default();
+    if let Some(g) = &goal.spec.goal {
+        table.insert(
+            "repo".into(),
+            toml::Value::String(g.repo.display().to_string()),
+        );
+    }
+    if let Some(toml::Value::Table(decl)) = table.get_mut("vars") {
+        for (k, v) in vars {
+            decl.insert(k.clone(), toml::Value::String(v.clone()));
+        }
+    }
+    serde_json::to_value(&table).map_err(|e| GoalError {
+        file: path.display().to_string(),
+        line: 1,
+        col: 1,
+        message: e.to_string(),
+        field: None,
+    })
 }
 
 /// Parses the JSON form (`POST /api/goals`): the same schema; `repo` must be absolute and
@@ -54,16 +91,25 @@ pub fn parse_json(value: &serde_json::Value) -> Result<NewTask, GoalError> {
         message,
         field,
     };
-    let obj = value.as_object().ok_or_else(|| err("the body must be a JSON object".into(), None))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| err("the body must be a JSON object".into(), None))?;
     if let Some(repo) = obj.get("repo") {
-        let ok = repo.as_str().map(|r| Path::new(r).is_absolute()).unwrap_or(false);
+        let ok = repo
+            .as_str()
+            .map(|r| Path::new(r).is_absolute())
+            .unwrap_or(false);
         if !ok {
-            return Err(err("`repo` must be an absolute path in JSON".into(), Some("repo".into())));
+            return Err(err(
+                "`repo` must be an absolute path in JSON".into(),
+                Some("repo".into()),
+            ));
         }
     }
     let table: toml::Table = serde_json::from_value(value.clone())
         .map_err(|e| err(format!("cannot use this JSON as a goal: {e}"), None))?;
-    let text = toml::to_string(&table).map_err(|e| err(format!("cannot use this JSON as a goal: {e}"), None))?;
+    let text = toml::to_string(&table)
+        .map_err(|e| err(format!("cannot use this JSON as a goal: {e}"), None))?;
     let mut goal = parse_str(&text, "<json>", Path::new("/"), &BTreeMap::new())?;
     if !obj.contains_key("repo") {
         if let Some(g) = goal.spec.goal.as_mut() {
@@ -86,14 +132,26 @@ pub fn parse_str(
         let msg = e.message().trim().replace('\n', " ");
         cx.err(span, friendly_toml_message(&msg), None)
     })?;
-    let values = resolve_vars(&cx, &raw, vars)?;
-    let mut b = Builder { cx, vars: values, nodes: Vec::new() };
-    let inherited = Inherited { session: SessionPolicy::Spawn, agent: None, worktree: true };
+    let values = vars::resolve(&cx, &raw, vars)?;
+    let mut b = Builder {
+        cx,
+        vars: values,
+        nodes: Vec::new(),
+    };
+    let inherited = Inherited {
+        session: SessionPolicy::Spawn,
+        agent: None,
+        worktree: true,
+    };
     let mut goal = b.build(&raw, 0..0, None, inherited, "")?;
     let settings = b.goal_settings(&raw, base_dir)?;
     goal.spec.goal = Some(settings);
     if goal.children.is_empty() {
-        return Err(b.cx.err(0..0, "a goal needs at least one [[task]]".into(), Some("task".into())));
+        return Err(b.cx.err(
+            0..0,
+            "a goal needs at least one [[task]]".into(),
+            Some("task".into()),
+        ));
     }
     deps::check(&b.cx, &b.nodes)?;
     Ok(goal)
@@ -113,9 +171,20 @@ pub(crate) struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    pub(crate) fn err(&self, span: Range<usize>, message: String, field: Option<String>) -> GoalError {
+    pub(crate) fn err(
+        &self,
+        span: Range<usize>,
+        message: String,
+        field: Option<String>,
+    ) -> GoalError {
         let (line, col) = line_col(self.text, span.start);
-        GoalError { file: self.file.to_string(), line, col, message, field }
+        GoalError {
+            file: self.file.to_string(),
+            line,
+            col,
+            message,
+            field,
+        }
     }
 }
 
@@ -124,7 +193,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..text.floor_char_boundary(offset)];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -132,58 +206,19 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// where toml's own unknown-field errors do; the value itself when the text is not that shape.
 fn key_span(text: &str, value: Range<usize>) -> Range<usize> {
     let before = &text[..text.floor_char_boundary(value.start.min(text.len()))];
-    let Some(key) = before.trim_end_matches([' ', '\t']).strip_suffix('=') else { return value };
+    let Some(key) = before.trim_end_matches([' ', '\t']).strip_suffix('=') else {
+        return value;
+    };
     let key = key.trim_end_matches([' ', '\t']);
-    let start = key.trim_end_matches(|c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | '\'')).len();
+    let start = key
+        .trim_end_matches(|c: char| {
+            c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | '\'')
+        })
+        .len();
     if start == key.len() {
         return value;
     }
     start..key.len()
-}
-
-fn resolve_vars(cx: &Cx, raw: &RawTask, given: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, GoalError> {
-    let declared = raw.vars.as_ref().map(|v| v.get_ref().clone_keys()).unwrap_or_default();
-    for name in given.keys() {
-        if !declared.contains(name) {
-            let known = if declared.is_empty() { "none".to_string() } else { declared.join(", ") };
-            return Err(cx.err(0..0, format!("--var {name}: the goal file declares no var '{name}' (declared: {known})"), Some("vars".into())));
-        }
-    }
-    let mut out = BTreeMap::new();
-    if let Some(vars) = &raw.vars {
-        for (name, var) in vars.get_ref() {
-            if let raw::RawVar::Invalid(v) = var.get_ref() {
-                return Err(cx.err(
-                    var.span(),
-                    format!("var '{name}' is {v}; write it {name} = \"default\" or {name} = {{ default = \"…\", description = \"…\" }}"),
-                    Some(format!("vars.{name}")),
-                ));
-            }
-            let value = given.get(name).cloned().or_else(|| var.get_ref().default_value().map(str::to_string));
-            match value {
-                Some(v) => {
-                    out.insert(name.clone(), v);
-                }
-                None => {
-                    return Err(cx.err(
-                        var.span(),
-                        format!("var '{name}' has no default and was not given: pass --var {name}=VALUE"),
-                        Some(format!("vars.{name}")),
-                    ))
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-trait CloneKeys {
-    fn clone_keys(&self) -> Vec<String>;
-}
-impl<V> CloneKeys for BTreeMap<String, V> {
-    fn clone_keys(&self) -> Vec<String> {
-        self.keys().cloned().collect()
-    }
 }
 
 #[derive(Clone)]
@@ -210,28 +245,8 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    /// Fills declared `{{var}}`s in one pass (a value is never filled again); anything else
-    /// between braces is left as written.
     fn fill(&self, s: &str) -> String {
-        let mut out = String::with_capacity(s.len());
-        let mut rest = s;
-        while let Some(open) = rest.find("{{") {
-            let after = &rest[open + 2..];
-            let value = after.find("}}").and_then(|close| self.vars.get(&after[..close]).map(|v| (close, v)));
-            match value {
-                Some((close, v)) => {
-                    out.push_str(&rest[..open]);
-                    out.push_str(v);
-                    rest = &after[close + 2..];
-                }
-                None => {
-                    out.push_str(&rest[..open + 2]);
-                    rest = after;
-                }
-            }
-        }
-        out.push_str(rest);
-        out
+        vars::fill(&self.vars, s)
     }
 
     fn build(
@@ -243,7 +258,13 @@ impl Builder<'_> {
         path: &str,
     ) -> Result<NewTask, GoalError> {
         let is_goal = parent.is_none();
-        let field = |name: &str| Some(if path.is_empty() { name.to_string() } else { format!("{path}.{name}") });
+        let field = |name: &str| {
+            Some(if path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{path}.{name}")
+            })
+        };
         let children_raw = raw.task.as_deref().unwrap_or(&[]);
         let kind = if is_goal {
             Kind::Group
@@ -259,7 +280,9 @@ impl Builder<'_> {
                     other => {
                         return Err(self.cx.err(
                             k.span(),
-                            format!("unknown kind \"{other}\": use agent, human_review, signal or group"),
+                            format!(
+                            "unknown kind \"{other}\": use agent, human_review, signal or group"
+                        ),
                             field("kind"),
                         ))
                     }
@@ -276,27 +299,58 @@ impl Builder<'_> {
                 };
                 return Err(self.cx.err(
                     key_span(self.cx.text, span),
-                    format!("unknown field `{name}` on {what} (allowed: {})", allowed.join(", ")),
+                    format!(
+                        "unknown field `{name}` on {what} (allowed: {})",
+                        allowed.join(", ")
+                    ),
                     field(name),
                 ));
             }
         }
         if kind != Kind::Group && !children_raw.is_empty() {
-            let span = raw.kind.as_ref().map(|k| k.span()).unwrap_or(table_span.clone());
-            return Err(self.cx.err(span, format!("a {} task cannot have [[task.task]] children", kind.as_str()), field("task")));
+            let span = raw
+                .kind
+                .as_ref()
+                .map(|k| k.span())
+                .unwrap_or(table_span.clone());
+            return Err(self.cx.err(
+                span,
+                format!(
+                    "a {} task cannot have [[task.task]] children",
+                    kind.as_str()
+                ),
+                field("task"),
+            ));
         }
         if kind == Kind::Group && children_raw.is_empty() && !is_goal {
-            return Err(self.cx.err(table_span, "a group needs at least one [[task.task]] child".into(), field("task")));
+            return Err(self.cx.err(
+                table_span,
+                "a group needs at least one [[task.task]] child".into(),
+                field("task"),
+            ));
         }
         let title = match &raw.title {
             Some(t) if !t.get_ref().trim().is_empty() => self.fill(t.get_ref()),
-            Some(t) => return Err(self.cx.err(t.span(), "`title` must not be empty".into(), field("title"))),
+            Some(t) => {
+                return Err(self.cx.err(
+                    t.span(),
+                    "`title` must not be empty".into(),
+                    field("title"),
+                ))
+            }
             None => {
                 let what = if is_goal { "the goal" } else { "this task" };
-                return Err(self.cx.err(table_span, format!("{what} has no `title`: add title = \"…\""), field("title")));
+                return Err(self.cx.err(
+                    table_span,
+                    format!("{what} has no `title`: add title = \"…\""),
+                    field("title"),
+                ));
             }
         };
-        let mut spec = TaskSpec { title, ..TaskSpec::default() };
+        let mut spec = TaskSpec {
+            title,
+            ..TaskSpec::default()
+        };
         spec.key = raw.key.as_ref().map(|k| k.get_ref().clone());
         spec.priority = raw.priority.as_ref().map(|p| *p.get_ref()).unwrap_or(0);
         spec.parallel = raw.parallel.as_ref().map(|p| *p.get_ref()).unwrap_or(false);
@@ -305,15 +359,33 @@ impl Builder<'_> {
             Some(s) => match self.fill(s.get_ref()).as_str() {
                 "spawn" => SessionPolicy::Spawn,
                 "pinned" => SessionPolicy::Pinned,
-                other => return Err(self.cx.err(s.span(), format!("unknown session \"{other}\": use spawn or pinned"), field("session"))),
+                other => {
+                    return Err(self.cx.err(
+                        s.span(),
+                        format!("unknown session \"{other}\": use spawn or pinned"),
+                        field("session"),
+                    ))
+                }
             },
         };
-        spec.agent = raw.agent.as_ref().map(|a| self.fill(a.get_ref())).or(inherited.agent.clone());
-        spec.worktree = raw.worktree.as_ref().map(|w| *w.get_ref()).unwrap_or(inherited.worktree);
+        spec.agent = raw
+            .agent
+            .as_ref()
+            .map(|a| self.fill(a.get_ref()))
+            .or(inherited.agent.clone());
+        spec.worktree = raw
+            .worktree
+            .as_ref()
+            .map(|w| *w.get_ref())
+            .unwrap_or(inherited.worktree);
         spec.prompt = raw.prompt.as_ref().map(|p| self.fill(p.get_ref()));
         if let Some(c) = &raw.command {
             if c.get_ref().is_empty() {
-                return Err(self.cx.err(c.span(), "`command` must name a program: command = [\"sh\", \"-c\", \"…\"]".into(), field("command")));
+                return Err(self.cx.err(
+                    c.span(),
+                    "`command` must name a program: command = [\"sh\", \"-c\", \"…\"]".into(),
+                    field("command"),
+                ));
             }
             spec.command = Some(c.get_ref().iter().map(|s| self.fill(s)).collect());
         }
@@ -328,7 +400,13 @@ impl Builder<'_> {
                 "fail" => OnTimeout::Fail,
                 "pass" => OnTimeout::Pass,
                 "escalate" => OnTimeout::Escalate,
-                other => return Err(self.cx.err(o.span(), format!("unknown on_timeout \"{other}\": use fail, pass or escalate"), field("on_timeout"))),
+                other => {
+                    return Err(self.cx.err(
+                        o.span(),
+                        format!("unknown on_timeout \"{other}\": use fail, pass or escalate"),
+                        field("on_timeout"),
+                    ))
+                }
             },
         };
         spec.poll = raw.poll.as_ref().map(|p| self.fill(p.get_ref()));
@@ -339,7 +417,11 @@ impl Builder<'_> {
         let index = self.nodes.len();
         self.nodes.push(NodeInfo {
             key: raw.key.clone(),
-            after: raw.after.as_ref().map(|a| a.get_ref().clone()).unwrap_or_default(),
+            after: raw
+                .after
+                .as_ref()
+                .map(|a| a.get_ref().clone())
+                .unwrap_or_default(),
             parent,
             children: Vec::new(),
             parallel: spec.parallel,
@@ -348,17 +430,44 @@ impl Builder<'_> {
         if let Some(p) = parent {
             self.nodes[p].children.push(index);
         }
-        let next = Inherited { session: spec.session, agent: spec.agent.clone(), worktree: spec.worktree };
+        let next = Inherited {
+            session: spec.session,
+            agent: spec.agent.clone(),
+            worktree: spec.worktree,
+        };
         let mut children = Vec::with_capacity(children_raw.len());
         for (i, child) in children_raw.iter().enumerate() {
-            let child_path = if path.is_empty() { format!("task[{i}]") } else { format!("{path}.task[{i}]") };
-            children.push(self.build(child.get_ref(), child.span(), Some(index), next.clone(), &child_path)?);
+            let child_path = if path.is_empty() {
+                format!("task[{i}]")
+            } else {
+                format!("{path}.task[{i}]")
+            };
+            children.push(self.build(
+                child.get_ref(),
+                child.span(),
+                Some(index),
+                next.clone(),
+                &child_path,
+            )?);
         }
-        let after = raw.after.as_ref().map(|a| a.get_ref().iter().map(|s| s.get_ref().clone()).collect()).unwrap_or_default();
-        Ok(NewTask { kind, spec, after, children })
+        let after = raw
+            .after
+            .as_ref()
+            .map(|a| a.get_ref().iter().map(|s| s.get_ref().clone()).collect())
+            .unwrap_or_default();
+        Ok(NewTask {
+            kind,
+            spec,
+            after,
+            children,
+        })
     }
 
-    fn duration(&self, raw: &raw::S<String>, field: Option<String>) -> Result<Option<u64>, GoalError> {
+    fn duration(
+        &self,
+        raw: &raw::S<String>,
+        field: Option<String>,
+    ) -> Result<Option<u64>, GoalError> {
         let Some(d) = raw else { return Ok(None) };
         let text = self.fill(d.get_ref());
         match humantime::parse_duration(text.trim()) {
@@ -371,82 +480,46 @@ impl Builder<'_> {
         }
     }
 
-    fn signal_fields(
-        &self,
-        raw: &RawTask,
-        spec: &mut TaskSpec,
-        table_span: Range<usize>,
-        field: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<(), GoalError> {
-        match &raw.gate {
-            Some(g) if !g.get_ref().trim().is_empty() => spec.gate = Some(self.fill(g.get_ref())),
-            Some(g) => return Err(self.cx.err(g.span(), "`gate` must not be empty".into(), field("gate"))),
-            None => {
-                return Err(self.cx.err(
-                    table_span,
-                    "a signal task needs `gate` (gh_ci, gh_review, centaur_review, human_approval or a name of yours)".into(),
-                    field("gate"),
-                ))
-            }
-        }
-        // Empty (e.g. a template var left at its "" default) means "from origin", as if unset.
-        spec.repo = raw.repo.as_ref().map(|r| self.fill(r.get_ref())).filter(|r| !r.trim().is_empty());
-        if let Some(pr) = &raw.pr {
-            let (n, shown) = match pr.get_ref() {
-                RawPr::Number(n) => (u64::try_from(*n).ok().filter(|n| *n > 0), n.to_string()),
-                RawPr::Text(t) => {
-                    let t = self.fill(t);
-                    (t.trim().parse::<u64>().ok().filter(|n| *n > 0), format!("\"{t}\""))
-                }
-                RawPr::Other(v) => (None, v.to_string()),
-            };
-            match n {
-                Some(n) => spec.pr = Some(n),
-                None => {
-                    let message = format!("`pr` is {shown}; it must be a positive PR number (42 or \"42\")");
-                    return Err(self.cx.err(pr.span(), message, field("pr")));
-                }
-            }
-        }
-        if let Some(u) = &raw.pr_url {
-            let url = self.fill(u.get_ref());
-            let Some((repo, n)) = crate::signal_match::parse_pr_url(&url) else {
-                return Err(self.cx.err(u.span(), format!("`pr_url` \"{url}\" is not a pull request URL like https://github.com/owner/name/pull/42"), field("pr_url")));
-            };
-            if spec.pr.is_some_and(|p| p != n) {
-                return Err(self.cx.err(u.span(), format!("`pr_url` names PR {n} but `pr` is {}: they must agree", spec.pr.unwrap_or(0)), field("pr_url")));
-            }
-            if spec.repo.as_deref().is_some_and(|r| !r.eq_ignore_ascii_case(&repo)) {
-                return Err(self.cx.err(u.span(), format!("`pr_url` names {repo} but `repo` is {}: they must agree", spec.repo.clone().unwrap_or_default()), field("pr_url")));
-            }
-            // Matching reads `repo` + `pr`, so a pr_url must fill both.
-            spec.repo = Some(repo);
-            spec.pr = Some(n);
-            spec.pr_url = Some(url);
-        }
-        Ok(())
-    }
-
     fn goal_settings(&self, raw: &RawTask, base_dir: &Path) -> Result<GoalSettings, GoalError> {
-        let repo_rel = raw.repo.as_ref().map(|r| self.fill(r.get_ref())).unwrap_or_else(|| ".".into());
+        let repo_rel = raw
+            .repo
+            .as_ref()
+            .map(|r| self.fill(r.get_ref()))
+            .unwrap_or_else(|| ".".into());
         let joined = base_dir.join(&repo_rel);
-        let repo = joined.canonicalize().unwrap_or_else(|_| std::path::absolute(&joined).unwrap_or(joined));
+        let repo = joined
+            .canonicalize()
+            .unwrap_or_else(|_| std::path::absolute(&joined).unwrap_or(joined));
         let spawn_fallback = match &raw.spawn_fallback {
             None => SpawnFallback::Block,
             Some(s) => match self.fill(s.get_ref()).as_str() {
                 "block" => SpawnFallback::Block,
                 "pinned" => SpawnFallback::Pinned,
-                other => return Err(self.cx.err(s.span(), format!("unknown spawn_fallback \"{other}\": use block or pinned"), Some("spawn_fallback".into()))),
+                other => {
+                    return Err(self.cx.err(
+                        s.span(),
+                        format!("unknown spawn_fallback \"{other}\": use block or pinned"),
+                        Some("spawn_fallback".into()),
+                    ))
+                }
             },
         };
         if let Some(m) = &raw.max_agents {
             if *m.get_ref() == 0 {
-                return Err(self.cx.err(m.span(), "`max_agents` must be at least 1".into(), Some("max_agents".into())));
+                return Err(self.cx.err(
+                    m.span(),
+                    "`max_agents` must be at least 1".into(),
+                    Some("max_agents".into()),
+                ));
             }
         }
         if let Some(m) = &raw.spawns_per_minute {
             if *m.get_ref() == 0 {
-                return Err(self.cx.err(m.span(), "`spawns_per_minute` must be at least 1".into(), Some("spawns_per_minute".into())));
+                return Err(self.cx.err(
+                    m.span(),
+                    "`spawns_per_minute` must be at least 1".into(),
+                    Some("spawns_per_minute".into()),
+                ));
             }
         }
         Ok(GoalSettings {

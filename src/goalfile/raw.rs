@@ -113,7 +113,9 @@ impl RawTask {
             ("poll", span(&self.poll)),
             ("poll_every", span(&self.poll_every)),
         ];
-        all.into_iter().filter_map(|(n, s)| s.map(|s| (n, s))).collect()
+        all.into_iter()
+            .filter_map(|(n, s)| s.map(|s| (n, s)))
+            .collect()
     }
 }
 
@@ -122,8 +124,17 @@ pub fn allowed_fields(kind: Option<crate::model::Kind>) -> &'static [&'static st
     use crate::model::Kind;
     match kind {
         None => &[
-            "title", "priority", "repo", "spawn_fallback", "max_agents", "spawns_per_minute", "vars",
-            "parallel", "session", "agent", "worktree",
+            "title",
+            "priority",
+            "repo",
+            "spawn_fallback",
+            "max_agents",
+            "spawns_per_minute",
+            "vars",
+            "parallel",
+            "session",
+            "agent",
+            "worktree",
         ],
         Some(Kind::Group) => &[
             "title", "key", "kind", "after", "priority", "parallel", "session", "agent", "worktree",
@@ -133,11 +144,30 @@ pub fn allowed_fields(kind: Option<crate::model::Kind>) -> &'static [&'static st
             "command", "review", "plan", "retries", "timeout",
         ],
         Some(Kind::HumanReview) => &[
-            "title", "key", "kind", "after", "priority", "prompt", "timeout", "on_timeout",
+            "title",
+            "key",
+            "kind",
+            "after",
+            "priority",
+            "prompt",
+            "timeout",
+            "on_timeout",
         ],
         Some(Kind::Signal) => &[
-            "title", "key", "kind", "after", "priority", "gate", "repo", "pr", "pr_url", "poll",
-            "poll_every", "retries", "timeout", "on_timeout",
+            "title",
+            "key",
+            "kind",
+            "after",
+            "priority",
+            "gate",
+            "repo",
+            "pr",
+            "pr_url",
+            "poll",
+            "poll_every",
+            "retries",
+            "timeout",
+            "on_timeout",
         ],
     }
 }

@@ -139,7 +139,14 @@ pub struct Task {
 }
 
 impl Task {
-    pub fn new(id: TaskId, parent: Option<TaskId>, goal: TaskId, kind: Kind, spec: TaskSpec, now: Millis) -> Task {
+    pub fn new(
+        id: TaskId,
+        parent: Option<TaskId>,
+        goal: TaskId,
+        kind: Kind,
+        spec: TaskSpec,
+        now: Millis,
+    ) -> Task {
         Task {
             id,
             parent,

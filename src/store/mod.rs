@@ -15,7 +15,11 @@ pub use thread::StoreHandle;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the database {path} was written by a newer taskboard (schema {found}; this build knows up to {known}). Upgrade taskboard, or use another --data-dir.", path = .path.display())]
-    Newer { path: PathBuf, found: i64, known: i64 },
+    Newer {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("the database {path} is damaged ({detail}). taskboard left it as it is: move it away (mv {path} {path}.bad) to start fresh, or restore a backup.", path = .path.display())]
     Corrupt { path: PathBuf, detail: String },
     #[error("database error: {0}")]
@@ -23,7 +27,6 @@ pub enum StoreError {
     #[error("stored task #{id} cannot be read: {detail}")]
     BadRow { id: TaskId, detail: String },
 }
-
 
 /// Everything one drain of the board changed: committed as one transaction.
 #[derive(Debug, Default)]
@@ -37,7 +40,11 @@ pub struct Batch {
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.tasks.is_empty() && self.deleted.is_empty() && self.audit.is_empty() && self.meta.is_empty() && self.idempotency.is_empty()
+        self.tasks.is_empty()
+            && self.deleted.is_empty()
+            && self.audit.is_empty()
+            && self.meta.is_empty()
+            && self.idempotency.is_empty()
     }
 }
 
@@ -60,10 +67,16 @@ impl Store {
     /// Opens (creating if needed) the database for writing and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open(path)?;
-        let store = Store { conn, path: path.to_path_buf() };
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
         store.check_readable()?;
         store.conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        store.conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| store.classify(e))?;
+        store
+            .conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| store.classify(e))?;
         store.conn.pragma_update(None, "synchronous", "FULL")?;
         store.conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&store.conn, &store.path)?;
@@ -72,13 +85,25 @@ impl Store {
 
     /// Opens an existing database read-only (for `status` while a board runs).
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        let store = Store { conn, path: path.to_path_buf() };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
         store.check_readable()?;
         store.conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > schema::CURRENT {
-            return Err(StoreError::Newer { path: path.to_path_buf(), found: version, known: schema::CURRENT });
+            return Err(StoreError::Newer {
+                path: path.to_path_buf(),
+                found: version,
+                known: schema::CURRENT,
+            });
         }
         Ok(store)
     }
@@ -87,7 +112,10 @@ impl Store {
         let check: Result<String, _> = self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0));
         match check {
             Ok(s) if s == "ok" => Ok(()),
-            Ok(s) => Err(StoreError::Corrupt { path: self.path.clone(), detail: s }),
+            Ok(s) => Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: s,
+            }),
             Err(e) => Err(self.classify(e)),
         }
     }
@@ -95,42 +123,61 @@ impl Store {
     fn classify(&self, e: rusqlite::Error) -> StoreError {
         use rusqlite::ErrorCode::*;
         match e.sqlite_error_code() {
-            Some(NotADatabase | DatabaseCorrupt) => StoreError::Corrupt { path: self.path.clone(), detail: e.to_string() },
+            Some(NotADatabase | DatabaseCorrupt) => StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: e.to_string(),
+            },
             _ => StoreError::Sqlite(e),
         }
     }
 
     pub fn load_tasks(&self) -> Result<Vec<Task>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT id, data FROM tasks ORDER BY id")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, data FROM tasks ORDER BY id")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {
             let (id, data) = row.map_err(|e| self.classify(e))?;
-            let task: Task = serde_json::from_str(&data).map_err(|e| StoreError::BadRow { id: id as TaskId, detail: e.to_string() })?;
+            let task: Task = serde_json::from_str(&data).map_err(|e| StoreError::BadRow {
+                id: id as TaskId,
+                detail: e.to_string(),
+            })?;
             out.push(task);
         }
         Ok(out)
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
     }
 
     pub fn audit(&self, task: TaskId) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT at, who, kind, payload FROM events WHERE task = ?1 ORDER BY id")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at, who, kind, payload FROM events WHERE task = ?1 ORDER BY id")?;
         let rows = stmt.query_map([task as i64], |r| {
             Ok(AuditEvent {
                 task: Some(task),
                 at: r.get(0)?,
                 who: r.get(1)?,
                 kind: r.get(2)?,
-                payload: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or(serde_json::Value::Null),
+                payload: serde_json::from_str(&r.get::<_, String>(3)?)
+                    .unwrap_or(serde_json::Value::Null),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn idempotent(&self, scope: &str, key: &str, since: i64) -> Result<Option<(u16, String)>, StoreError> {
+    pub fn idempotent(
+        &self,
+        scope: &str,
+        key: &str,
+        since: i64,
+    ) -> Result<Option<(u16, String)>, StoreError> {
         Ok(self
             .conn
             .query_row(
@@ -150,7 +197,10 @@ impl Store {
                  ON CONFLICT(id) DO UPDATE SET status = excluded.status, title = excluded.title, data = excluded.data, updated_at = excluded.updated_at",
             )?;
             for t in &batch.tasks {
-                let data = serde_json::to_string(t).map_err(|e| StoreError::BadRow { id: t.id, detail: e.to_string() })?;
+                let data = serde_json::to_string(t).map_err(|e| StoreError::BadRow {
+                    id: t.id,
+                    detail: e.to_string(),
+                })?;
                 up.execute(params![
                     t.id as i64,
                     t.parent.map(|p| p as i64),
@@ -166,9 +216,17 @@ impl Store {
             for id in batch.deleted.iter().rev() {
                 del.execute([*id as i64])?;
             }
-            let mut ev = tx.prepare_cached("INSERT INTO events (task, at, who, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            let mut ev = tx.prepare_cached(
+                "INSERT INTO events (task, at, who, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
             for e in &batch.audit {
-                ev.execute(params![e.task.map(|t| t as i64), e.at, e.who, e.kind, e.payload.to_string()])?;
+                ev.execute(params![
+                    e.task.map(|t| t as i64),
+                    e.at,
+                    e.who,
+                    e.kind,
+                    e.payload.to_string()
+                ])?;
             }
             let mut meta = tx.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?;
             for (k, v) in &batch.meta {
@@ -183,14 +241,34 @@ impl Store {
         Ok(())
     }
 
+    /// Idempotency answers newer than `since`, for the board's in-memory cache.
+    pub fn load_idempotency(&self, since: i64) -> Result<Vec<IdempotentAnswer>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT scope, key, status, body, at FROM idempotency WHERE at >= ?1")?;
+        let rows = stmt.query_map([since], |r| {
+            Ok(IdempotentAnswer {
+                scope: r.get(0)?,
+                key: r.get(1)?,
+                status: r.get(2)?,
+                body: r.get(3)?,
+                at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Drops idempotency answers older than `before`.
     pub fn prune_idempotency(&self, before: i64) -> Result<(), StoreError> {
-        self.conn.execute("DELETE FROM idempotency WHERE at < ?1", [before])?;
+        self.conn
+            .execute("DELETE FROM idempotency WHERE at < ?1", [before])?;
         Ok(())
     }
 
     pub fn integrity_ok(&self) -> Result<bool, StoreError> {
-        let s: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let s: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(s == "ok")
     }
 }

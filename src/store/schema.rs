@@ -45,7 +45,11 @@ pub const CURRENT: i64 = MIGRATIONS.len() as i64;
 pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > CURRENT {
-        return Err(StoreError::Newer { path: path.to_path_buf(), found: version, known: CURRENT });
+        return Err(StoreError::Newer {
+            path: path.to_path_buf(),
+            found: version,
+            known: CURRENT,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.unchecked_transaction()?;

@@ -46,17 +46,26 @@ impl StoreHandle {
     /// Commits a batch; resolves once it is durable (or failed).
     pub async fn commit(&self, batch: Batch) -> Result<(), String> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Job::Commit(batch, tx)).map_err(|_| "the store thread has stopped".to_string())?;
-        rx.await.map_err(|_| "the store thread has stopped".to_string())?
+        self.tx
+            .send(Job::Commit(batch, tx))
+            .map_err(|_| "the store thread has stopped".to_string())?;
+        rx.await
+            .map_err(|_| "the store thread has stopped".to_string())?
     }
 
     /// Runs a read on the store thread and returns its result.
-    pub async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, String> {
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, String> {
         let (tx, rx) = oneshot::channel();
         let job = Job::Read(Box::new(move |s| {
             let _ = tx.send(f(s).map_err(|e| e.to_string()));
         }));
-        self.tx.send(job).map_err(|_| "the store thread has stopped".to_string())?;
-        rx.await.map_err(|_| "the store thread has stopped".to_string())?
+        self.tx
+            .send(job)
+            .map_err(|_| "the store thread has stopped".to_string())?;
+        rx.await
+            .map_err(|_| "the store thread has stopped".to_string())?
     }
 }

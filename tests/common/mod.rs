@@ -14,7 +14,9 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new() -> Scratch {
-        Scratch { dir: tempfile::tempdir().expect("tempdir") }
+        Scratch {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -33,8 +35,16 @@ impl Scratch {
     /// `taskboard --data-dir <data> ARGS…` with an empty config.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
-        c.arg("--data-dir").arg(self.data()).arg("--config").arg(self.config());
-        c.args(args).current_dir(self.path()).env_remove("TASKBOARD_HOME").env_remove("TASKBOARD_URL").env_remove("TASKBOARD_TOKEN").env_remove("TASKBOARD_TASK_ID");
+        c.arg("--data-dir")
+            .arg(self.data())
+            .arg("--config")
+            .arg(self.config());
+        c.args(args)
+            .current_dir(self.path())
+            .env_remove("TASKBOARD_HOME")
+            .env_remove("TASKBOARD_URL")
+            .env_remove("TASKBOARD_TOKEN")
+            .env_remove("TASKBOARD_TASK_ID");
         c
     }
     pub fn config(&self) -> PathBuf {
@@ -45,29 +55,57 @@ impl Scratch {
         p
     }
     pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).stdin(Stdio::null()).output().expect("run taskboard")
+        self.cmd(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run taskboard")
     }
     pub fn spawn(&self, args: &[&str]) -> Child {
-        self.cmd(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn taskboard")
+        self.cmd(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn taskboard")
     }
     /// `status --json` parsed.
     pub fn status(&self) -> serde_json::Value {
         let out = self.run(&["status", "--json"]);
-        assert!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "status failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("status json")
     }
 }
 
 pub fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// Every task in a status JSON tree, flattened in preorder.
 pub fn flatten(v: &serde_json::Value) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
-    let mut stack: Vec<serde_json::Value> = v["goals"].as_array().cloned().unwrap_or_default().into_iter().rev().collect();
+    let mut stack: Vec<serde_json::Value> = v["goals"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .rev()
+        .collect();
     while let Some(t) = stack.pop() {
-        for c in t["children"].as_array().cloned().unwrap_or_default().into_iter().rev() {
+        for c in t["children"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+        {
             stack.push(c);
         }
         out.push(t);
@@ -76,7 +114,10 @@ pub fn flatten(v: &serde_json::Value) -> Vec<serde_json::Value> {
 }
 
 pub fn by_title<'a>(tasks: &'a [serde_json::Value], title: &str) -> &'a serde_json::Value {
-    tasks.iter().find(|t| t["title"] == title).unwrap_or_else(|| panic!("no task titled {title}"))
+    tasks
+        .iter()
+        .find(|t| t["title"] == title)
+        .unwrap_or_else(|| panic!("no task titled {title}"))
 }
 
 /// Polls `f` until it returns true or `limit` passes.
@@ -94,7 +135,12 @@ pub fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 pub fn pid_alive(pid: i32) -> bool {
     // A zombie still has a /proc entry; count it as gone.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => false,
     }
 }
@@ -103,11 +149,199 @@ pub fn pid_alive(pid: i32) -> bool {
 pub fn git_repo(dir: &Path) {
     std::fs::create_dir_all(dir).expect("mkdir");
     let run = |args: &[&str]| {
-        let st = Command::new("git").args(args).current_dir(dir).output().expect("git");
-        assert!(st.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&st.stderr));
+        let st = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git");
+        assert!(
+            st.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
     };
     run(&["init", "-q", "-b", "main"]);
     std::fs::write(dir.join("README.md"), "hello\n").expect("write");
     run(&["add", "README.md"]);
-    run(&["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "init"]);
+    run(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.invalid",
+        "commit",
+        "-q",
+        "-m",
+        "init",
+    ]);
+}
+
+/// A board running headless in the background, with its listener.
+pub struct Live {
+    pub child: Child,
+    pub url: String,
+    pub token: String,
+    /// Everything the board printed so far (stdout then stderr lines, as they come).
+    pub output: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+fn collect(
+    pipe: Option<impl std::io::Read + Send + 'static>,
+    into: std::sync::Arc<std::sync::Mutex<String>>,
+) {
+    use std::io::BufRead;
+    if let Some(p) = pipe {
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(p).lines().map_while(Result::ok) {
+                if let Ok(mut o) = into.lock() {
+                    o.push_str(&line);
+                    o.push('\n');
+                }
+            }
+        });
+    }
+}
+
+impl Live {
+    /// Starts `run [FILE] --headless ARGS…` and waits for its endpoint file.
+    pub fn start(s: &Scratch, file: Option<&Path>, extra: &[&str]) -> Live {
+        let _ = std::fs::remove_file(s.data().join("endpoint"));
+        let mut args = vec!["run"];
+        let f;
+        if let Some(p) = file {
+            f = p.to_str().expect("utf8 path").to_string();
+            args.push(&f);
+        }
+        args.push("--headless");
+        args.extend_from_slice(extra);
+        let mut child = s.spawn(&args);
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        collect(child.stdout.take(), output.clone());
+        collect(child.stderr.take(), output.clone());
+        let ep = s.data().join("endpoint");
+        assert!(
+            wait_for(Duration::from_secs(20), || std::fs::read_to_string(&ep)
+                .map(|t| t.lines().count() >= 2)
+                .unwrap_or(false)),
+            "no endpoint file"
+        );
+        let url = std::fs::read_to_string(&ep)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        let token = std::fs::read_to_string(s.data().join("token"))
+            .unwrap()
+            .trim()
+            .to_string();
+        Live {
+            child,
+            url,
+            token,
+            output,
+        }
+    }
+
+    pub fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_string()
+    }
+
+    /// One request with the admin token; returns (status, JSON body).
+    pub fn req(&self, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
+        let auth = format!("Bearer {}", self.token);
+        http(
+            &self.addr(),
+            method,
+            path,
+            body,
+            &[("Authorization", auth.as_str())],
+        )
+    }
+
+    /// Waits for the board to exit; returns its exit code and output.
+    pub fn wait(mut self, limit: Duration) -> (Option<i32>, String) {
+        let end = Instant::now() + limit;
+        let code = loop {
+            if let Some(st) = self.child.try_wait().expect("try_wait") {
+                break st.code();
+            }
+            if Instant::now() > end {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        std::thread::sleep(Duration::from_millis(100)); // let the readers catch the last lines
+        (code, self.printed())
+    }
+
+    pub fn printed(&self) -> String {
+        self.output.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-9", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let _ = wait_for(Duration::from_secs(5), || {
+                matches!(self.child.try_wait(), Ok(Some(_)))
+            });
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A plain HTTP/1.1 request over a new connection; returns (status, JSON body or Null).
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let body = body.unwrap_or("");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    let _ = s.write_all(req.as_bytes());
+    let _ = s.write_all(body.as_bytes());
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Polls `status --json` until the task titled `title` has `status`.
+pub fn wait_status(s: &Scratch, title: &str, status: &str, limit: Duration) -> bool {
+    wait_for(limit, || {
+        flatten(&s.status())
+            .iter()
+            .any(|t| t["title"] == title && t["status"] == status)
+    })
 }

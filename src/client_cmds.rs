@@ -1,0 +1,202 @@
+//! The CLI words that talk to a running board through its listener.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::cli::Cmd;
+use crate::datadir::DataDir;
+use crate::entry::Failure;
+use crate::http::client::{Client, ClientError};
+
+fn fail(e: ClientError) -> Failure {
+    Failure {
+        message: e.to_string(),
+        code: 1,
+    }
+}
+
+fn rt() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))
+}
+
+fn call(client: &Client, method: &str, path: &str, body: Option<Value>) -> Result<Value, Failure> {
+    rt()?
+        .block_on(client.call(method, path, body.as_ref(), None))
+        .map_err(fail)
+}
+
+/// Runs a client word; `None` when `cmd` is not one.
+pub fn run(data: &DataDir, cmd: &Cmd) -> Option<Result<i32, Failure>> {
+    let result = match cmd {
+        Cmd::Add { file, vars } => add(data, file, vars),
+        Cmd::Signal {
+            task,
+            gate,
+            repo,
+            pr,
+            pr_url,
+            status,
+            payload,
+        } => signal(
+            data,
+            *task,
+            gate.as_deref(),
+            repo.as_deref(),
+            *pr,
+            pr_url.as_deref(),
+            status,
+            payload.as_deref(),
+        ),
+        Cmd::Complete {
+            task,
+            summary,
+            review,
+        } => post(
+            data,
+            &format!("/api/tasks/{task}/complete"),
+            json!({"summary": summary, "review": review}),
+        ),
+        Cmd::Block { task, reason } => post(
+            data,
+            &format!("/api/tasks/{task}/block"),
+            json!({"reason": reason}),
+        ),
+        Cmd::Approve { id, comment } => decide(data, *id, "approve", comment.as_deref()),
+        Cmd::Reject { id, comment } => decide(data, *id, "reject", Some(comment)),
+        Cmd::RequestChanges { id, comment } => decide(data, *id, "request_changes", Some(comment)),
+        Cmd::Retry { id } => post(data, &format!("/api/tasks/{id}/retry"), json!({})),
+        Cmd::Skip { id } => post(data, &format!("/api/tasks/{id}/skip"), json!({})),
+        Cmd::Stop { id } => post(data, &format!("/api/tasks/{id}/stop"), json!({})),
+        Cmd::Delete { id } => Client::discover(data)
+            .map_err(fail)
+            .and_then(|c| call(&c, "DELETE", &format!("/api/tasks/{id}"), None))
+            .map(|v| {
+                println!(
+                    "deleted {} task(s)",
+                    v["deleted"].as_array().map(Vec::len).unwrap_or(0)
+                );
+                0
+            }),
+        Cmd::Audit { id } => audit(data, *id),
+        Cmd::Pause => post(data, "/api/pause", json!({})),
+        Cmd::Resume => post(data, "/api/resume", json!({})),
+        _ => return None,
+    };
+    Some(result)
+}
+
+/// Prints the task's new status (or the reply) after a write.
+fn post(data: &DataDir, path: &str, body: Value) -> Result<i32, Failure> {
+    let client = Client::discover(data).map_err(fail)?;
+    let v = call(&client, "POST", path, Some(body))?;
+    match (v["id"].as_u64(), v["status"].as_str()) {
+        (Some(id), Some(status)) => println!("#{id} {status}"),
+        _ => println!("{v}"),
+    }
+    Ok(0)
+}
+
+fn decide(data: &DataDir, id: u64, decision: &str, comment: Option<&str>) -> Result<i32, Failure> {
+    post(
+        data,
+        &format!("/api/tasks/{id}/decision"),
+        json!({"decision": decision, "comment": comment}),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn signal(
+    data: &DataDir,
+    task: Option<u64>,
+    gate: Option<&str>,
+    repo: Option<&str>,
+    pr: Option<u64>,
+    pr_url: Option<&str>,
+    status: &str,
+    payload: Option<&str>,
+) -> Result<i32, Failure> {
+    let payload: Value = match payload {
+        Some(p) => serde_json::from_str(p)
+            .map_err(|e| Failure::usage(format!("--payload is not JSON: {e}")))?,
+        None => Value::Null,
+    };
+    let client = Client::discover(data).map_err(fail)?;
+    match (task, gate) {
+        (Some(id), _) => {
+            let v = call(
+                &client,
+                "POST",
+                &format!("/api/tasks/{id}/signal"),
+                Some(json!({"status": status, "payload": payload})),
+            )?;
+            println!("#{id} {}", v["status"].as_str().unwrap_or("signalled"));
+            Ok(0)
+        }
+        (None, Some(gate)) => {
+            let body = json!({"gate": gate, "repo": repo, "pr": pr, "pr_url": pr_url, "status": status, "payload": payload});
+            let v = call(&client, "POST", "/api/signals/resolve", Some(body))?;
+            let ids: Vec<String> = v["matched"]
+                .as_array()
+                .map(|a| a.iter().map(|x| format!("#{x}")).collect())
+                .unwrap_or_default();
+            if ids.is_empty() {
+                println!("no waiting signal task matched");
+                Ok(1)
+            } else {
+                println!("resolved {}", ids.join(", "));
+                Ok(0)
+            }
+        }
+        (None, None) => Err(Failure::usage("give --task ID or --gate G")),
+    }
+}
+
+fn audit(data: &DataDir, id: u64) -> Result<i32, Failure> {
+    let client = Client::discover(data).map_err(fail)?;
+    let v = call(&client, "GET", &format!("/api/tasks/{id}/audit"), None)?;
+    for e in v["events"].as_array().cloned().unwrap_or_default() {
+        let at = chrono::DateTime::from_timestamp_millis(e["at"].as_i64().unwrap_or(0))
+            .map(|t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        println!(
+            "{at}  {:<12} {:<14} {}",
+            e["who"].as_str().unwrap_or(""),
+            e["kind"].as_str().unwrap_or(""),
+            e["payload"]
+        );
+    }
+    Ok(0)
+}
+
+/// Adds to the running board, or (none running) straight into the store.
+fn add(data: &DataDir, file: &Path, vars: &[(String, String)]) -> Result<i32, Failure> {
+    let vars: BTreeMap<String, String> = vars.iter().cloned().collect();
+    let mut goal = crate::goalfile::load_file(file, &vars).map_err(Failure::usage)?;
+    crate::git::fill_signal_repos(&mut goal);
+    match Client::discover(data) {
+        Ok(client) => {
+            let body = crate::goalfile::json_body(file, &vars).map_err(Failure::usage)?;
+            let v = call(&client, "POST", "/api/goals", Some(body))?;
+            println!("goal #{} added", v["id"]);
+            Ok(0)
+        }
+        Err(ClientError::NotRunning(_)) => {
+            let id = crate::entry::add_offline(data, goal)?;
+            println!(
+                "goal #{id} added to {} (no board runs: it starts with the next `taskboard run`)",
+                data.root.display()
+            );
+            Ok(0)
+        }
+        Err(e) => Err(fail(e)),
+    }
+}

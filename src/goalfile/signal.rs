@@ -1,0 +1,102 @@
+//! A signal task's own fields: `gate`, and what it waits on (`repo`, `pr`, `pr_url`), checked
+//! to agree with each other. Matching signals to tasks is `signal_match`'s job, not this one's.
+
+use std::ops::Range;
+
+use super::raw::{RawPr, RawTask};
+use super::{Builder, GoalError};
+use crate::model::TaskSpec;
+
+impl Builder<'_> {
+    pub(super) fn signal_fields(
+        &self,
+        raw: &RawTask,
+        spec: &mut TaskSpec,
+        table_span: Range<usize>,
+        field: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), GoalError> {
+        match &raw.gate {
+            Some(g) if !g.get_ref().trim().is_empty() => spec.gate = Some(self.fill(g.get_ref())),
+            Some(g) => {
+                return Err(self
+                    .cx
+                    .err(g.span(), "`gate` must not be empty".into(), field("gate")))
+            }
+            None => {
+                return Err(self.cx.err(
+                    table_span,
+                    "a signal task needs `gate` (gh_ci, gh_review, centaur_review, human_approval \
+                     or a name of yours)"
+                        .into(),
+                    field("gate"),
+                ))
+            }
+        }
+        // Empty (e.g. a template var left at its "" default) means "from origin", as if unset.
+        spec.repo = raw
+            .repo
+            .as_ref()
+            .map(|r| self.fill(r.get_ref()))
+            .filter(|r| !r.trim().is_empty());
+        if let Some(pr) = &raw.pr {
+            let (n, shown) = match pr.get_ref() {
+                RawPr::Number(n) => (u64::try_from(*n).ok().filter(|n| *n > 0), n.to_string()),
+                RawPr::Text(t) => {
+                    let t = self.fill(t);
+                    (
+                        t.trim().parse::<u64>().ok().filter(|n| *n > 0),
+                        format!("\"{t}\""),
+                    )
+                }
+                RawPr::Other(v) => (None, v.to_string()),
+            };
+            match n {
+                Some(n) => spec.pr = Some(n),
+                None => {
+                    let message =
+                        format!("`pr` is {shown}; it must be a positive PR number (42 or \"42\")");
+                    return Err(self.cx.err(pr.span(), message, field("pr")));
+                }
+            }
+        }
+        if let Some(u) = &raw.pr_url {
+            let url = self.fill(u.get_ref());
+            let Some((repo, n)) = crate::signal_match::parse_pr_url(&url) else {
+                let message = format!(
+                    "`pr_url` \"{url}\" is not a pull request URL \
+                     like https://github.com/owner/name/pull/42"
+                );
+                return Err(self.cx.err(u.span(), message, field("pr_url")));
+            };
+            if spec.pr.is_some_and(|p| p != n) {
+                return Err(self.cx.err(
+                    u.span(),
+                    format!(
+                        "`pr_url` names PR {n} but `pr` is {}: they must agree",
+                        spec.pr.unwrap_or(0)
+                    ),
+                    field("pr_url"),
+                ));
+            }
+            if spec
+                .repo
+                .as_deref()
+                .is_some_and(|r| !r.eq_ignore_ascii_case(&repo))
+            {
+                return Err(self.cx.err(
+                    u.span(),
+                    format!(
+                        "`pr_url` names {repo} but `repo` is {}: they must agree",
+                        spec.repo.clone().unwrap_or_default()
+                    ),
+                    field("pr_url"),
+                ));
+            }
+            // Matching reads `repo` + `pr`, so a pr_url must fill both.
+            spec.repo = Some(repo);
+            spec.pr = Some(n);
+            spec.pr_url = Some(url);
+        }
+        Ok(())
+    }
+}

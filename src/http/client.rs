@@ -1,0 +1,145 @@
+//! The client the CLI words use to reach a running board: finds it through
+//! `<data>/endpoint` (checking its pid is alive before sending the token) or the agent's
+//! `TASKBOARD_URL` / `TASKBOARD_TOKEN`, then speaks HTTP/1 with hyper.
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+use crate::datadir::DataDir;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("no taskboard is running on {0} (start one with `taskboard run` or `taskboard up`)")]
+    NotRunning(String),
+    #[error("cannot reach the board at {url}: {detail}")]
+    Io { url: String, detail: String },
+    #[error("{message}")]
+    Api {
+        status: u16,
+        message: String,
+        body: Value,
+    },
+}
+
+pub struct Client {
+    pub url: String,
+    authority: String,
+    token: String,
+}
+
+fn pid_alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+impl Client {
+    /// The running board of `data`, or the one named by the agent environment.
+    pub fn discover(data: &DataDir) -> Result<Client, ClientError> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let (Some(url), Some(token)) = (env("TASKBOARD_URL"), env("TASKBOARD_TOKEN")) {
+            return Client::new(&url, token);
+        }
+        let not_running = || ClientError::NotRunning(data.root.display().to_string());
+        let text = std::fs::read_to_string(data.endpoint()).map_err(|_| not_running())?;
+        let mut lines = text.lines();
+        let url = lines.next().ok_or_else(not_running)?.trim().to_string();
+        let pid: i32 = lines
+            .next()
+            .and_then(|p| p.trim().parse().ok())
+            .ok_or_else(not_running)?;
+        // A stale endpoint after a crash must never hand the token to whatever took the port.
+        if !pid_alive(pid) || data.running_pid() != Some(pid as u32) {
+            return Err(not_running());
+        }
+        let token = std::fs::read_to_string(data.token())
+            .map_err(|_| not_running())?
+            .trim()
+            .to_string();
+        Client::new(&url, token)
+    }
+
+    pub fn new(url: &str, token: String) -> Result<Client, ClientError> {
+        let url = url.trim_end_matches('/').to_string();
+        let authority = url
+            .strip_prefix("http://")
+            .unwrap_or(&url)
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        if authority.is_empty() {
+            return Err(ClientError::Io {
+                url,
+                detail: "not an http:// URL".into(),
+            });
+        }
+        Ok(Client {
+            url,
+            authority,
+            token,
+        })
+    }
+
+    /// One request; a non-2xx answer becomes `ClientError::Api` with the server's message.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        let io = |detail: String| ClientError::Io {
+            url: self.url.clone(),
+            detail,
+        };
+        let stream = tokio::net::TcpStream::connect(&self.authority)
+            .await
+            .map_err(|e| io(e.to_string()))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| io(e.to_string()))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", &self.authority)
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("x-taskboard-client", "cli")
+            .header("content-type", "application/json");
+        if let Some(k) = idempotency_key {
+            req = req.header("idempotency-key", k);
+        }
+        let req = req
+            .body(Full::new(Bytes::from(bytes)))
+            .map_err(|e| io(e.to_string()))?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| io(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let raw = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| io(e.to_string()))?
+            .to_bytes();
+        let value: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        if (200..300).contains(&status) {
+            Ok(value)
+        } else {
+            let message = value["error"]["message"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("HTTP {status}"));
+            Err(ClientError::Api {
+                status,
+                message,
+                body: value,
+            })
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The localhost listener (ARCHITECTURE §6): routes, auth, the accept loop, and the client
+//! the CLI uses. HTTP never touches the screen; it talks to the board.
+
+pub mod auth;
+pub mod client;
+mod errors;
+mod routes;
+pub mod server;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use tokio::sync::watch;
+
+use crate::board::driver::BoardHandle;
+use crate::datadir::DataDir;
+use crate::store::StoreHandle;
+pub use auth::Keys;
+pub use routes::BODY_LIMIT;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub board: BoardHandle,
+    pub keys: Keys,
+    pub store: StoreHandle,
+}
+
+/// `--listen` / config `listen`: an address on the loopback interface only.
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    let with_host = if s.chars().all(|c| c.is_ascii_digit()) {
+        format!("127.0.0.1:{s}")
+    } else if let Some(port) = s.strip_prefix("localhost:") {
+        format!("127.0.0.1:{port}")
+    } else if let Some(port) = s.strip_prefix(':') {
+        format!("127.0.0.1:{port}")
+    } else {
+        s.to_string()
+    };
+    let addr: SocketAddr = with_host
+        .parse()
+        .map_err(|_| format!("--listen {s:?}: expected 127.0.0.1:PORT (PORT 0 = any free port)"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "--listen {s:?}: the listener binds the loopback interface only (127.0.0.1)"
+        ));
+    }
+    Ok(addr)
+}
+
+/// A bound socket, before the board exists (agents need the URL at spawn time).
+pub struct Bound {
+    pub listener: tokio::net::TcpListener,
+    pub url: String,
+}
+
+pub fn bind(addr: SocketAddr) -> std::io::Result<Bound> {
+    let std = std::net::TcpListener::bind(addr)?;
+    std.set_nonblocking(true)?;
+    let port = std.local_addr()?.port();
+    let ip = match addr.ip() {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        v6 => v6,
+    };
+    let host = match ip {
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    };
+    Ok(Bound {
+        listener: tokio::net::TcpListener::from_std(std)?,
+        url: format!("http://{host}:{port}"),
+    })
+}
+
+/// A serving listener; `stop` ends it and removes the endpoint file.
+pub struct Listener {
+    pub url: String,
+    stop: watch::Sender<bool>,
+    endpoint: std::path::PathBuf,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Listener {
+    /// Stops accepting, lets requests in flight get their answers (up to 2 s), and removes
+    /// the endpoint file.
+    pub async fn stop(&self) {
+        let _ = self.stop.send(true);
+        let _ = std::fs::remove_file(&self.endpoint);
+        let all = server::MAX_CONNECTIONS as u32;
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            self.permits.acquire_many(all),
+        )
+        .await;
+    }
+}
+
+/// Starts serving and writes `<data>/endpoint` (URL, then pid).
+pub fn serve(bound: Bound, state: AppState, data: &DataDir) -> std::io::Result<Listener> {
+    let (stop, rx) = watch::channel(false);
+    let app = routes::router(state);
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(server::MAX_CONNECTIONS));
+    tokio::spawn(server::serve(bound.listener, app, permits.clone(), rx));
+    let endpoint = data.endpoint();
+    let tmp = data.root.join("endpoint.tmp");
+    std::fs::write(&tmp, format!("{}\n{}\n", bound.url, std::process::id()))?;
+    std::fs::rename(&tmp, &endpoint)?;
+    Ok(Listener {
+        url: bound.url,
+        stop,
+        endpoint,
+        permits,
+    })
+}

@@ -1,0 +1,498 @@
+//! The routes of ARCHITECTURE §6. Each turns its request into a Command for the board and
+//! answers once the board applied it and the store committed it.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use futures::Stream;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{local_host_ok, scope_of, task_may, Caller};
+use super::errors::ApiError;
+use super::AppState;
+use crate::board::driver::{IdemKey, Notice};
+use crate::command::{Command, Decision, SignalStatus};
+use crate::model::TaskId;
+use crate::signal_match::SignalTarget;
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/goals", get(goals).post(add_goal))
+        .route("/api/tasks/{id}", get(task).delete(delete))
+        .route("/api/tasks/{id}/signal", post(signal))
+        .route("/api/tasks/{id}/complete", post(complete))
+        .route("/api/tasks/{id}/block", post(block))
+        .route("/api/tasks/{id}/decision", post(decision))
+        .route("/api/tasks/{id}/retry", post(retry))
+        .route("/api/tasks/{id}/skip", post(skip))
+        .route("/api/tasks/{id}/stop", post(stop))
+        .route("/api/tasks/{id}/audit", get(audit))
+        .route("/api/signals/resolve", post(resolve))
+        .route("/api/pause", post(pause))
+        .route("/api/resume", post(resume))
+        .route("/api/events", get(events))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route: see ARCHITECTURE §6",
+            )
+        })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// What the guard learned about the caller, for the handlers.
+#[derive(Clone)]
+struct Ctx {
+    who: String,
+    idem: Option<IdemKey>,
+}
+
+/// Host/Origin check, then the bearer token and what it may do.
+async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    // Owned copies: the request body is not Sync, so no borrow of it may cross an await.
+    let (host, origin, auth, client, idem_key) = {
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap_or("\u{0}").to_string())
+        };
+        (
+            header("host"),
+            header("origin"),
+            header("authorization"),
+            header("x-taskboard-client"),
+            header("idempotency-key"),
+        )
+    };
+    if !local_host_ok(host.as_deref()) || !local_host_ok(origin.as_deref()) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Host and Origin must be localhost",
+        )
+        .into_response();
+    }
+    if req.uri().path() == "/api/health" {
+        return next.run(req).await;
+    }
+    let token = auth
+        .as_deref()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("")
+        .to_string();
+    let Some(caller) = state.keys.check(&token) else {
+        return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong token: send Authorization: Bearer <token> (the token is in <data>/token)").into_response();
+    };
+    if let Caller::Task(t) = caller {
+        if !task_may(t, req.method().as_str(), req.uri().path()) {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("a task token may only act on its own task (#{t})"),
+            )
+            .into_response();
+        }
+    }
+    let who = match client.as_deref().map(clean_client) {
+        Some(c) if c == "cli" || c == "tui" => c,
+        Some(c) if !c.is_empty() => format!("http:{c}"),
+        _ => "http".to_string(),
+    };
+    let idem = idem_key
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .map(|k| IdemKey {
+            scope: scope_of(&token),
+            key: k,
+        });
+    req.extensions_mut().insert(Ctx { who, idem });
+    next.run(req).await
+}
+
+fn clean_client(v: &str) -> String {
+    v.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .take(40)
+        .collect()
+}
+
+/// Parses a JSON body, naming the field at fault.
+fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the body is over {} KiB", BODY_LIMIT / 1024),
+            )
+        } else {
+            ApiError::bad(format!("cannot read the body: {e}"), None)
+        }
+    })?;
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        &bytes
+    };
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = (path != "." && !path.is_empty()).then_some(path.clone());
+        let inner = e.into_inner();
+        let message = match &field {
+            Some(f) => format!("bad JSON at `{f}`: {inner}"),
+            None => format!("bad JSON: {inner}"),
+        };
+        ApiError::bad(message, field)
+    })
+}
+
+fn task_id(raw: &str) -> Result<TaskId, ApiError> {
+    raw.trim_start_matches('#').parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no task {raw:?}: ids are numbers"),
+        )
+    })
+}
+
+async fn run(
+    state: &AppState,
+    ctx: &Ctx,
+    cmd: Command,
+    created: bool,
+) -> Result<Response, ApiError> {
+    let v = state
+        .board
+        .command_once(cmd, ctx.who.clone(), ctx.idem.clone())
+        .await?;
+    let code = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((code, Json(v)).into_response())
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"ok": true, "version": env!("CARGO_PKG_VERSION")}))
+}
+
+async fn goals(State(state): State<AppState>) -> Json<Value> {
+    Json(
+        state
+            .board
+            .query(crate::view::goals_json)
+            .await
+            .unwrap_or(json!({"goals": []})),
+    )
+}
+
+async fn task(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = task_id(&id)?;
+    let v = state
+        .board
+        .query(move |b| b.task(id).map(|_| crate::view::task_json(b, id)))
+        .await
+        .flatten();
+    v.map(Json)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no task #{id}")))
+}
+
+async fn add_goal(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let value: Value = parse(body)?;
+    let mut goal =
+        crate::goalfile::parse_json(&value).map_err(|e| ApiError::bad(e.message, e.field))?;
+    crate::git::fill_signal_repos(&mut goal);
+    run(
+        &state,
+        &ctx,
+        Command::AddGoal {
+            goal: Box::new(goal),
+        },
+        true,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct SignalBody {
+    status: SignalStatus,
+    #[serde(default)]
+    payload: Value,
+}
+
+async fn signal(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = task_id(&id)?;
+    let b: SignalBody = parse(body)?;
+    run(
+        &state,
+        &ctx,
+        Command::Signal {
+            task: id,
+            status: b.status,
+            payload: b.payload,
+        },
+        false,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct ResolveBody {
+    gate: String,
+    repo: Option<String>,
+    pr: Option<u64>,
+    pr_url: Option<String>,
+    status: SignalStatus,
+    #[serde(default)]
+    payload: Value,
+}
+
+async fn resolve(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let b: ResolveBody = parse(body)?;
+    if b.gate.trim().is_empty() {
+        return Err(ApiError::bad(
+            "`gate` must name a gate (e.g. gh_ci)",
+            Some("gate".into()),
+        ));
+    }
+    if b.pr_url.is_none() && (b.repo.is_none() || b.pr.is_none()) {
+        return Err(ApiError::bad(
+            "give `pr_url`, or `repo` and `pr`",
+            Some(if b.repo.is_none() { "repo" } else { "pr" }.into()),
+        ));
+    }
+    let target = SignalTarget::new(&b.gate, b.repo.as_deref(), b.pr, b.pr_url.as_deref())
+        .map_err(|m| ApiError::bad(m, Some("pr_url".into())))?;
+    run(
+        &state,
+        &ctx,
+        Command::ResolveSignals {
+            target,
+            status: b.status,
+            payload: b.payload,
+        },
+        false,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct CompleteBody {
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    review: bool,
+    #[serde(default)]
+    artifacts: serde_json::Map<String, Value>,
+}
+
+async fn complete(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = task_id(&id)?;
+    let b: CompleteBody = parse(body)?;
+    run(
+        &state,
+        &ctx,
+        Command::Complete {
+            task: id,
+            summary: b.summary,
+            review: b.review,
+            artifacts: b.artifacts,
+        },
+        false,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct BlockBody {
+    reason: String,
+}
+
+async fn block(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = task_id(&id)?;
+    let b: BlockBody = parse(body)?;
+    run(
+        &state,
+        &ctx,
+        Command::Block {
+            task: id,
+            reason: b.reason,
+        },
+        false,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct DecisionBody {
+    decision: Decision,
+    comment: Option<String>,
+    diff_hash: Option<String>,
+}
+
+async fn decision(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = task_id(&id)?;
+    let b: DecisionBody = parse(body)?;
+    run(
+        &state,
+        &ctx,
+        Command::Decide {
+            task: id,
+            decision: b.decision,
+            comment: b.comment,
+            diff_hash: b.diff_hash,
+        },
+        false,
+    )
+    .await
+}
+
+macro_rules! simple_route {
+    ($name:ident, $variant:ident) => {
+        async fn $name(
+            State(state): State<AppState>,
+            Extension(ctx): Extension<Ctx>,
+            Path(id): Path<String>,
+        ) -> Result<Response, ApiError> {
+            let id = task_id(&id)?;
+            run(&state, &ctx, Command::$variant { task: id }, false).await
+        }
+    };
+}
+simple_route!(retry, Retry);
+simple_route!(skip, Skip);
+simple_route!(stop, Stop);
+simple_route!(delete, Delete);
+
+async fn pause(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> Result<Response, ApiError> {
+    run(&state, &ctx, Command::Pause, false).await
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> Result<Response, ApiError> {
+    run(&state, &ctx, Command::Resume, false).await
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = task_id(&id)?;
+    let exists = state
+        .board
+        .query(move |b| b.task(id).is_some())
+        .await
+        .unwrap_or(false);
+    if !exists {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no task #{id}"),
+        ));
+    }
+    let events = state
+        .store
+        .read(move |s| s.audit(id))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage", e))?;
+    Ok(Json(json!({"id": id, "events": events})))
+}
+
+/// Server-Sent Events: one `task` event per status change, a comment every 15 s.
+async fn events(
+    State(state): State<AppState>,
+    _method: Method,
+    _headers: HeaderMap,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = state.board.subscribe();
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(Notice::Transition(t)) => {
+                    let data = json!({"id": t.id, "goal": t.goal, "status": t.to, "from": t.from, "reason": t.reason, "at": t.at});
+                    return Some((
+                        Ok(SseEvent::default().event("task").data(data.to_string())),
+                        rx,
+                    ));
+                }
+                Ok(Notice::Attention { task, reason, .. }) => {
+                    let data = json!({"id": task, "attention": reason});
+                    return Some((
+                        Ok(SseEvent::default()
+                            .event("attention")
+                            .data(data.to_string())),
+                        rx,
+                    ));
+                }
+                Ok(_) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    return Some((
+                        Ok(SseEvent::default()
+                            .event("lagged")
+                            .data(json!({"missed": n}).to_string())),
+                        rx,
+                    ));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
