@@ -235,8 +235,39 @@ pub fn start(board: Board, store: StoreHandle, parts: DriverParts) -> BoardHandl
 /// How many messages one drain takes at most, so a flood cannot starve the commit.
 const MAX_DRAIN: usize = 4096;
 
+/// One drain's outcome, waiting for its commit before anyone hears of it.
+struct Inflight {
+    commit: Option<oneshot::Receiver<Result<(), String>>>,
+    replies: Vec<(oneshot::Sender<Reply>, Reply)>,
+    effects: Vec<Effect>,
+    transitions: Vec<Transition>,
+    attention: Vec<(TaskId, String)>,
+    idem_keys: Vec<IdemKey>,
+    summary: bool,
+}
+
+/// Resolves with the oldest drain's commit result (never, when none waits).
+async fn next_commit(queue: &mut std::collections::VecDeque<Inflight>) -> Result<(), String> {
+    match queue.front_mut() {
+        Some(Inflight {
+            commit: Some(rx), ..
+        }) => rx
+            .await
+            .unwrap_or_else(|_| Err("the store thread has stopped".into())),
+        Some(_) => Ok(()),
+        None => std::future::pending().await,
+    }
+}
+
+/// Drains waiting for their commit at most; then the board stops taking new messages.
+const MAX_INFLIGHT: usize = 64;
+
 impl Driver {
+    /// The loop: drain → apply → hand the batch to the store → (later) answer, run effects
+    /// and publish, in commit order. The next drain is applied while the store commits.
     async fn run(mut self) {
+        let mut inflight: std::collections::VecDeque<Inflight> = std::collections::VecDeque::new();
+        let mut shutdown: Option<oneshot::Sender<()>> = None;
         loop {
             let wake = self.board.next_wakeup().map(|at| {
                 let delay = (at - now_millis()).max(0) as u64;
@@ -248,14 +279,28 @@ impl Driver {
                     None => std::future::pending().await,
                 }
             };
-            let mut replies: Vec<(oneshot::Sender<Reply>, Reply)> = Vec::new();
-            let mut effects: Vec<Effect> = Vec::new();
-            let mut shutdown: Option<oneshot::Sender<()>> = None;
+            let open = inflight.len() < MAX_INFLIGHT && shutdown.is_none();
+            let finished = shutdown.is_some() && inflight.is_empty();
+            let mut replies = Vec::new();
+            let mut effects = Vec::new();
             tokio::select! {
                 biased;
-                Some(m) = self.rx.recv() => self.on_msg(m, &mut replies, &mut effects, &mut shutdown),
-                Some(e) = self.events_rx.recv() => self.on_event(e, &mut effects),
-                _ = sleep => self.on_event(Event::Tick, &mut effects),
+                result = next_commit(&mut inflight) => {
+                    if let Some(done) = inflight.pop_front() {
+                        self.finish(done, result);
+                    }
+                    continue;
+                }
+                Some(m) = self.rx.recv(), if open => self.on_msg(m, &mut replies, &mut effects, &mut shutdown),
+                Some(e) = self.events_rx.recv(), if open => self.on_event(e, &mut effects),
+                _ = sleep, if open => self.on_event(Event::Tick, &mut effects),
+                _ = std::future::ready(()), if finished => {
+                    self.stop_all().await;
+                    if let Some(done) = shutdown.take() {
+                        let _ = done.send(());
+                    }
+                    return;
+                }
             }
             let mut n = 1;
             while n < MAX_DRAIN && shutdown.is_none() {
@@ -271,14 +316,11 @@ impl Driver {
             if self.board.next_wakeup().is_some_and(|w| w <= now_millis()) {
                 self.on_event(Event::Tick, &mut effects);
             }
-            self.commit_and_publish(replies).await;
-            for fx in effects {
-                self.run_effect(fx);
-            }
-            if let Some(done) = shutdown {
-                self.stop_all().await;
-                let _ = done.send(());
-                return;
+            let pending = self.submit(replies, effects);
+            if pending.commit.is_none() && inflight.is_empty() {
+                self.finish(pending, Ok(()));
+            } else {
+                inflight.push_back(pending);
             }
         }
     }
@@ -301,7 +343,7 @@ impl Driver {
                     replies.push((reply, first.clone()));
                     return;
                 }
-                tracing::info!(command = cmd.name(), who = %who, "command");
+                tracing::debug!(command = cmd.name(), who = %who, "command");
                 let now = now_millis();
                 let out = self.board.handle(Event::Command { cmd, who }, now);
                 effects.extend(out.effects);
@@ -357,55 +399,73 @@ impl Driver {
         effects.extend(out.effects);
     }
 
-    async fn commit_and_publish(&mut self, replies: Vec<(oneshot::Sender<Reply>, Reply)>) {
+    /// Takes the drain's changes and hands them to the store without waiting.
+    fn submit(
+        &mut self,
+        replies: Vec<(oneshot::Sender<Reply>, Reply)>,
+        effects: Vec<Effect>,
+    ) -> Inflight {
         let changes = self.board.take_changes();
-        let mut failure = None;
         let idempotency = std::mem::take(&mut self.idem_new);
-        if !changes.is_empty() || !idempotency.is_empty() {
-            let batch = Batch {
-                tasks: changes
-                    .dirty
-                    .iter()
-                    .filter_map(|id| self.board.task(*id).cloned())
-                    .collect(),
-                deleted: changes.deleted.clone(),
-                audit: changes.audit,
-                meta: changes
-                    .paused
-                    .map(|p| vec![("paused".to_string(), p.to_string())])
-                    .unwrap_or_default(),
-                idempotency,
-            };
-            let keys: Vec<IdemKey> = batch
-                .idempotency
+        let idem_keys = idempotency
+            .iter()
+            .map(|a| IdemKey {
+                scope: a.scope.clone(),
+                key: a.key.clone(),
+            })
+            .collect();
+        let summary =
+            !changes.dirty.is_empty() || !changes.deleted.is_empty() || changes.paused.is_some();
+        let batch = Batch {
+            tasks: changes
+                .dirty
                 .iter()
-                .map(|a| IdemKey {
-                    scope: a.scope.clone(),
-                    key: a.key.clone(),
-                })
-                .collect();
-            if !batch.is_empty() {
-                if let Err(e) = self.store.commit(batch).await {
-                    // Not stored, so not answered: a repeat must be applied afresh.
-                    for k in keys {
-                        self.idem.remove(&k);
-                    }
-                    let _ = self.notices.send(Notice::StorageFailed(e.clone()));
-                    failure = Some(e);
-                }
-            }
+                .filter_map(|id| self.board.task(*id).cloned())
+                .collect(),
+            deleted: changes.deleted,
+            audit: changes.audit,
+            meta: changes
+                .paused
+                .map(|p| vec![("paused".to_string(), p.to_string())])
+                .unwrap_or_default(),
+            idempotency,
+        };
+        let commit = (!batch.is_empty()).then(|| self.store.submit(batch));
+        Inflight {
+            commit,
+            replies,
+            effects,
+            transitions: changes.transitions,
+            attention: changes.attention,
+            idem_keys,
+            summary,
         }
-        for (tx, reply) in replies {
+    }
+
+    /// A drain's commit is done: answer, run its effects, tell the world.
+    fn finish(&mut self, done: Inflight, result: Result<(), String>) {
+        let failure = result.err();
+        if let Some(e) = &failure {
+            // Not stored, so not answered: a repeat must be applied afresh.
+            for k in &done.idem_keys {
+                self.idem.remove(k);
+            }
+            let _ = self.notices.send(Notice::StorageFailed(e.clone()));
+        }
+        for (tx, reply) in done.replies {
             let reply = match (&failure, reply) {
                 (Some(e), Ok(_)) => Err(CommandError::Storage { message: e.clone() }),
                 (_, r) => r,
             };
             let _ = tx.send(reply);
         }
-        for t in changes.transitions {
+        for fx in done.effects {
+            self.run_effect(fx);
+        }
+        for t in done.transitions {
             let _ = self.notices.send(Notice::Transition(t));
         }
-        for (task, reason) in changes.attention {
+        for (task, reason) in done.attention {
             let title = self
                 .board
                 .task(task)
@@ -417,7 +477,7 @@ impl Driver {
                 reason,
             });
         }
-        if !changes.dirty.is_empty() || !changes.deleted.is_empty() || changes.paused.is_some() {
+        if done.summary {
             self.version += 1;
             let goals = self
                 .board

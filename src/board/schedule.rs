@@ -23,6 +23,7 @@ pub(super) struct Agg {
 struct Candidate {
     id: TaskId,
     goal: TaskId,
+    /// Active between attempts (a retry or a rework): it goes before newly ready tasks.
     holds_slot: bool,
     priority: i64,
     order: usize,
@@ -236,7 +237,9 @@ impl Board {
                 continue;
             }
             let (kind, status, proc) = (t.kind, t.status, t.proc);
-            if kind == Kind::Agent && (status == Status::Active || proc != Proc::Idle) {
+            // Sessions that exist. An active task between attempts (retry, rework) is a
+            // candidate and takes a slot only when it spawns, so the limit holds for it too.
+            if kind == Kind::Agent && proc != Proc::Idle {
                 *used += 1;
             }
             match status {
@@ -344,7 +347,7 @@ impl Board {
             hold(self, "paused".into());
             return None;
         }
-        if !c.holds_slot && (*slots >= max_global || *gu >= max_goal) {
+        if *slots >= max_global || *gu >= max_goal {
             let n = if *gu >= max_goal {
                 max_goal
             } else {
@@ -366,10 +369,8 @@ impl Board {
         if !free {
             log.push_back(now);
         }
-        if !c.holds_slot {
-            *slots += 1;
-            *gu += 1;
-        }
+        *slots += 1;
+        *gu += 1;
         let prompt = self.prompt_for(c.id);
         let repo = self.goal_repo(c.goal).unwrap_or_default();
         let t = self.task_mut(c.id)?;

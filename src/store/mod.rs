@@ -190,13 +190,32 @@ impl Store {
 
     /// Commits a batch in one transaction; nothing of it is kept if any part fails.
     pub fn commit(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        self.commit_many(std::slice::from_ref(batch))
+    }
+
+    /// Commits several batches, in order, as one transaction (group commit). A task written
+    /// by several batches is written once, in its last state; ids are never reused, so a
+    /// deleted task stays deleted.
+    pub fn commit_many(&mut self, batches: &[Batch]) -> Result<(), StoreError> {
+        let deleted: std::collections::HashSet<TaskId> = batches
+            .iter()
+            .flat_map(|b| b.deleted.iter().copied())
+            .collect();
+        let mut last: std::collections::BTreeMap<TaskId, &Task> = std::collections::BTreeMap::new();
+        for t in batches.iter().flat_map(|b| b.tasks.iter()) {
+            if !deleted.contains(&t.id) {
+                last.insert(t.id, t);
+            }
+        }
+        let now = crate::model::now_millis();
         let tx = self.conn.transaction()?;
         {
+            // Parents have smaller ids than their children: id order satisfies the foreign key.
             let mut up = tx.prepare_cached(
                 "INSERT INTO tasks (id, parent, goal, kind, status, title, data, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT(id) DO UPDATE SET status = excluded.status, title = excluded.title, data = excluded.data, updated_at = excluded.updated_at",
             )?;
-            for t in &batch.tasks {
+            for t in last.values() {
                 let data = serde_json::to_string(t).map_err(|e| StoreError::BadRow {
                     id: t.id,
                     detail: e.to_string(),
@@ -209,32 +228,34 @@ impl Store {
                     t.status.as_str(),
                     t.spec.title,
                     data,
-                    crate::model::now_millis()
+                    now
                 ])?;
             }
             let mut del = tx.prepare_cached("DELETE FROM tasks WHERE id = ?1")?;
-            for id in batch.deleted.iter().rev() {
-                del.execute([*id as i64])?;
-            }
             let mut ev = tx.prepare_cached(
                 "INSERT INTO events (task, at, who, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for e in &batch.audit {
-                ev.execute(params![
-                    e.task.map(|t| t as i64),
-                    e.at,
-                    e.who,
-                    e.kind,
-                    e.payload.to_string()
-                ])?;
-            }
             let mut meta = tx.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?;
-            for (k, v) in &batch.meta {
-                meta.execute(params![k, v])?;
-            }
             let mut idem = tx.prepare_cached("INSERT OR IGNORE INTO idempotency (scope, key, status, body, at) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-            for a in &batch.idempotency {
-                idem.execute(params![a.scope, a.key, a.status, a.body, a.at])?;
+            for batch in batches {
+                for id in batch.deleted.iter().rev() {
+                    del.execute([*id as i64])?;
+                }
+                for e in &batch.audit {
+                    ev.execute(params![
+                        e.task.map(|t| t as i64),
+                        e.at,
+                        e.who,
+                        e.kind,
+                        e.payload.to_string()
+                    ])?;
+                }
+                for (k, v) in &batch.meta {
+                    meta.execute(params![k, v])?;
+                }
+                for a in &batch.idempotency {
+                    idem.execute(params![a.scope, a.key, a.status, a.body, a.at])?;
+                }
             }
         }
         tx.commit()?;

@@ -1,5 +1,5 @@
-//! The store's own thread: the board sends batches and awaits the commit, never blocking an
-//! async worker on disk IO.
+//! The store's own thread: the board hands it batches without waiting, and it commits
+//! whatever has queued up as one transaction (group commit), answering each batch.
 
 use std::sync::mpsc;
 
@@ -7,8 +7,10 @@ use tokio::sync::oneshot;
 
 use super::{Batch, Store, StoreError};
 
+type Done = oneshot::Sender<Result<(), String>>;
+
 enum Job {
-    Commit(Batch, oneshot::Sender<Result<(), String>>),
+    Commit(Batch, Done),
     Read(Box<dyn FnOnce(&Store) + Send>),
 }
 
@@ -18,38 +20,68 @@ pub struct StoreHandle {
     tx: mpsc::Sender<Job>,
 }
 
+/// Most batches merged into one transaction.
+const MAX_GROUP: usize = 256;
+
+fn commit_group(store: &mut Store, group: &mut Vec<(Batch, Done)>) {
+    if group.is_empty() {
+        return;
+    }
+    let (batches, dones): (Vec<Batch>, Vec<Done>) = std::mem::take(group).into_iter().unzip();
+    let result = store.commit_many(&batches).map_err(|e| e.to_string());
+    if let Err(e) = &result {
+        tracing::error!("commit failed: {e}");
+    }
+    for d in dones {
+        let _ = d.send(result.clone());
+    }
+}
+
 impl StoreHandle {
     /// Moves the store onto its own thread.
     pub fn spawn(mut store: Store) -> StoreHandle {
         let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let started = std::thread::Builder::new()
             .name("store".into())
             .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    match job {
-                        Job::Commit(batch, reply) => {
-                            let result = store.commit(&batch).map_err(|e| e.to_string());
-                            if let Err(e) = &result {
-                                tracing::error!("commit failed: {e}");
+                let mut group: Vec<(Batch, Done)> = Vec::new();
+                while let Ok(first) = rx.recv() {
+                    let mut next = Some(first);
+                    while let Some(job) = next.take() {
+                        match job {
+                            Job::Commit(b, d) => group.push((b, d)),
+                            Job::Read(f) => {
+                                // Reads see every commit sent before them.
+                                commit_group(&mut store, &mut group);
+                                f(&store);
                             }
-                            let _ = reply.send(result);
                         }
-                        Job::Read(f) => f(&store),
+                        if group.len() < MAX_GROUP {
+                            next = rx.try_recv().ok();
+                        }
                     }
+                    commit_group(&mut store, &mut group);
                 }
-            })
-            .map(|_| ())
-            .unwrap_or_else(|e| tracing::error!("cannot start the store thread: {e}"));
+            });
+        if let Err(e) = started {
+            tracing::error!("cannot start the store thread: {e}");
+        }
         StoreHandle { tx }
+    }
+
+    /// Queues a batch; the receiver resolves once it is durable (or failed).
+    pub fn submit(&self, batch: Batch) -> oneshot::Receiver<Result<(), String>> {
+        let (tx, rx) = oneshot::channel();
+        if let Err(mpsc::SendError(Job::Commit(_, tx))) = self.tx.send(Job::Commit(batch, tx)) {
+            let _ = tx.send(Err("the store thread has stopped".to_string()));
+        }
+        rx
     }
 
     /// Commits a batch; resolves once it is durable (or failed).
     pub async fn commit(&self, batch: Batch) -> Result<(), String> {
-        let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(Job::Commit(batch, tx))
-            .map_err(|_| "the store thread has stopped".to_string())?;
-        rx.await
+        self.submit(batch)
+            .await
             .map_err(|_| "the store thread has stopped".to_string())?
     }
 
