@@ -70,6 +70,7 @@ pub fn measure(groups: usize, per_group: usize, iters: usize) -> (usize, f64, f6
                                 task: s.task,
                                 attempt: s.attempt,
                                 pid: 1,
+                                workdir: None,
                             },
                             now,
                         )

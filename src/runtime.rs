@@ -113,7 +113,7 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
         Arc::new(move |t| token_keys.task_token(t));
     let parts = DriverParts {
         data: data.clone(),
-        config: config.clone(),
+        config: Arc::new(config.clone()),
         board_id: board_id.clone(),
         env: vec![("TASKBOARD_URL".into(), bound.url.clone())],
         token_for: Some(token_for),

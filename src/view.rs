@@ -39,6 +39,15 @@ fn one(t: &Task, children: Vec<Value>) -> Value {
         "summary": t.summary,
         "result": t.result,
     });
+    if t.diff_hash.is_some() {
+        v["diff_hash"] = json!(t.diff_hash);
+        v["diff_stat"] = json!(t.diff_stat);
+    }
+    if let Some(w) = &t.workdir {
+        v["branch"] = json!(w.branch);
+        v["worktree"] = json!(w.path);
+        v["base"] = json!(w.base);
+    }
     if t.kind == Kind::Signal {
         v["gate"] = json!(t.spec.gate);
         v["repo"] = json!(t.spec.repo);
@@ -103,6 +112,11 @@ pub fn tree_text(
                 t.status,
                 reason
             ));
+            if let (true, Some(stat)) = (t.awaits_decision(), &t.diff_stat) {
+                for line in stat.lines() {
+                    out.push_str(&format!("{}    {}\n", "  ".repeat(depth), line.trim_end()));
+                }
+            }
             if t.kind == Kind::Signal && t.status == Status::Active {
                 out.push_str(&resolve_hint(t, depth + 2, data_dir, endpoint));
             }

@@ -116,6 +116,7 @@ impl Sim {
             task: id,
             attempt,
             pid: 1000 + id as u32,
+            workdir: None,
         });
     }
 
@@ -1863,7 +1864,7 @@ fn delete_removes_a_subtree_and_kills_its_sessions() {
     assert_eq!(s.kills(), [(2, attempt)]);
     assert_eq!(s.spawns(), [3], "the next task is now first");
     s.cmd(Command::Delete { task: 1 }).expect("delete the goal");
-    assert!(s.fx.contains(&Effect::RemoveWorktrees { goal: 1 }));
+    assert!(s.fx.iter().any(|e| matches!(e, Effect::RemoveWorktrees { goal: 1, .. })));
     assert!(s.b.goals().is_empty() && s.b.tasks().count() == 0);
 }
 
@@ -2450,6 +2451,7 @@ fn a_stop_while_the_spawn_is_in_flight_kills_the_late_process() {
         task: 2,
         attempt,
         pid: 4242,
+        workdir: None,
     });
     assert_eq!(s.kills(), [(2, attempt)], "the straggler is killed");
     assert_eq!(
@@ -2497,6 +2499,7 @@ fn a_spawn_that_lands_after_delete_is_killed() {
         task: 2,
         attempt,
         pid: 7,
+        workdir: None,
     });
     assert_eq!(s.kills(), [(2, attempt)]);
 }

@@ -493,6 +493,7 @@ impl Board {
         let ids = self.subtree(id)?;
         let t = self.get(id)?;
         let (parent, is_goal) = (t.parent, t.is_goal());
+        let repo = self.goal_repo(id).unwrap_or_default();
         for &x in &ids {
             self.end_session(x, fx);
         }
@@ -522,7 +523,7 @@ impl Board {
         if is_goal {
             self.goals.retain(|g| *g != id);
             self.stats.remove(&id);
-            fx.push(Effect::RemoveWorktrees { goal: id });
+            fx.push(Effect::RemoveWorktrees { goal: id, repo });
         }
         self.audit(
             None,

@@ -84,7 +84,7 @@ enum Msg {
     SpawnDone {
         task: TaskId,
         attempt: u32,
-        result: Result<Session, String>,
+        result: Result<(Session, Option<crate::model::WorkDir>), String>,
     },
     Shutdown(oneshot::Sender<()>),
 }
@@ -160,7 +160,7 @@ impl BoardHandle {
 /// What the driver needs besides the board.
 pub struct DriverParts {
     pub data: DataDir,
-    pub config: Config,
+    pub config: Arc<Config>,
     pub board_id: String,
     /// Extra environment for every agent (listener URL, ...); per-task tokens come from `token_for`.
     pub env: Vec<(String, String)>,
@@ -370,14 +370,19 @@ impl Driver {
                 result,
             } => {
                 let ev = match result {
-                    Ok(session) => {
+                    Ok((session, workdir)) => {
                         let pid = session.pane.pid;
                         let _ = self.notices.send(Notice::PaneOpened {
                             task,
                             pane: session.pane.clone(),
                         });
                         self.sessions.insert((task, attempt), session);
-                        Event::Spawned { task, attempt, pid }
+                        Event::Spawned {
+                            task,
+                            attempt,
+                            pid,
+                            workdir,
+                        }
                     }
                     Err(error) => Event::SpawnFailed {
                         task,
@@ -541,32 +546,59 @@ impl Driver {
                     });
                 });
             }
-            Effect::RemoveWorktrees { goal } => tracing::info!(goal, "goal deleted"),
+            Effect::RemoveWorktrees { goal, repo } => {
+                let dir = self.parts.data.worktrees();
+                tokio::task::spawn_blocking(move || {
+                    for e in crate::git::remove_worktrees(&repo, &dir, goal) {
+                        tracing::warn!(goal, "cannot remove a worktree: {e}");
+                    }
+                });
+            }
+            Effect::ComputeDiff {
+                task,
+                repo,
+                base,
+                branch,
+            } => {
+                let events = self.events_tx.clone();
+                let dir = self.parts.data.root.join("diffs");
+                tokio::task::spawn_blocking(move || {
+                    match crate::git::diff(&repo, &base, &branch) {
+                        Ok(d) => {
+                            let _ = std::fs::create_dir_all(&dir);
+                            let file = dir.join(format!("{task}-{}.patch", &d.hash[..16]));
+                            if let Err(e) = std::fs::write(&file, &d.patch) {
+                                tracing::warn!(task, "cannot save the diff: {e}");
+                            }
+                            let _ = events.send(Event::DiffReady {
+                                task,
+                                hash: d.hash,
+                                stat: d.stat,
+                            });
+                        }
+                        Err(e) => tracing::warn!(task, "cannot compute the review diff: {e}"),
+                    }
+                });
+            }
         }
     }
 
     fn spawn(&mut self, spec: SpawnSpec) {
         let data = self.parts.data.clone();
+        let config = self.parts.config.clone();
+        let board_id = self.parts.board_id.clone();
         let (task, attempt) = (spec.task, spec.attempt);
-        let prompt_file = data.logs().join(format!("{task}.prompt"));
-        let cwd = spec.repo.clone();
-        let plan = agent::profile::plan(&spec, &self.parts.config, &prompt_file, &cwd);
         let mut env = self.parts.env.clone();
         env.extend([
             ("TASKBOARD_HOME".into(), data.root.display().to_string()),
             ("TASKBOARD_TASK_ID".into(), task.to_string()),
             ("TASKBOARD_GOAL_ID".into(), spec.goal.to_string()),
-            ("TASKBOARD_WORKTREE".into(), cwd.display().to_string()),
-            (
-                procs::MARK.into(),
-                procs::mark_value(&self.parts.board_id, task),
-            ),
+            (procs::MARK.into(), procs::mark_value(&board_id, task)),
         ]);
         if let Some(f) = &self.parts.token_for {
             env.push(("TASKBOARD_TOKEN".into(), f(task)));
         }
         let (rows, cols) = self.parts.pane_size;
-        let scrollback = self.parts.config.scrollback;
         let sinks = Sinks {
             events: self.events_tx.clone(),
             output: {
@@ -577,10 +609,39 @@ impl Driver {
             },
         };
         let tx = self.self_tx.clone();
+        // git and fork/exec block: keep them off the board's thread.
         tokio::task::spawn_blocking(move || {
-            let result = plan.and_then(|plan| {
+            let result = (|| {
+                let workdir = if spec.worktree {
+                    let path = data.worktrees().join(format!("{}-{task}", spec.goal));
+                    let branch = spec
+                        .workdir
+                        .as_ref()
+                        .map(|w| w.branch.clone())
+                        .unwrap_or_else(|| crate::git::branch_name(&board_id, task, &spec.title));
+                    let w = crate::git::ensure_worktree(
+                        &spec.repo,
+                        &path,
+                        &branch,
+                        spec.base_branch.as_deref(),
+                    )?;
+                    Some(crate::model::WorkDir {
+                        path: w.path,
+                        branch: w.branch,
+                        base: w.base,
+                    })
+                } else {
+                    None
+                };
+                let cwd = workdir
+                    .as_ref()
+                    .map(|w| w.path.clone())
+                    .unwrap_or_else(|| spec.repo.clone());
+                let prompt_file = data.logs().join(format!("{task}.prompt"));
+                let plan = agent::profile::plan(&spec, &config, &prompt_file, &cwd)?;
                 std::fs::write(&prompt_file, &plan.prompt)
                     .map_err(|e| format!("cannot write {}: {e}", prompt_file.display()))?;
+                env.push(("TASKBOARD_WORKTREE".into(), cwd.display().to_string()));
                 env.push(("TASKBOARD_PROMPT".into(), plan.prompt.clone()));
                 env.extend(plan.env);
                 let req = SpawnRequest {
@@ -592,10 +653,10 @@ impl Driver {
                     log_path: data.log_file(task),
                     rows,
                     cols,
-                    scrollback,
+                    scrollback: config.scrollback,
                 };
-                agent::spawn(req, sinks)
-            });
+                agent::spawn(req, sinks).map(|s| (s, workdir))
+            })();
             let _ = tx.send(Msg::SpawnDone {
                 task,
                 attempt,

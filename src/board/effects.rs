@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::command::{Command, CommandError};
-use crate::model::{Millis, Source, Status, TaskId};
+use crate::model::{Millis, Source, Status, TaskId, WorkDir};
 
 /// Everything the board reacts to, in the order it arrives.
 #[derive(Clone, Debug)]
@@ -18,6 +18,13 @@ pub enum Event {
         task: TaskId,
         attempt: u32,
         pid: u32,
+        workdir: Option<WorkDir>,
+    },
+    /// The review diff of a task (or of the agent work a gate reviews) was computed.
+    DiffReady {
+        task: TaskId,
+        hash: String,
+        stat: String,
     },
     SpawnFailed {
         task: TaskId,
@@ -70,6 +77,14 @@ pub enum Effect {
     },
     RemoveWorktrees {
         goal: TaskId,
+        repo: PathBuf,
+    },
+    /// Compute the diff base..branch and report it for `task` (`DiffReady`).
+    ComputeDiff {
+        task: TaskId,
+        repo: PathBuf,
+        base: String,
+        branch: String,
     },
 }
 
@@ -85,6 +100,10 @@ pub struct SpawnSpec {
     pub prompt: String,
     pub repo: PathBuf,
     pub worktree: bool,
+    /// The task's worktree from an earlier attempt (reused on retry).
+    pub workdir: Option<WorkDir>,
+    /// The branch of the nearest finished dependency, to stack work on.
+    pub base_branch: Option<String>,
     pub session_id: String,
     pub resume: bool,
 }

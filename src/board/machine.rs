@@ -48,6 +48,8 @@ pub struct Board {
     pub(super) session_seed: uuid::Uuid,
     /// Scratch space of the scheduling pass (indexed by id), kept to avoid reallocating.
     pub(super) agg: Vec<super::schedule::Agg>,
+    /// Effects raised by helpers that have no effect list at hand; drained by `handle`.
+    pub(super) queued: Vec<Effect>,
 }
 
 impl Board {
@@ -63,6 +65,7 @@ impl Board {
             changes: Changes::default(),
             session_seed,
             agg: Vec::new(),
+            queued: Vec::new(),
         }
     }
 
@@ -113,9 +116,13 @@ impl Board {
                 let reply = self.command(cmd, &who, now, &mut out.effects);
                 out.reply = Some(reply);
             }
-            Event::Spawned { task, attempt, pid } => {
-                self.spawned(task, attempt, pid, now, &mut out.effects)
-            }
+            Event::Spawned {
+                task,
+                attempt,
+                pid,
+                workdir,
+            } => self.spawned(task, attempt, pid, workdir, now, &mut out.effects),
+            Event::DiffReady { task, hash, stat } => self.diff_ready(task, hash, stat, now),
             Event::SpawnFailed {
                 task,
                 attempt,
@@ -138,6 +145,7 @@ impl Board {
             Event::Tick => self.tick(now, &mut out.effects),
         }
         self.schedule(now, &mut out.effects);
+        out.effects.append(&mut self.queued);
         out
     }
 
@@ -230,11 +238,44 @@ impl Board {
 
     // ----- process events -----
 
+    fn diff_ready(&mut self, id: TaskId, hash: String, stat: String, now: Millis) {
+        if !self.task(id).is_some_and(|t| t.awaits_decision()) {
+            return;
+        }
+        if let Some(t) = self.task_mut(id) {
+            t.diff_hash = Some(hash.clone());
+            t.diff_stat = Some(stat);
+        }
+        self.touch(id);
+        self.audit(Some(id), "board", "diff", json!({ "hash": hash }), now);
+    }
+
+    /// Asks the driver for the review diff of `of`'s work, to show on `task`.
+    pub(super) fn request_diff(&mut self, task: TaskId, of: TaskId) {
+        let Some(w) = self.task(of).and_then(|t| t.workdir.clone()) else {
+            return;
+        };
+        let Some(repo) = self.task(of).and_then(|t| self.goal_repo(t.goal)) else {
+            return;
+        };
+        if let Some(t) = self.task_mut(task) {
+            t.diff_hash = None;
+            t.diff_stat = None;
+        }
+        self.queued.push(Effect::ComputeDiff {
+            task,
+            repo,
+            base: w.base,
+            branch: w.branch,
+        });
+    }
+
     fn spawned(
         &mut self,
         id: TaskId,
         attempt: u32,
         pid: u32,
+        workdir: Option<crate::model::WorkDir>,
         now: Millis,
         effects: &mut Vec<Effect>,
     ) {
@@ -256,6 +297,9 @@ impl Board {
         if let Some(t) = self.task_mut(id) {
             t.proc = Proc::Running { pid };
             t.resume = false;
+            if workdir.is_some() {
+                t.workdir = workdir;
+            }
         }
         self.touch(id);
         self.audit(
@@ -408,6 +452,7 @@ impl Board {
                 now,
             );
             self.flag(id, "review".into());
+            self.request_diff(id, id);
         } else {
             self.set_status(id, Status::Done, "", note, who, now);
         }

@@ -294,6 +294,9 @@ impl Board {
             now,
         );
         self.flag(id, "review".into());
+        if let Some(target) = self.rework_target(id) {
+            self.request_diff(id, target);
+        }
     }
 
     fn arm_signal(&mut self, id: TaskId, now: Millis) {
@@ -373,6 +376,13 @@ impl Board {
         *gu += 1;
         let prompt = self.prompt_for(c.id);
         let repo = self.goal_repo(c.goal).unwrap_or_default();
+        // Stack work: start from the branch of the nearest finished agent task this one
+        // depends on (its rework target), else the repository's HEAD.
+        let base_branch = self
+            .rework_target(c.id)
+            .and_then(|b| self.task(b))
+            .filter(|b| b.status == Status::Done)
+            .and_then(|b| b.workdir.as_ref().map(|w| w.branch.clone()));
         let t = self.task_mut(c.id)?;
         t.attempt += 1;
         t.proc = Proc::Starting;
@@ -388,6 +398,8 @@ impl Board {
             prompt,
             repo,
             worktree: t.spec.worktree,
+            workdir: t.workdir.clone(),
+            base_branch,
             session_id: t.session_id.clone().unwrap_or_default(),
             resume: t.resume,
         };

@@ -4,7 +4,7 @@ mod spec;
 mod task;
 
 pub use spec::{GoalSettings, NewTask, OnTimeout, SessionPolicy, SpawnFallback, TaskSpec};
-pub use task::{Kind, Proc, Status, Task, TaskId};
+pub use task::{Kind, Proc, Status, Task, TaskId, WorkDir};
 
 /// Milliseconds since the Unix epoch; the board's only notion of time (an input, never read).
 pub type Millis = i64;

@@ -95,6 +95,14 @@ pub enum Proc {
     Running { pid: u32 },
 }
 
+/// A task's git worktree: where it works, on which branch, from which base commit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkDir {
+    pub path: std::path::PathBuf,
+    pub branch: String,
+    pub base: String,
+}
+
 /// One node of a goal tree. A goal is a task without a parent.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Task {
@@ -134,8 +142,14 @@ pub struct Task {
     pub session_id: Option<String>,
     /// The next spawn should resume the stored session instead of starting over.
     pub resume: bool,
-    /// Hash of the diff a reviewer is shown (agent tasks with review).
+    /// Hash of the diff a reviewer is shown (agent tasks with review, review gates).
     pub diff_hash: Option<String>,
+    /// `git diff --stat` of that diff.
+    #[serde(default)]
+    pub diff_stat: Option<String>,
+    /// The worktree of an agent task, once made.
+    #[serde(default)]
+    pub workdir: Option<WorkDir>,
 }
 
 impl Task {
@@ -174,6 +188,8 @@ impl Task {
             session_id: None,
             resume: false,
             diff_hash: None,
+            diff_stat: None,
+            workdir: None,
         }
     }
 
