@@ -105,6 +105,13 @@ pub enum Cmd {
     Delete { id: u64 },
     /// Print a task's audit trail.
     Audit { id: u64 },
+    /// Print a task's output (a group's: each task's, in order). Colours only on a terminal.
+    Logs {
+        id: u64,
+        /// Keep printing new output until the task is over (Ctrl-C stops).
+        #[arg(long, short)]
+        follow: bool,
+    },
     /// Stop all new dispatch (running agents keep running).
     Pause,
     /// Start dispatching again.

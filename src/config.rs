@@ -34,8 +34,28 @@ pub struct Config {
     pub listen: String,
     pub scrollback: usize,
     pub notify_command: Option<String>,
+    /// Ring the outer terminal (BEL + OSC 9) when something starts needing you.
     pub bell: bool,
     pub agents: BTreeMap<String, Profile>,
+    /// TUI key bindings: action name → key or keys (`approve = "a"`, `quit = ["q", "ctrl-c"]`).
+    pub keys: BTreeMap<String, KeyBinding>,
+}
+
+/// One or more keys bound to a TUI action in `[keys]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum KeyBinding {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeyBinding {
+    pub fn keys(&self) -> Vec<&str> {
+        match self {
+            KeyBinding::One(k) => vec![k.as_str()],
+            KeyBinding::Many(ks) => ks.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -49,6 +69,7 @@ impl Default for Config {
             notify_command: None,
             bell: true,
             agents: BTreeMap::new(),
+            keys: BTreeMap::new(),
         }
     }
 }

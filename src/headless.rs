@@ -79,16 +79,15 @@ pub async fn run(board: &BoardHandle, opts: HeadlessOpts) -> i32 {
                 return EXIT_FAILED;
             }
         },
-        None => board
-            .query(|b| {
-                b.goals()
-                    .iter()
-                    .filter(|g| b.task(**g).is_some_and(|t| !t.status.is_terminal()))
-                    .copied()
-                    .collect()
-            })
-            .await
-            .unwrap_or_default(),
+        None => {
+            let watched = unfinished_goals(board, &mut summary).await;
+            if !watched.is_empty() {
+                if let Some(code) = settled(&summary.borrow(), &watched) {
+                    return code;
+                }
+            }
+            watched
+        }
     };
     if watched.is_empty() {
         println!("nothing to run: no unfinished goals in this data dir");
@@ -135,6 +134,45 @@ pub async fn run(board: &BoardHandle, opts: HeadlessOpts) -> i32 {
             }
         }
     }
+}
+
+/// The goals unfinished at start. A goal can be `failed` (one branch failed) while other
+/// branches still run or wait, so this asks the first scheduling pass: recovery touched every
+/// task, so the first drain publishes a summary with each goal's live count.
+async fn unfinished_goals(
+    board: &BoardHandle,
+    summary: &mut tokio::sync::watch::Receiver<crate::board::driver::Summary>,
+) -> HashSet<TaskId> {
+    let any = board
+        .query(|b| !b.goals().is_empty())
+        .await
+        .unwrap_or(false);
+    if !any {
+        return HashSet::new();
+    }
+    let first = tokio::time::timeout(Duration::from_secs(5), summary.wait_for(|s| s.version > 0))
+        .await
+        .map(|r| r.is_ok())
+        .unwrap_or(false);
+    if first {
+        let s = summary.borrow_and_update();
+        return s
+            .goals
+            .iter()
+            .filter(|g| g.live > 0 || !g.status.is_terminal())
+            .map(|g| g.id)
+            .collect();
+    }
+    board
+        .query(|b| {
+            b.goals()
+                .iter()
+                .filter(|g| b.task(**g).is_some_and(|t| !t.status.is_terminal()))
+                .copied()
+                .collect()
+        })
+        .await
+        .unwrap_or_default()
 }
 
 async fn interrupted() {

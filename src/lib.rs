@@ -14,6 +14,7 @@ pub mod git;
 pub mod goalfile;
 pub mod headless;
 pub mod http;
+pub mod logs;
 pub mod model;
 pub mod runtime;
 pub mod signal_match;

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use crate::agent::procs;
-use crate::board::driver::{self, BoardHandle, DriverParts};
+use crate::board::driver::{self, BoardHandle, DriverParts, TokenScope};
 use crate::board::{Board, Limits};
 use crate::config::Config;
 use crate::datadir::{DataDir, DataDirError, Lock};
 use crate::http::Keys;
-use crate::model::{now_millis, TaskId};
+use crate::model::now_millis;
 use crate::store::{Batch, Store, StoreError, StoreHandle};
 
 #[derive(Debug, thiserror::Error)]
@@ -109,8 +109,11 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
     let bound = crate::http::bind(addr)
         .map_err(|e| StartError::Listen(format!("cannot listen on {addr}: {e}")))?;
     let token_keys = keys.clone();
-    let token_for: Arc<dyn Fn(TaskId) -> String + Send + Sync> =
-        Arc::new(move |t| token_keys.task_token(t));
+    let token_for: Arc<dyn Fn(TokenScope) -> String + Send + Sync> =
+        Arc::new(move |scope| match scope {
+            TokenScope::Task(t) => token_keys.task_token(t),
+            TokenScope::Goal(g) => token_keys.goal_token(g),
+        });
     let parts = DriverParts {
         data: data.clone(),
         config: Arc::new(config.clone()),

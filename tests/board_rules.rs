@@ -1006,7 +1006,7 @@ fn request_changes_on_an_agent_under_review() {
     assert_eq!(
         s.fx,
         vec![Effect::WriteInput {
-            task: 2,
+            session: (2, 1),
             text: "Changes requested: more tests".into()
         }]
     );
@@ -1864,7 +1864,10 @@ fn delete_removes_a_subtree_and_kills_its_sessions() {
     assert_eq!(s.kills(), [(2, attempt)]);
     assert_eq!(s.spawns(), [3], "the next task is now first");
     s.cmd(Command::Delete { task: 1 }).expect("delete the goal");
-    assert!(s.fx.iter().any(|e| matches!(e, Effect::RemoveWorktrees { goal: 1, .. })));
+    assert!(s
+        .fx
+        .iter()
+        .any(|e| matches!(e, Effect::RemoveWorktrees { goal: 1, .. })));
     assert!(s.b.goals().is_empty() && s.b.tasks().count() == 0);
 }
 

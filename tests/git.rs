@@ -12,7 +12,11 @@ use common::*;
 const LONG: Duration = Duration::from_secs(30);
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").args(args).current_dir(dir).output().expect("git");
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -21,7 +25,10 @@ fn committer(name: &str) -> String {
     let script = format!(
         "echo {name} > {name}.txt && git add {name}.txt && git -c user.name=a -c user.email=a@x.invalid commit -qm {name} && ls > seen-{name}.txt && cp seen-{name}.txt \"$TASKBOARD_HOME/../seen-{name}.txt\""
     );
-    format!("command = [\"sh\", \"-c\", {}]", serde_json::to_string(&script).unwrap())
+    format!(
+        "command = [\"sh\", \"-c\", {}]",
+        serde_json::to_string(&script).unwrap()
+    )
 }
 
 #[test]
@@ -39,8 +46,15 @@ fn sequential_agents_stack_their_work_and_leave_the_main_checkout_alone() {
     assert!(seen.contains("one.txt"), "second task saw: {seen}");
     let branches = git(&repo, &["branch", "--list", "taskboard/*"]);
     assert_eq!(branches.lines().count(), 2, "{branches}");
-    assert!(branches.contains("-first") && branches.contains("-second"), "{branches}");
-    let second = branches.lines().find(|b| b.contains("-second")).unwrap().trim_start_matches(['*', '+', ' ']);
+    assert!(
+        branches.contains("-first") && branches.contains("-second"),
+        "{branches}"
+    );
+    let second = branches
+        .lines()
+        .find(|b| b.contains("-second"))
+        .unwrap()
+        .trim_start_matches(['*', '+', ' ']);
     let log = git(&repo, &["log", "--format=%s", second]);
     assert_eq!(log.lines().collect::<Vec<_>>(), vec!["two", "one", "init"]);
     // The main checkout: same HEAD, clean working tree.
@@ -55,34 +69,78 @@ fn not_a_git_repository_blocks_then_retry_succeeds_after_git_init() {
     let s = Scratch::new();
     let repo = s.path().join("plain");
     std::fs::create_dir_all(&repo).unwrap();
-    let goal = format!("title = \"nogit\"\nrepo = \"plain\"\n[[task]]\ntitle = \"work\"\n{}\n", committer("w"));
+    let goal = format!(
+        "title = \"nogit\"\nrepo = \"plain\"\n[[task]]\ntitle = \"work\"\n{}\n",
+        committer("w")
+    );
     let f = s.file("g.toml", &goal);
     let out = s.run(&["run", f.to_str().unwrap(), "--headless", "--timeout", "30s"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let t = flatten(&s.status());
     let work = by_title(&t, "work");
     assert_eq!(work["status"], "blocked");
-    assert!(work["reason"].as_str().unwrap().contains("not a git repository"), "{work}");
-    assert!(work["attention"].as_str().unwrap().contains("not a git repository"), "{work}");
+    assert!(
+        work["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a git repository"),
+        "{work}"
+    );
+    assert!(
+        work["attention"]
+            .as_str()
+            .unwrap()
+            .contains("not a git repository"),
+        "{work}"
+    );
 
     // An empty repository: "no commits yet".
-    Command::new("git").args(["init", "-q"]).current_dir(&repo).status().unwrap();
+    Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&repo)
+        .status()
+        .unwrap();
     // A waiting gate keeps the board up while we retry.
-    let hold = s.file("hold.toml", "title = \"hold\"\n[[task]]\ntitle = \"hold\"\nkind = \"signal\"\ngate = \"hold\"\n");
+    let hold = s.file(
+        "hold.toml",
+        "title = \"hold\"\n[[task]]\ntitle = \"hold\"\nkind = \"signal\"\ngate = \"hold\"\n",
+    );
     let live = Live::start(&s, Some(&hold), &[]);
     let id = work["id"].as_u64().unwrap().to_string();
     let out = s.run(&["retry", &id]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(wait_for(LONG, || by_title(&flatten(&s.status()), "work")["reason"].as_str().unwrap_or("").contains("no commits yet")));
+    assert!(wait_for(LONG, || by_title(&flatten(&s.status()), "work")
+        ["reason"]
+        .as_str()
+        .unwrap_or("")
+        .contains("no commits yet")));
     drop(live);
 
     std::fs::write(repo.join("a"), "a").unwrap();
-    Command::new("git").args(["add", "a"]).current_dir(&repo).status().unwrap();
-    Command::new("git").args(["-c", "user.name=t", "-c", "user.email=t@x.invalid", "commit", "-qm", "a"]).current_dir(&repo).status().unwrap();
+    Command::new("git")
+        .args(["add", "a"])
+        .current_dir(&repo)
+        .status()
+        .unwrap();
+    Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@x.invalid",
+            "commit",
+            "-qm",
+            "a",
+        ])
+        .current_dir(&repo)
+        .status()
+        .unwrap();
     let live = Live::start(&s, Some(&hold), &[]);
     let out = s.run(&["retry", &id]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(wait_for(LONG, || by_title(&flatten(&s.status()), "work")["status"] == "done"));
+    assert!(wait_for(LONG, || by_title(&flatten(&s.status()), "work")
+        ["status"]
+        == "done"));
     drop(live);
 }
 
@@ -102,36 +160,95 @@ fn review_stores_the_diff_hash_and_decisions_use_it() {
     );
     let f = s.file("g.toml", &goal);
     let live = Live::start(&s, Some(&f), &[]);
-    assert!(wait_for(LONG, || by_title(&flatten(&s.status()), "agent")["status"] == "pending_review"));
-    let agent = by_title(&flatten(&s.status()), "agent")["id"].as_u64().unwrap();
+    assert!(wait_for(LONG, || by_title(&flatten(&s.status()), "agent")
+        ["status"]
+        == "pending_review"));
+    let agent = by_title(&flatten(&s.status()), "agent")["id"]
+        .as_u64()
+        .unwrap();
     let (_, task) = live.req("GET", &format!("/api/tasks/{agent}"), None);
-    assert!(wait_for(LONG, || live.req("GET", &format!("/api/tasks/{agent}"), None).1["diff_hash"].is_string()), "{task}");
+    assert!(
+        wait_for(LONG, || live
+            .req("GET", &format!("/api/tasks/{agent}"), None)
+            .1["diff_hash"]
+            .is_string()),
+        "{task}"
+    );
     let (_, task) = live.req("GET", &format!("/api/tasks/{agent}"), None);
     let hash = task["diff_hash"].as_str().unwrap().to_string();
     assert_eq!(hash.len(), 64);
-    assert!(task["diff_stat"].as_str().unwrap().contains("f.txt"), "{task}");
+    assert!(
+        task["diff_stat"].as_str().unwrap().contains("f.txt"),
+        "{task}"
+    );
     let status = String::from_utf8_lossy(&s.run(&["status"]).stdout).to_string();
-    assert!(status.contains("f.txt"), "status shows the diff stat: {status}");
+    assert!(
+        status.contains("f.txt"),
+        "status shows the diff stat: {status}"
+    );
     // A stale hash is refused.
-    let (code, v) = live.req("POST", &format!("/api/tasks/{agent}/decision"), Some(r#"{"decision":"approve","diff_hash":"0000"}"#));
+    let (code, v) = live.req(
+        "POST",
+        &format!("/api/tasks/{agent}/decision"),
+        Some(r#"{"decision":"approve","diff_hash":"0000"}"#),
+    );
     assert_eq!(code, 409, "{v}");
     // Request changes: the running agent gets the comment on its stdin.
-    let out = s.run(&["request-changes", &agent.to_string(), "--comment", "please rename f"]);
+    let out = s.run(&[
+        "request-changes",
+        &agent.to_string(),
+        "--comment",
+        "please rename f",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(wait_for(LONG, || s.read("got.txt").contains("please rename f")), "got: {}", s.read("got.txt"));
+    assert!(
+        wait_for(LONG, || s.read("got.txt").contains("please rename f")),
+        "got: {}",
+        s.read("got.txt")
+    );
     // Complete again, approve with the hash shown: the audit event records it.
-    let (code, v) = live.req("POST", &format!("/api/tasks/{agent}/complete"), Some(r#"{"summary":"renamed","review":true}"#));
+    let (code, v) = live.req(
+        "POST",
+        &format!("/api/tasks/{agent}/complete"),
+        Some(r#"{"summary":"renamed","review":true}"#),
+    );
     assert_eq!(code, 200, "{v}");
-    assert!(wait_for(LONG, || live.req("GET", &format!("/api/tasks/{agent}"), None).1["diff_hash"].is_string()));
-    let hash = live.req("GET", &format!("/api/tasks/{agent}"), None).1["diff_hash"].as_str().unwrap().to_string();
-    let (code, v) = live.req("POST", &format!("/api/tasks/{agent}/decision"), Some(&format!(r#"{{"decision":"approve","diff_hash":"{hash}"}}"#)));
+    assert!(wait_for(LONG, || live
+        .req("GET", &format!("/api/tasks/{agent}"), None)
+        .1["diff_hash"]
+        .is_string()));
+    let hash = live.req("GET", &format!("/api/tasks/{agent}"), None).1["diff_hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, v) = live.req(
+        "POST",
+        &format!("/api/tasks/{agent}/decision"),
+        Some(&format!(r#"{{"decision":"approve","diff_hash":"{hash}"}}"#)),
+    );
     assert_eq!(code, 200, "{v}");
     let (_, audit) = live.req("GET", &format!("/api/tasks/{agent}/audit"), None);
-    let decision = audit["events"].as_array().unwrap().iter().rev().find(|e| e["kind"] == "decision").unwrap().clone();
-    assert_eq!(decision["payload"]["diff_hash"], hash.as_str(), "{decision}");
+    let decision = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["kind"] == "decision")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        decision["payload"]["diff_hash"],
+        hash.as_str(),
+        "{decision}"
+    );
     // The gate after it reviews the same work: it gets a diff too.
-    let gate = by_title(&flatten(&s.status()), "gate")["id"].as_u64().unwrap();
-    assert!(wait_for(LONG, || live.req("GET", &format!("/api/tasks/{gate}"), None).1["diff_hash"] == hash.as_str()));
+    let gate = by_title(&flatten(&s.status()), "gate")["id"]
+        .as_u64()
+        .unwrap();
+    assert!(wait_for(LONG, || live
+        .req("GET", &format!("/api/tasks/{gate}"), None)
+        .1["diff_hash"]
+        == hash.as_str()));
 }
 
 #[test]
@@ -142,13 +259,30 @@ fn deleting_a_goal_removes_its_worktrees_and_keeps_branches() {
     let goal = format!("title = \"del\"\nrepo = \"repo\"\nparallel = true\n[[task]]\ntitle = \"work\"\n{}\n[[task]]\ntitle = \"hold\"\nkind = \"signal\"\ngate = \"h\"\n", committer("d"));
     let f = s.file("g.toml", &goal);
     let live = Live::start(&s, Some(&f), &[]);
-    assert!(wait_for(LONG, || by_title(&flatten(&s.status()), "work")["status"] == "done"));
+    assert!(wait_for(LONG, || by_title(&flatten(&s.status()), "work")
+        ["status"]
+        == "done"));
     let wt = s.data().join("worktrees");
     assert_eq!(std::fs::read_dir(&wt).unwrap().count(), 1);
     let out = s.run(&["delete", "1"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(wait_for(LONG, || std::fs::read_dir(&wt).map(|d| d.count() == 0).unwrap_or(true)), "worktree left behind");
-    assert_eq!(git(&repo, &["branch", "--list", "taskboard/*"]).lines().count(), 1, "the branch is kept");
-    assert_eq!(git(&repo, &["worktree", "list"]).lines().count(), 1, "the worktree registration is pruned");
+    assert!(
+        wait_for(LONG, || std::fs::read_dir(&wt)
+            .map(|d| d.count() == 0)
+            .unwrap_or(true)),
+        "worktree left behind"
+    );
+    assert_eq!(
+        git(&repo, &["branch", "--list", "taskboard/*"])
+            .lines()
+            .count(),
+        1,
+        "the branch is kept"
+    );
+    assert_eq!(
+        git(&repo, &["worktree", "list"]).lines().count(),
+        1,
+        "the worktree registration is pruned"
+    );
     drop(live);
 }

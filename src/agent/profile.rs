@@ -28,8 +28,20 @@ impl Fill<'_> {
 }
 
 /// The note appended to agent prompts so they know how to finish.
-pub const PROMPT_SUFFIX: &str =
-    "\n\nWhen you are done, run: taskboard complete --summary \"<one line on what you did>\" (or taskboard block --reason \"…\" if you cannot go on).";
+pub fn prompt_suffix(task: u64) -> String {
+    format!(
+        "\n\nWhen you are done, run: taskboard complete --task {task} --summary \"<one line on what you did>\" (or taskboard block --task {task} --reason \"…\" if you cannot go on)."
+    )
+}
+
+/// A prompt typed into an open session, with the profile's note on how to finish.
+pub fn typed_prompt(cfg: &Config, agent: Option<&str>, prompt: &str, task: u64) -> String {
+    let name = agent.unwrap_or(&cfg.default_agent);
+    match cfg.agents.get(name) {
+        Some(p) if !p.prompt_suffix => prompt.to_string(),
+        _ => format!("{prompt}{}", prompt_suffix(task)),
+    }
+}
 
 /// The program to run, its profile's extra environment and attention patterns.
 pub struct Plan {
@@ -71,7 +83,7 @@ pub fn plan(
                 _ => p.command.clone(),
             };
             let prompt = if p.prompt_suffix {
-                format!("{}{PROMPT_SUFFIX}", spec.prompt)
+                format!("{}{}", spec.prompt, prompt_suffix(spec.task))
             } else {
                 spec.prompt.clone()
             };

@@ -27,6 +27,8 @@ pub struct SpawnRequest {
     pub rows: u16,
     pub cols: u16,
     pub scrollback: usize,
+    /// Profile patterns that mean "the agent waits for you", matched on the visible screen.
+    pub attention: Vec<String>,
 }
 
 /// Where sessions report: board events and payload-free output notices.
@@ -102,6 +104,7 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
         pair.master,
     ));
 
+    let attention = req.attention.clone();
     let (eof_tx, eof_rx) = mpsc::channel::<()>();
     let r_pane = pane.clone();
     let r_sinks = sinks.clone();
@@ -110,6 +113,7 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
         .spawn(move || {
             let mut buf = vec![0u8; READ_BUF];
             let mut log_ok = true;
+            let mut watch = ScreenWatch::new(&attention);
             loop {
                 let n = match reader.read(&mut buf) {
                     Ok(0) | Err(_) => break,
@@ -125,8 +129,12 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
                 let (replies, attention) = match r_pane.parser.lock() {
                     Ok(mut p) => {
                         p.process(chunk);
+                        let matched = watch.check(&p, n < READ_BUF);
                         let cb = p.callbacks_mut();
-                        (std::mem::take(&mut cb.replies), cb.attention.take())
+                        (
+                            std::mem::take(&mut cb.replies),
+                            cb.attention.take().or(matched),
+                        )
                     }
                     Err(_) => break,
                 };
@@ -178,4 +186,41 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
         })
         .map_err(|e| format!("cannot start the waiter thread: {e}"))?;
     Ok(Session { pane, killer })
+}
+
+/// Matches a profile's attention patterns against the visible screen: when a burst of
+/// output ends (a short read) or every 100 ms during a long one, never per byte. Reports
+/// only a new match.
+struct ScreenWatch {
+    patterns: Option<(regex::RegexSet, Vec<String>)>,
+    last: std::time::Instant,
+    matched: bool,
+}
+
+impl ScreenWatch {
+    fn new(patterns: &[String]) -> ScreenWatch {
+        let set = regex::RegexSet::new(patterns)
+            .ok()
+            .filter(|s| !s.is_empty());
+        ScreenWatch {
+            patterns: set.map(|s| (s, patterns.to_vec())),
+            last: std::time::Instant::now(),
+            matched: false,
+        }
+    }
+
+    fn check(&mut self, parser: &super::term::Parser, burst_over: bool) -> Option<String> {
+        let (set, names) = self.patterns.as_ref()?;
+        if !burst_over && self.last.elapsed() < Duration::from_millis(100) {
+            return None;
+        }
+        self.last = std::time::Instant::now();
+        let screen = parser.screen().contents();
+        let hit = set.matches(&screen).iter().next();
+        let was = std::mem::replace(&mut self.matched, hit.is_some());
+        match (hit, was) {
+            (Some(i), false) => Some(format!("waiting for input ({})", names[i])),
+            _ => None,
+        }
+    }
 }

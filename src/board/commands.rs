@@ -112,7 +112,10 @@ impl Board {
                     now,
                 );
                 self.finish_agent(task, review, "completed", who, now);
-                if self.get(task)?.status == Status::Done {
+                if self.is_pinned(task) {
+                    // The goal's session stays open for the next pinned task.
+                    self.release_pinned(task);
+                } else if self.get(task)?.status == Status::Done {
                     // Closed now, so its exit is stale and a rework starts a new attempt.
                     self.end_session(task, fx);
                 }
@@ -325,14 +328,14 @@ impl Board {
         now: Millis,
         fx: &mut Vec<Effect>,
     ) {
+        let session = self.session_of(id);
         let Some(t) = self.task_mut(id) else { return };
         t.feedback.push(feedback.clone());
-        let open = matches!(t.proc, Proc::Running { .. });
         t.deadline = None;
         self.set_status(id, Status::Active, "changes requested", "", who, now);
-        if open {
+        if let Some(session) = session {
             fx.push(Effect::WriteInput {
-                task: id,
+                session,
                 text: feedback,
             });
             self.clear_flag(id);
@@ -390,14 +393,7 @@ impl Board {
             ));
         }
         for x in &targets {
-            if let Some(t) = self.task(*x) {
-                if t.proc != Proc::Idle {
-                    fx.push(Effect::Kill {
-                        task: *x,
-                        attempt: t.attempt,
-                    });
-                }
-            }
+            self.end_session(*x, fx);
             if let Some(t) = self.task_mut(*x) {
                 t.retries_used = 0;
                 t.proc = Proc::Idle;
@@ -477,6 +473,10 @@ impl Board {
 
     /// Kills a task's session if it has one; its exit will then be stale.
     pub(super) fn end_session(&mut self, id: TaskId, fx: &mut Vec<Effect>) {
+        if self.is_pinned(id) {
+            self.kill_pinned_of(id, fx);
+            return;
+        }
         if let Some(t) = self.task_mut(id) {
             if t.proc != Proc::Idle {
                 fx.push(Effect::Kill {

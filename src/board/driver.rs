@@ -93,6 +93,7 @@ enum Msg {
 #[derive(Clone)]
 pub struct BoardHandle {
     tx: mpsc::UnboundedSender<Msg>,
+    events: mpsc::UnboundedSender<Event>,
     notices: broadcast::Sender<Notice>,
     summary: watch::Receiver<Summary>,
 }
@@ -140,6 +141,11 @@ impl BoardHandle {
         rx.await.ok()
     }
 
+    /// Tells the board a person typed into a task's pane (clears its "needs you" flag).
+    pub fn input_sent(&self, task: TaskId) {
+        let _ = self.events.send(Event::InputSent { task });
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
     }
@@ -157,6 +163,13 @@ impl BoardHandle {
     }
 }
 
+/// What an agent's token may act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenScope {
+    Task(TaskId),
+    Goal(TaskId),
+}
+
 /// What the driver needs besides the board.
 pub struct DriverParts {
     pub data: DataDir,
@@ -164,7 +177,7 @@ pub struct DriverParts {
     pub board_id: String,
     /// Extra environment for every agent (listener URL, ...); per-task tokens come from `token_for`.
     pub env: Vec<(String, String)>,
-    pub token_for: Option<Arc<dyn Fn(TaskId) -> String + Send + Sync>>,
+    pub token_for: Option<Arc<dyn Fn(TokenScope) -> String + Send + Sync>>,
     pub pane_size: (u16, u16),
     /// Idempotent answers from the store (last 24 h).
     pub idempotent: Vec<crate::store::IdempotentAnswer>,
@@ -195,6 +208,7 @@ pub fn start(board: Board, store: StoreHandle, parts: DriverParts) -> BoardHandl
     let (summary_tx, summary_rx) = watch::channel(Summary::default());
     let handle = BoardHandle {
         tx: tx.clone(),
+        events: events_tx.clone(),
         notices: notices.clone(),
         summary: summary_rx,
     };
@@ -515,19 +529,20 @@ impl Driver {
                     });
                 }
             }
-            Effect::WriteInput { task, text } => {
-                if let Some(s) = self
-                    .sessions
-                    .iter()
-                    .find(|((t, _), _)| *t == task)
-                    .map(|(_, s)| s.pane.clone())
-                {
-                    std::thread::spawn(move || {
-                        if let Err(e) = s.type_text(&text) {
-                            tracing::warn!(task, "cannot type into the session: {e}");
-                        }
-                    });
-                }
+            Effect::WriteInput { session, text } => self.type_into(session, text),
+            Effect::TypePrompt {
+                session,
+                task,
+                prompt,
+                agent,
+            } => {
+                let text = agent::profile::typed_prompt(
+                    &self.parts.config,
+                    agent.as_deref(),
+                    &prompt,
+                    task,
+                );
+                self.type_into(session, text);
             }
             Effect::RunPoll {
                 task,
@@ -583,6 +598,20 @@ impl Driver {
         }
     }
 
+    /// Types text into a session off the board's thread (the paste pauses before Enter).
+    fn type_into(&self, session: (TaskId, u32), text: String) {
+        match self.sessions.get(&session).map(|s| s.pane.clone()) {
+            Some(pane) => {
+                std::thread::spawn(move || {
+                    if let Err(e) = pane.type_text(&text) {
+                        tracing::warn!(task = pane.task, "cannot type into the session: {e}");
+                    }
+                });
+            }
+            None => tracing::warn!(task = session.0, "no open session to type into"),
+        }
+    }
+
     fn spawn(&mut self, spec: SpawnSpec) {
         let data = self.parts.data.clone();
         let config = self.parts.config.clone();
@@ -596,7 +625,13 @@ impl Driver {
             (procs::MARK.into(), procs::mark_value(&board_id, task)),
         ]);
         if let Some(f) = &self.parts.token_for {
-            env.push(("TASKBOARD_TOKEN".into(), f(task)));
+            // A pinned session serves every pinned task of its goal: its token is the goal's.
+            let scope = if spec.pinned {
+                TokenScope::Goal(spec.goal)
+            } else {
+                TokenScope::Task(task)
+            };
+            env.push(("TASKBOARD_TOKEN".into(), f(scope)));
         }
         let (rows, cols) = self.parts.pane_size;
         let sinks = Sinks {
@@ -654,6 +689,7 @@ impl Driver {
                     rows,
                     cols,
                     scrollback: config.scrollback,
+                    attention: plan.attention,
                 };
                 agent::spawn(req, sinks).map(|s| (s, workdir))
             })();

@@ -51,6 +51,10 @@ pub enum Event {
         task: TaskId,
         reason: String,
     },
+    /// Someone typed into the task's pane: a "needs you" flag from the pane clears.
+    InputSent {
+        task: TaskId,
+    },
     /// Time passed: deadlines, polls and spawn windows are checked.
     Tick,
 }
@@ -64,10 +68,19 @@ pub enum Effect {
         task: TaskId,
         attempt: u32,
     },
-    /// Type into a running session (bracketed paste + Enter when `paste`).
+    /// Type text into a running session, identified by its spawner (task, attempt):
+    /// a paste (bracketed when the program asked for it), then Enter.
     WriteInput {
-        task: TaskId,
+        session: (TaskId, u32),
         text: String,
+    },
+    /// Type a pinned task's prompt into its goal's session (the driver adds the profile's
+    /// note on how to finish).
+    TypePrompt {
+        session: (TaskId, u32),
+        task: TaskId,
+        prompt: String,
+        agent: Option<String>,
     },
     RunPoll {
         task: TaskId,
@@ -106,6 +119,8 @@ pub struct SpawnSpec {
     pub base_branch: Option<String>,
     pub session_id: String,
     pub resume: bool,
+    /// This session becomes its goal's pinned session.
+    pub pinned: bool,
 }
 
 /// The result of one `handle` call.

@@ -50,6 +50,8 @@ pub struct Board {
     pub(super) agg: Vec<super::schedule::Agg>,
     /// Effects raised by helpers that have no effect list at hand; drained by `handle`.
     pub(super) queued: Vec<Effect>,
+    /// Live pinned sessions by goal (not stored: sessions die with the board).
+    pub(super) pinned: super::pinned::PinnedSessions,
 }
 
 impl Board {
@@ -66,6 +68,7 @@ impl Board {
             session_seed,
             agg: Vec::new(),
             queued: Vec::new(),
+            pinned: Default::default(),
         }
     }
 
@@ -123,6 +126,7 @@ impl Board {
                 workdir,
             } => self.spawned(task, attempt, pid, workdir, now, &mut out.effects),
             Event::DiffReady { task, hash, stat } => self.diff_ready(task, hash, stat, now),
+            Event::InputSent { task } => self.clear_flag(task),
             Event::SpawnFailed {
                 task,
                 attempt,
@@ -301,6 +305,7 @@ impl Board {
                 t.workdir = workdir;
             }
         }
+        self.pinned_spawned(id, attempt, pid);
         self.touch(id);
         self.audit(
             Some(id),
@@ -312,6 +317,7 @@ impl Board {
     }
 
     fn spawn_failed(&mut self, id: TaskId, attempt: u32, error: String, now: Millis) {
+        let _ = self.pinned_gone(id, attempt);
         let current = self
             .task(id)
             .is_some_and(|t| t.attempt == attempt && t.proc == Proc::Starting);
@@ -343,6 +349,30 @@ impl Board {
         tail: String,
         now: Millis,
     ) {
+        if let Some(current) = self.pinned_gone(id, attempt) {
+            // A goal's pinned session died: the task it served fails (or retries) with the
+            // exit code, whatever it was; a pinned task only completes through `complete`.
+            self.audit(
+                Some(id),
+                "board",
+                "pinned_session_exited",
+                json!({"attempt": attempt, "code": code, "serving": current}),
+                now,
+            );
+            if let Some(cur) =
+                current.filter(|c| self.task(*c).is_some_and(|t| t.status == Status::Active))
+            {
+                self.attempt_failed(
+                    cur,
+                    code,
+                    signal.as_deref(),
+                    &tail,
+                    "pinned session exited: ",
+                    now,
+                );
+            }
+            return;
+        }
         let Some(t) = self.task(id) else { return };
         if t.attempt != attempt || t.proc == Proc::Idle {
             self.audit(
@@ -354,8 +384,7 @@ impl Board {
             );
             return;
         }
-        let (status, retries, used, started) =
-            (t.status, t.spec.retries, t.retries_used, t.started_at);
+        let (status, started) = (t.status, t.started_at);
         if let Some(t) = self.task_mut(id) {
             t.proc = Proc::Idle;
         }
@@ -376,6 +405,26 @@ impl Board {
             self.finish_agent(id, false, &format!("exit 0, {secs} s"), "board", now);
             return;
         }
+        self.attempt_failed(id, code, signal.as_deref(), &tail, "", now);
+    }
+
+    /// An attempt of an active agent task ended badly: retry while retries remain, else
+    /// fail with the exit and the last output line.
+    fn attempt_failed(
+        &mut self,
+        id: TaskId,
+        code: i32,
+        signal: Option<&str>,
+        tail: &str,
+        prefix: &str,
+        now: Millis,
+    ) {
+        let Some(t) = self.task(id) else { return };
+        let (retries, used, started) = (t.spec.retries, t.retries_used, t.started_at);
+        let secs = started.map(|s| ((now - s) / 1000).max(0)).unwrap_or(0);
+        if let Some(t) = self.task_mut(id) {
+            t.proc = Proc::Idle;
+        }
         let last = tail
             .lines()
             .rev()
@@ -383,9 +432,9 @@ impl Board {
             .find(|l| !l.is_empty())
             .unwrap_or("")
             .to_string();
-        let how = match &signal {
-            Some(sig) => format!("killed by {sig}"),
-            None => format!("exit {code}"),
+        let how = match signal {
+            Some(sig) => format!("{prefix}killed by {sig}"),
+            None => format!("{prefix}exit {code}"),
         };
         let why = if last.is_empty() {
             how.clone()
@@ -577,7 +626,11 @@ impl Board {
         );
         match kind {
             Kind::Agent if status == Status::Active => {
-                effects.push(Effect::Kill { task: id, attempt });
+                if self.is_pinned(id) {
+                    self.kill_pinned_of(id, effects);
+                } else {
+                    effects.push(Effect::Kill { task: id, attempt });
+                }
                 let (retries, used) = self
                     .task(id)
                     .map(|t| (t.spec.retries, t.retries_used))

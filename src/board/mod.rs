@@ -4,9 +4,11 @@
 mod commands;
 pub mod effects;
 mod machine;
+mod pinned;
 mod schedule;
 mod tree;
 
 pub use effects::{AuditEvent, Changes, Effect, Event, Handled, SpawnSpec, Transition};
 pub use machine::{Board, GoalStats, Limits};
+pub use pinned::Pinned;
 pub mod driver;

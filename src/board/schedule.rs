@@ -3,6 +3,7 @@
 
 use super::effects::{Effect, SpawnSpec};
 use super::machine::{Board, GoalStats};
+use super::pinned::PinnedStart;
 use crate::model::{Kind, Millis, Proc, Status, TaskId};
 
 /// What a subtree adds up to, for a group's derived status and reason line.
@@ -88,6 +89,7 @@ impl Board {
             }
             self.stats.insert(goal, s);
         }
+        self.close_finished_pinned(fx);
         self.wakeup = wakeup;
     }
 
@@ -350,6 +352,25 @@ impl Board {
             hold(self, "paused".into());
             return None;
         }
+        let pinned = self.is_pinned(c.id);
+        if pinned {
+            match self.start_pinned(c.id, now, fx) {
+                PinnedStart::Spawn => {}
+                PinnedStart::Wait(reason) => {
+                    hold(self, reason);
+                    return None;
+                }
+                PinnedStart::Typed => {
+                    let reason = self
+                        .task(c.id)
+                        .map(|t| start_reason(c.holds_slot, &t.reason))
+                        .unwrap_or_default();
+                    self.set_status(c.id, Status::Active, reason, "", "board", now);
+                    self.touch(c.id);
+                    return None;
+                }
+            }
+        }
         if *slots >= max_global || *gu >= max_goal {
             let n = if *gu >= max_goal {
                 max_goal
@@ -402,17 +423,12 @@ impl Board {
             base_branch,
             session_id: t.session_id.clone().unwrap_or_default(),
             resume: t.resume,
+            pinned,
         };
-        let reason = if c.holds_slot {
-            t.reason.clone()
-        } else {
-            String::new()
-        };
-        let reason = if is_limit_reason(&reason) || reason == "interrupted by restart" {
-            String::new()
-        } else {
-            reason
-        };
+        let reason = start_reason(c.holds_slot, &t.reason);
+        if pinned {
+            self.pinned_spawning(c.id, spec.attempt);
+        }
         self.set_status(c.id, Status::Active, reason, "", "board", now);
         self.touch(c.id);
         fx.push(Effect::Spawn(spec));
@@ -469,6 +485,18 @@ impl Board {
     }
 }
 
+/// The reason a task shows once it starts: a re-run keeps its "retry k/n" line.
+fn start_reason(holds_slot: bool, current: &str) -> String {
+    if holds_slot && !is_limit_reason(current) && current != "interrupted by restart" {
+        current.to_string()
+    } else {
+        String::new()
+    }
+}
+
 fn is_limit_reason(r: &str) -> bool {
+    if r.starts_with("waiting for the pinned session") {
+        return true;
+    }
     r.starts_with("spawn limit") || r.starts_with("waiting for a free agent slot") || r == "paused"
 }

@@ -13,6 +13,8 @@ use crate::model::TaskId;
 pub enum Caller {
     Admin,
     Task(TaskId),
+    /// A pinned session's token: the agent routes of any task of this goal.
+    Goal(TaskId),
 }
 
 #[derive(Clone)]
@@ -34,11 +36,20 @@ impl Keys {
         format!("t{task}.{}", self.mac(task))
     }
 
+    /// The token of a pinned session: `g<goal>.<hmac>`.
+    pub fn goal_token(&self, goal: TaskId) -> String {
+        format!("g{goal}.{}", self.mac_of(&format!("taskboard-goal:{goal}")))
+    }
+
     fn mac(&self, task: TaskId) -> String {
+        self.mac_of(&format!("taskboard-task:{task}"))
+    }
+
+    fn mac_of(&self, what: &str) -> String {
         // HMAC accepts keys of any length; this cannot fail.
         let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
             .unwrap_or_else(|_| unreachable!("hmac takes any key length"));
-        m.update(format!("taskboard-task:{task}").as_bytes());
+        m.update(what.as_bytes());
         hex::encode(m.finalize().into_bytes())
     }
 
@@ -46,6 +57,12 @@ impl Keys {
     pub fn check(&self, token: &str) -> Option<Caller> {
         if bool::from(token.as_bytes().ct_eq(self.admin.as_bytes())) {
             return Some(Caller::Admin);
+        }
+        if let Some(rest) = token.strip_prefix('g') {
+            let (id, mac) = rest.split_once('.')?;
+            let goal: TaskId = id.parse().ok()?;
+            let want = self.mac_of(&format!("taskboard-goal:{goal}"));
+            return bool::from(mac.as_bytes().ct_eq(want.as_bytes())).then_some(Caller::Goal(goal));
         }
         let (id, mac) = token.strip_prefix('t')?.split_once('.')?;
         let task: TaskId = id.parse().ok()?;
@@ -72,6 +89,15 @@ pub fn local_host_ok(value: Option<&str>) -> bool {
         host.to_ascii_lowercase().as_str(),
         "localhost" | "127.0.0.1" | "::1"
     )
+}
+
+/// The task id a `/api/tasks/<id>…` path names.
+pub fn path_task(path: &str) -> Option<TaskId> {
+    path.strip_prefix("/api/tasks/")?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// May a task token call this method + path? Only its own task's GET and agent routes.

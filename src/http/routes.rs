@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::auth::{local_host_ok, scope_of, task_may, Caller};
+use super::auth::{local_host_ok, path_task, scope_of, task_may, Caller};
 use super::errors::ApiError;
 use super::AppState;
 use crate::board::driver::{IdemKey, Notice};
@@ -102,15 +102,29 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
     let Some(caller) = state.keys.check(&token) else {
         return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong token: send Authorization: Bearer <token> (the token is in <data>/token)").into_response();
     };
-    if let Caller::Task(t) = caller {
-        if !task_may(t, req.method().as_str(), req.uri().path()) {
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("a task token may only act on its own task (#{t})"),
-            )
-            .into_response();
-        }
+    let allowed = match caller {
+        Caller::Admin => true,
+        Caller::Task(t) => task_may(t, req.method().as_str(), req.uri().path()),
+        Caller::Goal(g) => match path_task(req.uri().path()) {
+            Some(t) => {
+                let in_goal = state
+                    .board
+                    .query(move |b| b.task(t).map(|x| x.goal))
+                    .await
+                    .flatten()
+                    == Some(g);
+                in_goal && task_may(t, req.method().as_str(), req.uri().path())
+            }
+            None => false,
+        },
+    };
+    if !allowed {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "an agent's token may only act on its own task",
+        )
+        .into_response();
     }
     let who = match client.as_deref().map(clean_client) {
         Some(c) if c == "cli" || c == "tui" => c,
