@@ -203,6 +203,13 @@ fn merge_base_hex(repo: &Repository, branch: &str, base: git2::Oid) -> String {
         .to_string()
 }
 
+/// The commit HEAD points at, if any.
+pub fn head(repo_path: &Path) -> Option<String> {
+    let repo = Repository::open(repo_path).ok()?;
+    let oid = repo.head().ok()?.target()?;
+    Some(oid.to_string())
+}
+
 /// The head commit of a branch, if it exists.
 pub fn branch_head(repo_path: &Path, branch: &str) -> Option<String> {
     let repo = Repository::open(repo_path).ok()?;

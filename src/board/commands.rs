@@ -55,21 +55,7 @@ impl Board {
                 status,
                 payload,
             } => {
-                let matched: Vec<TaskId> = self
-                    .tasks()
-                    .filter(|t| {
-                        t.kind == Kind::Signal
-                            && matches!(t.status, Status::Active | Status::PendingReview)
-                    })
-                    .filter(|t| {
-                        target.matches(
-                            t.spec.gate.as_deref().unwrap_or(""),
-                            t.spec.repo.as_deref(),
-                            t.spec.pr,
-                        )
-                    })
-                    .map(|t| t.id)
-                    .collect();
+                let matched = self.matching_signals(&target);
                 let mut applied = Vec::new();
                 for id in matched {
                     if self

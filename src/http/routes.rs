@@ -292,6 +292,36 @@ struct ResolveBody {
     status: SignalStatus,
     #[serde(default)]
     payload: Value,
+    /// The commit CI tested; must be the head of the code the gate judges.
+    sha: Option<String>,
+}
+
+/// A CI result for old code never passes a gate: every matched gate's code must be at `sha`.
+async fn check_sha(state: &AppState, target: &SignalTarget, sha: &str) -> Result<(), ApiError> {
+    let target = target.clone();
+    let judged: Vec<(TaskId, std::path::PathBuf, Option<String>)> = state
+        .board
+        .query(move |b| b.matching_signals(&target).into_iter().filter_map(|id| b.judged_code(id).map(|(r, br)| (id, r, br))).collect())
+        .await
+        .unwrap_or_default();
+    let sha = sha.trim().to_ascii_lowercase();
+    let stale = tokio::task::spawn_blocking(move || {
+        judged.into_iter().find_map(|(id, repo, branch)| {
+            let head = match &branch {
+                Some(b) => crate::git::branch_head(&repo, b),
+                None => crate::git::head(&repo),
+            }
+            .unwrap_or_default();
+            let fresh = sha.len() >= 7 && head.starts_with(&sha);
+            (!fresh).then(|| format!("stale signal for #{id}: sha {sha} is not the head of {} ({head})", branch.unwrap_or_else(|| "HEAD".into())))
+        })
+    })
+    .await
+    .unwrap_or(None);
+    match stale {
+        Some(message) => Err(ApiError::new(StatusCode::CONFLICT, "stale", message)),
+        None => Ok(()),
+    }
 }
 
 async fn resolve(
@@ -314,6 +344,9 @@ async fn resolve(
     }
     let target = SignalTarget::new(&b.gate, b.repo.as_deref(), b.pr, b.pr_url.as_deref())
         .map_err(|m| ApiError::bad(m, Some("pr_url".into())))?;
+    if let Some(sha) = &b.sha {
+        check_sha(&state, &target, sha).await?;
+    }
     run(
         &state,
         &ctx,
