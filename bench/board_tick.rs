@@ -1,5 +1,7 @@
 //! Benchmark: one board tick (`handle(Tick)`: the full scheduling pass) on a 10,000-task
 //! tree. Run: `cargo bench --bench board_tick` (prints median and p99 in microseconds).
+// Also compiled into tests/bench_smoke.rs, which uses only part of it.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -111,7 +113,6 @@ pub fn measure(groups: usize, per_group: usize, iters: usize) -> (usize, f64, f6
     (tasks, median, p99)
 }
 
-#[allow(dead_code)]
 fn main() {
     let (tasks, median, p99) = measure(100, 100, 500);
     println!(

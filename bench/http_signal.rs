@@ -2,6 +2,8 @@
 //! a gate that keeps waiting, so every request is applied and committed) next to a minimal
 //! axum handler, measured the same way in the same run. Also times a slowloris close.
 //! Run: `cargo bench --bench http_signal` (add `-- --quick` for a short run).
+// Also compiled into tests/bench_smoke.rs, which uses only part of it.
+#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The reference: one route that parses the JSON and answers JSON, like the signal route.
-fn serve_reference(port: u16) {
+pub fn serve_reference(port: u16) {
     use axum::{routing::post, Json, Router};
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -97,16 +99,16 @@ fn wait_port(addr: &str) {
     }
 }
 
-struct Board {
-    child: Child,
-    addr: String,
-    token: String,
-    gate: u64,
+pub struct Board {
+    pub child: Child,
+    pub addr: String,
+    pub token: String,
+    pub gate: u64,
     _dir: tempfile::TempDir,
 }
 
 /// A headless taskboard with one signal gate that never runs out of retries.
-fn start_board(bin: &str) -> Board {
+pub fn start_board(bin: &str) -> Board {
     let dir = tempfile::tempdir().expect("tempdir");
     let goal = dir.path().join("bench.toml");
     std::fs::write(&goal, "title = \"bench\"\n[[task]]\ntitle = \"gate\"\nkind = \"signal\"\ngate = \"bench\"\nretries = 4000000000\n").expect("goal");
@@ -220,7 +222,6 @@ pub fn median(v: &[f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-#[allow(dead_code)]
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--serve-ref") {

@@ -29,7 +29,7 @@ fn emit(out: &mut impl Write, bytes: &[u8], raw: bool) -> std::io::Result<()> {
     if raw {
         return out.write_all(bytes);
     }
-    for chunk in anstream::adapter::strip_bytes(bytes).into_iter() {
+    for chunk in anstream::adapter::strip_bytes(bytes) {
         out.write_all(
             &chunk
                 .iter()

@@ -9,3 +9,52 @@ fn board_tick_bench_produces_numbers() {
     assert_eq!(tasks, 1 + 4 + 4 * 25);
     assert!(median > 0.0 && p99 >= median, "median {median} p99 {p99}");
 }
+
+#[path = "../bench/http_signal.rs"]
+mod http_signal;
+
+#[test]
+fn http_signal_bench_produces_numbers_for_both_contenders() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::thread::spawn(move || http_signal::serve_reference(port));
+    let reference = format!("127.0.0.1:{port}");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(&reference).is_err() && std::time::Instant::now() < end {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut board = http_signal::start_board(env!("CARGO_BIN_EXE_taskboard"));
+    let path = format!("/api/tasks/{}/signal", board.gate);
+    let ours = http_signal::load(&board.addr, &path, &board.token, 4, 0.5);
+    let theirs = http_signal::load(&reference, &path, "", 4, 0.5);
+    let _ = board.child.kill();
+    let _ = board.child.wait();
+    assert!(ours > 0.0 && theirs > 0.0, "ours {ours} reference {theirs}");
+}
+
+#[test]
+fn memory_bench_runs_quick() {
+    let out = std::process::Command::new("python3")
+        .args([
+            "bench/memory.py",
+            "--quick",
+            "--bin",
+            env!("CARGO_BIN_EXE_taskboard"),
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("taskboard board RSS") && text.contains("ratio taskboard/tmux"),
+        "{text}"
+    );
+}
