@@ -334,10 +334,14 @@ impl Board {
             json!({"attempt": attempt, "error": error}),
             now,
         );
-        if self.task(id).is_some_and(|t| t.status == Status::Active) {
-            self.set_status(id, Status::Blocked, error.clone(), "", "board", now);
-            self.flag(id, format!("blocked: {error}"));
+        if !self.task(id).is_some_and(|t| t.status == Status::Active) {
+            return;
         }
+        if self.fallback_to_pinned(id, &error, now) {
+            return;
+        }
+        self.set_status(id, Status::Blocked, error.clone(), "", "board", now);
+        self.flag(id, format!("blocked: {error}"));
     }
 
     fn exited(

@@ -31,10 +31,45 @@ pub(super) enum PinnedStart {
 }
 
 impl Board {
+    /// A pinned task, or one the goal's pinned session serves after a failed spawn.
     pub(super) fn is_pinned(&self, id: TaskId) -> bool {
         self.task(id).is_some_and(|t| {
-            t.kind == crate::model::Kind::Agent && t.spec.session == SessionPolicy::Pinned
+            t.kind == crate::model::Kind::Agent
+                && (t.spec.session == SessionPolicy::Pinned
+                    || self.pinned.get(&t.goal).is_some_and(|p| p.current == Some(id)))
         })
+    }
+
+    /// `spawn_fallback = "pinned"`: a task whose spawn failed goes to the goal's pinned
+    /// session when one runs and is idle. Returns whether it did.
+    pub(super) fn fallback_to_pinned(&mut self, id: TaskId, error: &str, now: Millis) -> bool {
+        let Some(goal) = self.task(id).map(|t| t.goal) else {
+            return false;
+        };
+        let wanted = self
+            .task(goal)
+            .and_then(|g| g.spec.goal.as_ref())
+            .is_some_and(|g| g.spawn_fallback == crate::model::SpawnFallback::Pinned);
+        let idle = self
+            .pinned
+            .get(&goal)
+            .is_some_and(|p| p.pid.is_some() && p.current.is_none());
+        if !wanted || !idle {
+            return false;
+        }
+        let mut fx = Vec::new();
+        if !matches!(self.start_pinned(id, now, &mut fx), PinnedStart::Typed) {
+            return false;
+        }
+        self.queued.append(&mut fx);
+        self.audit(
+            Some(id),
+            "board",
+            "spawn_fallback",
+            json!({"error": error, "to": "pinned session"}),
+            now,
+        );
+        true
     }
 
     /// The session a task's input goes to: its own, or its goal's pinned session.

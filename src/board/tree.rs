@@ -131,8 +131,16 @@ impl Board {
     /// Waiting signal tasks that a `signals/resolve` request names.
     pub fn matching_signals(&self, target: &crate::signal_match::SignalTarget) -> Vec<TaskId> {
         self.tasks()
-            .filter(|t| t.kind == Kind::Signal && matches!(t.status, Status::Active | Status::PendingReview))
-            .filter(|t| target.matches(t.spec.gate.as_deref().unwrap_or(""), t.spec.repo.as_deref(), t.spec.pr))
+            .filter(|t| {
+                t.kind == Kind::Signal && matches!(t.status, Status::Active | Status::PendingReview)
+            })
+            .filter(|t| {
+                target.matches(
+                    t.spec.gate.as_deref().unwrap_or(""),
+                    t.spec.repo.as_deref(),
+                    t.spec.pr,
+                )
+            })
             .map(|t| t.id)
             .collect()
     }
@@ -141,7 +149,10 @@ impl Board {
     /// (`None` when that task works in the repository itself).
     pub fn judged_code(&self, gate: TaskId) -> Option<(std::path::PathBuf, Option<String>)> {
         let repo = self.goal_repo(self.task(gate)?.goal)?;
-        let branch = self.rework_target(gate).and_then(|t| self.task(t)).and_then(|t| t.workdir.as_ref().map(|w| w.branch.clone()));
+        let branch = self
+            .rework_target(gate)
+            .and_then(|t| self.task(t))
+            .and_then(|t| t.workdir.as_ref().map(|w| w.branch.clone()));
         Some((repo, branch))
     }
 
