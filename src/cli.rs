@@ -77,6 +77,14 @@ pub enum Cmd {
         #[arg(long)]
         reason: String,
     },
+    /// Split an agent task into subtasks (for agents; the task defaults to $TASKBOARD_TASK_ID).
+    /// FILE is TOML with [[task]] entries (the goal file's schema) or JSON {"tasks": [...]};
+    /// `-` reads it from stdin.
+    Subtasks {
+        #[arg(long, env = "TASKBOARD_TASK_ID")]
+        task: u64,
+        file: PathBuf,
+    },
     /// Approve a review or approval gate.
     Approve {
         id: u64,

@@ -66,6 +66,7 @@ pub fn run(data: &DataDir, cmd: &Cmd) -> Option<Result<i32, Failure>> {
             &format!("/api/tasks/{task}/block"),
             json!({"reason": reason}),
         ),
+        Cmd::Subtasks { task, file } => subtasks(data, *task, file),
         Cmd::Approve { id, comment } => decide(data, *id, "approve", comment.as_deref()),
         Cmd::Reject { id, comment } => decide(data, *id, "reject", Some(comment)),
         Cmd::RequestChanges { id, comment } => decide(data, *id, "request_changes", Some(comment)),
@@ -199,4 +200,45 @@ fn add(data: &DataDir, file: &Path, vars: &[(String, String)]) -> Result<i32, Fa
         }
         Err(e) => Err(fail(e)),
     }
+}
+
+/// Reads a subtasks file (TOML `[[task]]` or JSON `{"tasks": [...]}`, `-` for stdin).
+fn subtasks(data: &DataDir, task: u64, file: &Path) -> Result<i32, Failure> {
+    let text = if file == Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| Failure::usage(format!("cannot read stdin: {e}")))?;
+        s
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?
+    };
+    let body: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(_) => {
+            let table: toml::Table = toml::from_str(&text).map_err(|e| {
+                Failure::usage(format!(
+                    "{}: not JSON or TOML: {}",
+                    file.display(),
+                    e.message()
+                ))
+            })?;
+            json!({"tasks": table.get("task").cloned().map(|t| serde_json::to_value(t).unwrap_or(Value::Null)).unwrap_or(Value::Null)})
+        }
+    };
+    crate::goalfile::parse_subtasks(&body)
+        .map_err(|e| Failure::usage(format!("{}: {}", file.display(), e.message)))?;
+    let client = Client::discover(data).map_err(fail)?;
+    let v = call(
+        &client,
+        "POST",
+        &format!("/api/tasks/{task}/subtasks"),
+        Some(body),
+    )?;
+    let ids: Vec<String> = v["children"]
+        .as_array()
+        .map(|a| a.iter().map(|x| format!("#{x}")).collect())
+        .unwrap_or_default();
+    println!("#{task} split into {}", ids.join(", "));
+    Ok(0)
 }

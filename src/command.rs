@@ -52,6 +52,11 @@ pub enum Command {
         task: TaskId,
         reason: String,
     },
+    /// An agent splits its own task into these children.
+    Subtasks {
+        task: TaskId,
+        tasks: Vec<NewTask>,
+    },
     Retry {
         task: TaskId,
     },
@@ -78,6 +83,7 @@ impl Command {
             Command::ResolveSignals { .. } => "resolve_signals",
             Command::Complete { .. } => "complete",
             Command::Block { .. } => "block",
+            Command::Subtasks { .. } => "subtasks",
             Command::Retry { .. } => "retry",
             Command::Skip { .. } => "skip",
             Command::Stop { .. } => "stop",

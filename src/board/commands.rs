@@ -119,6 +119,7 @@ impl Board {
                 self.flag(task, format!("blocked: {reason}"));
                 Ok(json!({"id": task, "status": "blocked"}))
             }
+            Command::Subtasks { task, tasks } => self.subtasks(task, tasks, who, now, fx),
             Command::Retry { task } => self.retry(task, who, now, fx),
             Command::Skip { task } => self.skip(task, who, now, fx),
             Command::Stop { task } => self.stop(task, who, now, fx),
@@ -208,6 +209,20 @@ impl Board {
             now,
         );
         match decision {
+            Decision::Approve if self.has_plan(id) => {
+                // The plan is approved: its subtasks run next.
+                self.end_session(id, fx);
+                self.become_group(id);
+            }
+            Decision::Reject if self.has_plan(id) => {
+                self.drop_plan(id);
+                let reason = match comment.as_deref().map(str::trim) {
+                    Some(c) if !c.is_empty() => format!("plan rejected: {c}"),
+                    _ => format!("plan rejected by {who}"),
+                };
+                self.set_status(id, Status::Failed, reason, "", who, now);
+                self.end_session(id, fx);
+            }
             Decision::Approve => {
                 if kind == Kind::Signal {
                     self.gate_passed(id, json!({"approved_by": who}), who, now);
@@ -225,6 +240,9 @@ impl Board {
                 self.end_session(id, fx);
             }
             Decision::RequestChanges => {
+                if self.has_plan(id) {
+                    self.drop_plan(id);
+                }
                 let (comment, target) = (comment.unwrap_or_default(), rework.unwrap_or(id));
                 if target != id {
                     self.reset_between(target, id, "changes requested", who, now);

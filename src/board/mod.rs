@@ -6,6 +6,7 @@ pub mod effects;
 mod machine;
 mod pinned;
 mod schedule;
+mod subtasks;
 mod tree;
 
 pub use effects::{AuditEvent, Changes, Effect, Event, Handled, SpawnSpec, Transition};

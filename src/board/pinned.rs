@@ -36,7 +36,10 @@ impl Board {
         self.task(id).is_some_and(|t| {
             t.kind == crate::model::Kind::Agent
                 && (t.spec.session == SessionPolicy::Pinned
-                    || self.pinned.get(&t.goal).is_some_and(|p| p.current == Some(id)))
+                    || self
+                        .pinned
+                        .get(&t.goal)
+                        .is_some_and(|p| p.current == Some(id)))
         })
     }
 

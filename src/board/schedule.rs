@@ -32,6 +32,9 @@ struct Candidate {
 
 const MINUTE: Millis = 60_000;
 
+/// What a plan-first task is asked to do instead of the work itself.
+const PLAN_NOTE: &str = "\n\nDo not do the work yet. Break it into subtasks and submit them with `taskboard subtasks FILE` (FILE: TOML with one [[task]] per subtask: title, prompt, and optionally kind, after, review). A human reviews the plan before the subtasks run.";
+
 impl Board {
     pub(super) fn schedule(&mut self, now: Millis, fx: &mut Vec<Effect>) {
         let goals = self.goals.clone();
@@ -457,6 +460,9 @@ impl Board {
             rest = &rest[start + len + 1..];
         }
         prompt.push_str(rest);
+        if t.spec.plan {
+            prompt.push_str(PLAN_NOTE);
+        }
         for f in &t.feedback {
             prompt.push_str("\n\n");
             prompt.push_str(f);

@@ -10,45 +10,7 @@ impl Board {
     /// Adds a validated goal tree; ids are given in file (pre)order. Returns the goal's id.
     pub(super) fn add_goal(&mut self, goal: NewTask, who: &str, now: Millis) -> TaskId {
         let root = self.tasks.len() as TaskId;
-        let mut keys: Vec<(String, TaskId)> = Vec::new();
-        let mut afters: Vec<(TaskId, Vec<String>)> = Vec::new();
-        // (node, parent) in preorder, with an explicit stack.
-        let mut stack: Vec<(NewTask, Option<TaskId>)> = vec![(goal, None)];
-        while let Some((node, parent)) = stack.pop() {
-            let id = self.tasks.len() as TaskId;
-            let NewTask {
-                kind,
-                spec,
-                after,
-                children,
-            } = node;
-            if let Some(k) = &spec.key {
-                keys.push((k.clone(), id));
-            }
-            if !after.is_empty() {
-                afters.push((id, after));
-            }
-            let mut task = Task::new(id, parent, root, kind, spec, now);
-            task.session_id =
-                Some(uuid::Uuid::new_v5(&self.session_seed, &id.to_le_bytes()).to_string());
-            self.tasks.push(Some(task));
-            if let Some(p) = parent.and_then(|p| self.task_mut(p)) {
-                p.children.push(id);
-            }
-            self.changes.dirty.insert(id);
-            for child in children.into_iter().rev() {
-                stack.push((child, Some(id)));
-            }
-        }
-        for (id, names) in afters {
-            let ids: Vec<TaskId> = names
-                .iter()
-                .filter_map(|n| keys.iter().find(|(k, _)| k == n).map(|(_, i)| *i))
-                .collect();
-            if let Some(t) = self.task_mut(id) {
-                t.after = ids;
-            }
-        }
+        self.add_trees(vec![goal], None, root, now);
         self.goals.push(root);
         let title = self
             .task(root)
@@ -63,6 +25,73 @@ impl Board {
             now,
         );
         root
+    }
+
+    /// Adds trees under `parent` (or as a goal) in preorder ids; `after` names resolve
+    /// among the new tasks first, then the goal's existing keys. Returns the new roots.
+    pub(super) fn add_trees(
+        &mut self,
+        trees: Vec<NewTask>,
+        parent: Option<TaskId>,
+        goal: TaskId,
+        now: Millis,
+    ) -> Vec<TaskId> {
+        let mut keys: Vec<(String, TaskId)> = Vec::new();
+        let mut afters: Vec<(TaskId, Vec<String>)> = Vec::new();
+        let mut roots = Vec::new();
+        // (node, parent) in preorder, with an explicit stack.
+        let mut stack: Vec<(NewTask, Option<TaskId>)> =
+            trees.into_iter().rev().map(|t| (t, parent)).collect();
+        while let Some((node, parent_id)) = stack.pop() {
+            let id = self.tasks.len() as TaskId;
+            let NewTask {
+                kind,
+                spec,
+                after,
+                children,
+            } = node;
+            if let Some(k) = &spec.key {
+                keys.push((k.clone(), id));
+            }
+            if !after.is_empty() {
+                afters.push((id, after));
+            }
+            if parent_id == parent {
+                roots.push(id);
+            }
+            let mut task = Task::new(id, parent_id, goal, kind, spec, now);
+            task.session_id =
+                Some(uuid::Uuid::new_v5(&self.session_seed, &id.to_le_bytes()).to_string());
+            self.tasks.push(Some(task));
+            if let Some(p) = parent_id.and_then(|p| self.task_mut(p)) {
+                p.children.push(id);
+            }
+            self.changes.dirty.insert(id);
+            for child in children.into_iter().rev() {
+                stack.push((child, Some(id)));
+            }
+        }
+        if parent.is_some() {
+            let existing: Vec<(String, TaskId)> = self
+                .preorder(goal)
+                .into_iter()
+                .filter_map(|x| {
+                    self.task(x)
+                        .and_then(|t| t.spec.key.clone().map(|k| (k, x)))
+                })
+                .collect();
+            keys.extend(existing);
+        }
+        for (id, names) in afters {
+            let ids: Vec<TaskId> = names
+                .iter()
+                .filter_map(|n| keys.iter().find(|(k, _)| k == n).map(|(_, i)| *i))
+                .collect();
+            if let Some(t) = self.task_mut(id) {
+                t.after = ids;
+            }
+        }
+        roots
     }
 
     /// Inserts tasks loaded from the store (restart); ids and links are as stored.

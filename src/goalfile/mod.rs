@@ -81,6 +81,30 @@ pub fn json_body(
     })
 }
 
+/// Parses `{"tasks": [...]}` (the body of `POST /api/tasks/:id/subtasks`): each entry has
+/// the goal file's task schema.
+pub fn parse_subtasks(value: &serde_json::Value) -> Result<Vec<NewTask>, GoalError> {
+    let tasks = value
+        .get("tasks")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    if !tasks.is_array() {
+        return Err(GoalError {
+            file: "<json>".into(),
+            line: 1,
+            col: 1,
+            message: "give `tasks`: a list of tasks (the goal file's [[task]] schema)".into(),
+            field: Some("tasks".into()),
+        });
+    }
+    let goal = serde_json::json!({"title": "subtasks", "repo": "/", "task": tasks});
+    parse_json(&goal).map(|g| g.children).map_err(|mut e| {
+        e.field = e.field.map(|f| f.replacen("task[", "tasks[", 1));
+        e.message = e.message.replacen("task[", "tasks[", 1);
+        e
+    })
+}
+
 /// Parses the JSON form (`POST /api/goals`): the same schema; `repo` must be absolute and
 /// `vars` gives the template values.
 pub fn parse_json(value: &serde_json::Value) -> Result<NewTask, GoalError> {

@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tasks/{id}/signal", post(signal))
         .route("/api/tasks/{id}/complete", post(complete))
         .route("/api/tasks/{id}/block", post(block))
+        .route("/api/tasks/{id}/subtasks", post(subtasks))
         .route("/api/tasks/{id}/decision", post(decision))
         .route("/api/tasks/{id}/retry", post(retry))
         .route("/api/tasks/{id}/skip", post(skip))
@@ -301,7 +302,12 @@ async fn check_sha(state: &AppState, target: &SignalTarget, sha: &str) -> Result
     let target = target.clone();
     let judged: Vec<(TaskId, std::path::PathBuf, Option<String>)> = state
         .board
-        .query(move |b| b.matching_signals(&target).into_iter().filter_map(|id| b.judged_code(id).map(|(r, br)| (id, r, br))).collect())
+        .query(move |b| {
+            b.matching_signals(&target)
+                .into_iter()
+                .filter_map(|id| b.judged_code(id).map(|(r, br)| (id, r, br)))
+                .collect()
+        })
         .await
         .unwrap_or_default();
     let sha = sha.trim().to_ascii_lowercase();
@@ -313,7 +319,12 @@ async fn check_sha(state: &AppState, target: &SignalTarget, sha: &str) -> Result
             }
             .unwrap_or_default();
             let fresh = sha.len() >= 7 && head.starts_with(&sha);
-            (!fresh).then(|| format!("stale signal for #{id}: sha {sha} is not the head of {} ({head})", branch.unwrap_or_else(|| "HEAD".into())))
+            (!fresh).then(|| {
+                format!(
+                    "stale signal for #{id}: sha {sha} is not the head of {} ({head})",
+                    branch.unwrap_or_else(|| "HEAD".into())
+                )
+            })
         })
     })
     .await
@@ -390,6 +401,19 @@ async fn complete(
         false,
     )
     .await
+}
+
+async fn subtasks(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = task_id(&id)?;
+    let value: Value = parse(body)?;
+    let tasks =
+        crate::goalfile::parse_subtasks(&value).map_err(|e| ApiError::bad(e.message, e.field))?;
+    run(&state, &ctx, Command::Subtasks { task: id, tasks }, true).await
 }
 
 #[derive(Deserialize)]
