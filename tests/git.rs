@@ -299,14 +299,23 @@ fn a_ci_result_for_old_code_is_refused_as_stale() {
     let f = s.file("g.toml", &goal);
     let live = Live::start(&s, Some(&f), &["--timeout", "40s"]);
     assert!(wait_status(&s, "ci", "active", LONG));
-    let branch = by_title(&flatten(&s.status()), "fix")["branch"].as_str().unwrap().to_string();
+    let branch = by_title(&flatten(&s.status()), "fix")["branch"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let head = git(&repo, &["rev-parse", &branch]);
     let old = git(&repo, &["rev-parse", &format!("{branch}~1")]);
-    let body = |sha: &str| format!(r#"{{"gate":"gh_ci","repo":"o/r","pr":5,"status":"pass","sha":"{sha}"}}"#);
+    let body = |sha: &str| {
+        format!(r#"{{"gate":"gh_ci","repo":"o/r","pr":5,"status":"pass","sha":"{sha}"}}"#)
+    };
     let (code, v) = live.req("POST", "/api/signals/resolve", Some(&body(&old)));
     assert_eq!(code, 409, "{v}");
     assert_eq!(v["error"]["code"], "stale");
-    assert_eq!(by_title(&flatten(&s.status()), "ci")["status"], "active", "nothing changed");
+    assert_eq!(
+        by_title(&flatten(&s.status()), "ci")["status"],
+        "active",
+        "nothing changed"
+    );
     let (code, v) = live.req("POST", "/api/signals/resolve", Some(&body(&head[..12])));
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["matched"].as_array().unwrap().len(), 1);

@@ -290,11 +290,27 @@ fn spawn_fallback_sends_a_failed_spawn_to_the_idle_pinned_session() {
         [[task]]\ntitle = \"b\"\nprompt = \"Do B\"\ncommand = [\"/nonexistent/agent\"]\n";
     let f = s.file("g.toml", goal);
     let out = s.run(&["run", f.to_str().unwrap(), "--headless", "--timeout", "40s"]);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out), s.read("pin.log"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out),
+        s.read("pin.log")
+    );
     let lines = log_lines(&s);
-    assert_eq!(lines.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>(), vec!["Do A", "Do B"], "{lines:?}");
+    assert_eq!(
+        lines.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>(),
+        vec!["Do A", "Do B"],
+        "{lines:?}"
+    );
     assert_eq!(lines[0].0, lines[1].0, "the same session served both");
     let db = rusqlite::Connection::open(s.data().join("taskboard.db")).unwrap();
-    let n: i64 = db.query_row("SELECT COUNT(*) FROM events WHERE kind = 'spawn_fallback'", [], |r| r.get(0)).unwrap();
+    let n: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE kind = 'spawn_fallback'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(n, 1, "the audit log says so");
 }
