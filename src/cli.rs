@@ -120,6 +120,24 @@ pub enum Cmd {
         #[arg(long, short)]
         follow: bool,
     },
+    /// Start the board for the data dir in the background (it outlives the terminal).
+    Up {
+        /// Listener address (default from config: 127.0.0.1:0, any free port).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Stop the background board (asks first when agents are running).
+    Down {
+        /// Stop even when agents are running, without asking.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run the board in the foreground until stopped (what `up` starts in the background).
+    #[command(hide = true)]
+    Serve {
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
     /// Stop all new dispatch (running agents keep running).
     Pause,
     /// Start dispatching again.

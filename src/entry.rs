@@ -80,7 +80,23 @@ fn real_main(cli: Cli) -> Result<i32, Failure> {
             return result;
         }
     }
+    if let Some(Cmd::Up { listen }) = &cli.command {
+        load_config(&cli)?;
+        return crate::daemon::up(
+            &DataDir::resolve(cli.data_dir.as_deref()),
+            cli.config.as_deref(),
+            listen.as_deref(),
+        );
+    }
+    if let Some(Cmd::Down { force }) = &cli.command {
+        return crate::daemon::down(&DataDir::resolve(cli.data_dir.as_deref()), *force);
+    }
     let config = load_config(&cli)?;
+    if let Some(Cmd::Serve { listen }) = &cli.command {
+        let data = DataDir::resolve(cli.data_dir.as_deref());
+        init_tracing(&data);
+        return crate::daemon::serve(&data, &config, listen.clone());
+    }
     match &cli.command {
         Some(Cmd::Run(args)) => {
             let data = DataDir::resolve(cli.data_dir.as_deref());

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client_cmds;
 pub mod command;
 pub mod config;
+pub mod daemon;
 pub mod datadir;
 pub mod demo;
 pub mod entry;

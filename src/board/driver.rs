@@ -81,6 +81,11 @@ enum Msg {
         reply: oneshot::Sender<Reply>,
     },
     Query(Box<dyn FnOnce(&Board) + Send>),
+    /// The open pane of a task (its own session, or its goal's pinned one).
+    Pane {
+        task: TaskId,
+        reply: oneshot::Sender<Option<PaneRef>>,
+    },
     SpawnDone {
         task: TaskId,
         attempt: u32,
@@ -139,6 +144,13 @@ impl BoardHandle {
         });
         self.tx.send(Msg::Query(job)).ok()?;
         rx.await.ok()
+    }
+
+    /// The live pane of a task's open session, if it has one.
+    pub async fn pane(&self, task: TaskId) -> Option<PaneRef> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Msg::Pane { task, reply: tx }).ok()?;
+        rx.await.ok().flatten()
     }
 
     /// Tells the board a person typed into a task's pane (clears its "needs you" flag).
@@ -378,6 +390,14 @@ impl Driver {
                 replies.push((reply, answer));
             }
             Msg::Query(f) => f(&self.board),
+            Msg::Pane { task, reply } => {
+                let pane = self
+                    .board
+                    .session_of(task)
+                    .and_then(|key| self.sessions.get(&key))
+                    .map(|s| s.pane.clone());
+                let _ = reply.send(pane);
+            }
             Msg::SpawnDone {
                 task,
                 attempt,

@@ -76,7 +76,7 @@ impl Board {
     }
 
     /// The session a task's input goes to: its own, or its goal's pinned session.
-    pub(super) fn session_of(&self, id: TaskId) -> Option<(TaskId, u32)> {
+    pub fn session_of(&self, id: TaskId) -> Option<(TaskId, u32)> {
         let t = self.task(id)?;
         if self.is_pinned(id) {
             let p = self.pinned.get(&t.goal)?;

@@ -38,6 +38,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tasks/{id}/complete", post(complete))
         .route("/api/tasks/{id}/block", post(block))
         .route("/api/tasks/{id}/subtasks", post(subtasks))
+        .route("/api/tasks/{id}/input", post(input))
+        .route("/api/tasks/{id}/resize", post(resize))
         .route("/api/tasks/{id}/decision", post(decision))
         .route("/api/tasks/{id}/retry", post(retry))
         .route("/api/tasks/{id}/skip", post(skip))
@@ -414,6 +416,65 @@ async fn subtasks(
     let tasks =
         crate::goalfile::parse_subtasks(&value).map_err(|e| ApiError::bad(e.message, e.field))?;
     run(&state, &ctx, Command::Subtasks { task: id, tasks }, true).await
+}
+
+async fn open_pane(state: &AppState, id: TaskId) -> Result<crate::agent::PaneRef, ApiError> {
+    state.board.pane(id).await.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("task #{id} has no open session"),
+        )
+    })
+}
+
+/// Keys for an agent: the body's bytes go to its terminal as they are (admin token only).
+async fn input(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = task_id(&id)?;
+    let bytes = body.map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
+    let pane = open_pane(&state, id).await?;
+    let n = bytes.len();
+    tokio::task::spawn_blocking(move || pane.write(&bytes))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("cannot write to the session: {e}"),
+            )
+        })?;
+    state.board.input_sent(id);
+    Ok(Json(json!({"id": id, "written": n})))
+}
+
+#[derive(Deserialize)]
+struct ResizeBody {
+    rows: u16,
+    cols: u16,
+}
+
+/// The pane size of the last client that resized wins, as in tmux.
+async fn resize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = task_id(&id)?;
+    let b: ResizeBody = parse(body)?;
+    if b.rows < 2 || b.cols < 2 || b.rows > 1000 || b.cols > 1000 {
+        return Err(ApiError::bad(
+            "rows and cols must be between 2 and 1000",
+            Some("rows".into()),
+        ));
+    }
+    let pane = open_pane(&state, id).await?;
+    pane.resize(b.rows, b.cols);
+    Ok(Json(json!({"id": id, "rows": b.rows, "cols": b.cols})))
 }
 
 #[derive(Deserialize)]
