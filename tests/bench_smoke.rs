@@ -58,3 +58,13 @@ fn memory_bench_runs_quick() {
         "{text}"
     );
 }
+
+#[path = "../bench/store_commit.rs"]
+mod store_commit;
+
+#[test]
+fn store_commit_bench_produces_numbers_for_both_contenders() {
+    let ours = store_commit::board_rate(4, 0.3);
+    let raw = store_commit::raw_rate(0.3);
+    assert!(ours > 0.0 && raw > 0.0, "ours {ours} raw {raw}");
+}

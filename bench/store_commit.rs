@@ -1,0 +1,137 @@
+//! Benchmark B9: status-change events committed per second through the real board (pure
+//! core + driver + group commit on the store thread, synchronous=FULL), next to a raw
+//! rusqlite loop with the same pragmas committing each change on its own, in one run.
+//! Run: `cargo bench --bench store_commit` (`-- --quick` for a short run).
+
+// Also compiled into tests/bench_smoke.rs, which uses only part of it.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use taskboard::command::{Command, SignalStatus};
+
+/// Changes/s through the board: `clients` concurrent callers signal a gate that keeps
+/// waiting (each call = one status change, committed before it is answered).
+pub fn board_rate(clients: usize, secs: f64) -> f64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = taskboard::datadir::DataDir::new(dir.path().join("data"));
+    let goal = taskboard::goalfile::parse_str(
+        "title = \"b9\"\n[[task]]\ntitle = \"gate\"\nkind = \"signal\"\ngate = \"b9\"\nretries = 4000000000\n",
+        "b9.toml",
+        dir.path(),
+        &Default::default(),
+    )
+    .expect("goal");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let config = taskboard::config::Config::default();
+        let running =
+            taskboard::runtime::start_board(&data, &config, Default::default()).expect("board");
+        let board = running.handle.clone();
+        board
+            .command(
+                Command::AddGoal {
+                    goal: Box::new(goal),
+                },
+                "bench",
+            )
+            .await
+            .expect("add");
+        let end = Instant::now() + Duration::from_secs_f64(secs);
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let board = board.clone();
+                tokio::spawn(async move {
+                    let mut n = 0u64;
+                    while Instant::now() < end {
+                        let cmd = Command::Signal {
+                            task: 2,
+                            status: SignalStatus::Fail,
+                            payload: serde_json::json!({"summary": "b9"}),
+                        };
+                        if board.command(cmd, "bench").await.is_ok() {
+                            n += 1;
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for t in tasks {
+            total += t.await.unwrap_or(0);
+        }
+        running.shutdown().await;
+        total as f64 / secs
+    })
+}
+
+/// Changes/s of a plain loop: one transaction per change (update the task row, add an
+/// event row), WAL + synchronous=FULL, the same schema shape.
+pub fn raw_rate(secs: f64) -> f64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conn = rusqlite::Connection::open(dir.path().join("raw.db")).expect("db");
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .expect("wal");
+    conn.pragma_update(None, "synchronous", "FULL")
+        .expect("sync");
+    conn.execute_batch(
+        "CREATE TABLE tasks (id INTEGER PRIMARY KEY, status TEXT, data TEXT);
+         CREATE TABLE events (id INTEGER PRIMARY KEY, task INTEGER, at INTEGER, kind TEXT, payload TEXT);
+         INSERT INTO tasks VALUES (2, 'active', '{}');",
+    )
+    .expect("schema");
+    let end = Instant::now() + Duration::from_secs_f64(secs);
+    let mut n = 0u64;
+    while Instant::now() < end {
+        let tx = conn.unchecked_transaction().expect("tx");
+        tx.execute(
+            "UPDATE tasks SET status = 'active', data = ?1 WHERE id = 2",
+            [format!("{{\"retry\":{n}}}")],
+        )
+        .expect("update");
+        tx.execute(
+            "INSERT INTO events (task, at, kind, payload) VALUES (2, ?1, 'signal', '{}')",
+            [n as i64],
+        )
+        .expect("insert");
+        tx.commit().expect("commit");
+        n += 1;
+    }
+    n as f64 / secs
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+pub fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (secs, reps) = if quick { (1.0, 1) } else { (3.0, 3) };
+    let clients = std::env::args()
+        .skip_while(|a| a != "--clients")
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(16);
+    let (mut ours, mut raw) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        ours.push(board_rate(clients, secs));
+        raw.push(raw_rate(secs));
+    }
+    let (o, r) = (median(ours.clone()), median(raw.clone()));
+    println!("B9 store: status changes committed per second ({reps}x{secs}s interleaved)");
+    println!(
+        "  taskboard board ({clients} callers, group commit){o:>9.0}/s  runs {:?}",
+        ours.iter().map(|x| *x as u64).collect::<Vec<_>>()
+    );
+    println!(
+        "  raw rusqlite loop (one commit per change)   {r:>9.0}/s  runs {:?}",
+        raw.iter().map(|x| *x as u64).collect::<Vec<_>>()
+    );
+    println!("  ratio taskboard / raw: {:.2} (goal >= 0.80)", o / r);
+}
