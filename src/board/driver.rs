@@ -8,179 +8,17 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use super::effects::{Effect, Event, SpawnSpec, Transition};
+use super::effects::{Effect, Event, Transition};
 use super::machine::Board;
-use crate::agent::{self, procs, PaneRef, Session, Sinks, SpawnRequest};
-use crate::command::{Command, CommandError};
+use crate::agent::Session;
+use crate::command::CommandError;
 use crate::config::Config;
 use crate::datadir::DataDir;
-use crate::model::{now_millis, Source, Status, TaskId};
+use crate::model::{now_millis, TaskId};
 use crate::store::{Batch, StoreHandle};
 
-/// What others hear about the board.
-#[derive(Clone, Debug)]
-pub enum Notice {
-    Transition(Transition),
-    Attention {
-        task: TaskId,
-        title: String,
-        reason: String,
-    },
-    PaneOpened {
-        task: TaskId,
-        pane: PaneRef,
-    },
-    /// A pane has new output (payload-free: the UI pulls from the pane).
-    Output(TaskId),
-    StorageFailed(String),
-}
-
-impl std::fmt::Debug for agent::Pane {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Pane(#{} attempt {} pid {})",
-            self.task, self.attempt, self.pid
-        )
-    }
-}
-
-/// Per-goal facts for whoever decides when a run is over.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Summary {
-    pub goals: Vec<GoalSummary>,
-    pub paused: bool,
-    /// Bumped after every drain that changed something.
-    pub version: u64,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct GoalSummary {
-    pub id: TaskId,
-    pub status: Status,
-    pub live: usize,
-}
-
-type Reply = Result<Value, CommandError>;
-
-/// An `Idempotency-Key` and the scope it belongs to (a hash of the caller's token).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct IdemKey {
-    pub scope: String,
-    pub key: String,
-}
-
-/// How long an idempotent answer is kept.
-const IDEM_KEEP_MS: i64 = 24 * 3600 * 1000;
-
-enum Msg {
-    Command {
-        cmd: Command,
-        who: Source,
-        idem: Option<IdemKey>,
-        reply: oneshot::Sender<Reply>,
-    },
-    Query(Box<dyn FnOnce(&Board) + Send>),
-    /// The open pane of a task (its own session, or its goal's pinned one).
-    Pane {
-        task: TaskId,
-        reply: oneshot::Sender<Option<PaneRef>>,
-    },
-    SpawnDone {
-        task: TaskId,
-        attempt: u32,
-        result: Result<(Session, Option<crate::model::WorkDir>), String>,
-    },
-    Shutdown(oneshot::Sender<()>),
-}
-
-/// The handle everyone else uses to talk to the board.
-#[derive(Clone)]
-pub struct BoardHandle {
-    tx: mpsc::UnboundedSender<Msg>,
-    events: mpsc::UnboundedSender<Event>,
-    notices: broadcast::Sender<Notice>,
-    summary: watch::Receiver<Summary>,
-}
-
-impl BoardHandle {
-    /// Sends a command; the answer comes once it is applied and committed.
-    pub async fn command(&self, cmd: Command, who: impl Into<Source>) -> Reply {
-        self.command_once(cmd, who, None).await
-    }
-
-    /// Like `command`, but a repeat of the same idempotency key returns the first answer
-    /// and applies nothing.
-    pub async fn command_once(
-        &self,
-        cmd: Command,
-        who: impl Into<Source>,
-        idem: Option<IdemKey>,
-    ) -> Reply {
-        let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(Msg::Command {
-                cmd,
-                who: who.into(),
-                idem,
-                reply: tx,
-            })
-            .map_err(|_| CommandError::Storage {
-                message: "the board has stopped".into(),
-            })?;
-        rx.await.map_err(|_| CommandError::Storage {
-            message: "the board has stopped".into(),
-        })?
-    }
-
-    /// Reads the board (on its own task, between drains).
-    pub async fn query<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Board) -> T + Send + 'static,
-    ) -> Option<T> {
-        let (tx, rx) = oneshot::channel();
-        let job = Box::new(move |b: &Board| {
-            let _ = tx.send(f(b));
-        });
-        self.tx.send(Msg::Query(job)).ok()?;
-        rx.await.ok()
-    }
-
-    /// The live pane of a task's open session, if it has one.
-    pub async fn pane(&self, task: TaskId) -> Option<PaneRef> {
-        let (tx, rx) = oneshot::channel();
-        self.tx.send(Msg::Pane { task, reply: tx }).ok()?;
-        rx.await.ok().flatten()
-    }
-
-    /// Tells the board a person typed into a task's pane (clears its "needs you" flag).
-    pub fn input_sent(&self, task: TaskId) {
-        let _ = self.events.send(Event::InputSent { task });
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
-        self.notices.subscribe()
-    }
-
-    pub fn summary(&self) -> watch::Receiver<Summary> {
-        self.summary.clone()
-    }
-
-    /// Stops every session and the driver.
-    pub async fn shutdown(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Msg::Shutdown(tx)).is_ok() {
-            let _ = rx.await;
-        }
-    }
-}
-
-/// What an agent's token may act on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokenScope {
-    Task(TaskId),
-    Goal(TaskId),
-}
+pub use super::handle::{BoardHandle, GoalSummary, IdemKey, Notice, Summary, TokenScope};
+use super::handle::{Msg, Reply, IDEM_KEEP_MS};
 
 /// What the driver needs besides the board.
 pub struct DriverParts {
@@ -195,21 +33,21 @@ pub struct DriverParts {
     pub idempotent: Vec<crate::store::IdempotentAnswer>,
 }
 
-struct Driver {
-    board: Board,
-    store: StoreHandle,
-    parts: DriverParts,
-    rx: mpsc::UnboundedReceiver<Msg>,
-    self_tx: mpsc::UnboundedSender<Msg>,
-    events_rx: mpsc::UnboundedReceiver<Event>,
-    events_tx: mpsc::UnboundedSender<Event>,
-    notices: broadcast::Sender<Notice>,
-    summary: watch::Sender<Summary>,
-    sessions: HashMap<(TaskId, u32), Session>,
-    version: u64,
-    idem: HashMap<IdemKey, (i64, Reply)>,
+pub(super) struct Driver {
+    pub(super) board: Board,
+    pub(super) store: StoreHandle,
+    pub(super) parts: DriverParts,
+    pub(super) rx: mpsc::UnboundedReceiver<Msg>,
+    pub(super) self_tx: mpsc::UnboundedSender<Msg>,
+    pub(super) events_rx: mpsc::UnboundedReceiver<Event>,
+    pub(super) events_tx: mpsc::UnboundedSender<Event>,
+    pub(super) notices: broadcast::Sender<Notice>,
+    pub(super) summary: watch::Sender<Summary>,
+    pub(super) sessions: HashMap<(TaskId, u32), Session>,
+    pub(super) version: u64,
+    pub(super) idem: HashMap<IdemKey, (i64, Reply)>,
     /// Answers of this drain to store with its changes.
-    idem_new: Vec<crate::store::IdempotentAnswer>,
+    pub(super) idem_new: Vec<crate::store::IdempotentAnswer>,
 }
 
 /// Starts the driver task for a board loaded from the store (recovery already applied).
@@ -535,232 +373,5 @@ impl Driver {
                 version: self.version,
             });
         }
-    }
-
-    fn run_effect(&mut self, fx: Effect) {
-        match fx {
-            Effect::Spawn(spec) => self.spawn(spec),
-            Effect::Kill { task, attempt } => {
-                if let Some(s) = self.sessions.get(&(task, attempt)) {
-                    let pid = s.pane.pid;
-                    let mark = procs::mark_value(&self.parts.board_id, task);
-                    std::thread::spawn(move || {
-                        procs::stop_group(pid, Some(&mark), Duration::from_secs(5))
-                    });
-                }
-            }
-            Effect::WriteInput { session, text } => self.type_into(session, text),
-            Effect::TypePrompt {
-                session,
-                task,
-                prompt,
-                agent,
-            } => {
-                let text = agent::profile::typed_prompt(
-                    &self.parts.config,
-                    agent.as_deref(),
-                    &prompt,
-                    task,
-                );
-                self.type_into(session, text);
-            }
-            Effect::RunPoll {
-                task,
-                attempt,
-                command,
-                cwd,
-            } => {
-                let events = self.events_tx.clone();
-                tokio::spawn(async move {
-                    let (code, stdout) = run_poll(&command, &cwd).await;
-                    let _ = events.send(Event::PollFinished {
-                        task,
-                        attempt,
-                        code,
-                        stdout,
-                    });
-                });
-            }
-            Effect::RemoveWorktrees { goal, repo } => {
-                let dir = self.parts.data.worktrees();
-                tokio::task::spawn_blocking(move || {
-                    for e in crate::git::remove_worktrees(&repo, &dir, goal) {
-                        tracing::warn!(goal, "cannot remove a worktree: {e}");
-                    }
-                });
-            }
-            Effect::ComputeDiff {
-                task,
-                repo,
-                base,
-                branch,
-            } => {
-                let events = self.events_tx.clone();
-                let dir = self.parts.data.root.join("diffs");
-                tokio::task::spawn_blocking(move || {
-                    match crate::git::diff(&repo, &base, &branch) {
-                        Ok(d) => {
-                            let _ = std::fs::create_dir_all(&dir);
-                            let file = dir.join(format!("{task}-{}.patch", &d.hash[..16]));
-                            if let Err(e) = std::fs::write(&file, &d.patch) {
-                                tracing::warn!(task, "cannot save the diff: {e}");
-                            }
-                            let _ = events.send(Event::DiffReady {
-                                task,
-                                hash: d.hash,
-                                stat: d.stat,
-                            });
-                        }
-                        Err(e) => tracing::warn!(task, "cannot compute the review diff: {e}"),
-                    }
-                });
-            }
-        }
-    }
-
-    /// Types text into a session off the board's thread (the paste pauses before Enter).
-    fn type_into(&self, session: (TaskId, u32), text: String) {
-        match self.sessions.get(&session).map(|s| s.pane.clone()) {
-            Some(pane) => {
-                std::thread::spawn(move || {
-                    if let Err(e) = pane.type_text(&text) {
-                        tracing::warn!(task = pane.task, "cannot type into the session: {e}");
-                    }
-                });
-            }
-            None => tracing::warn!(task = session.0, "no open session to type into"),
-        }
-    }
-
-    fn spawn(&mut self, spec: SpawnSpec) {
-        let data = self.parts.data.clone();
-        let config = self.parts.config.clone();
-        let board_id = self.parts.board_id.clone();
-        let (task, attempt) = (spec.task, spec.attempt);
-        let mut env = self.parts.env.clone();
-        env.extend([
-            ("TASKBOARD_HOME".into(), data.root.display().to_string()),
-            ("TASKBOARD_TASK_ID".into(), task.to_string()),
-            ("TASKBOARD_GOAL_ID".into(), spec.goal.to_string()),
-            (procs::MARK.into(), procs::mark_value(&board_id, task)),
-        ]);
-        if let Some(f) = &self.parts.token_for {
-            // A pinned session serves every pinned task of its goal: its token is the goal's.
-            let scope = if spec.pinned {
-                TokenScope::Goal(spec.goal)
-            } else {
-                TokenScope::Task(task)
-            };
-            env.push(("TASKBOARD_TOKEN".into(), f(scope)));
-        }
-        let (rows, cols) = self.parts.pane_size;
-        let sinks = Sinks {
-            events: self.events_tx.clone(),
-            output: {
-                let notices = self.notices.clone();
-                Arc::new(move |t| {
-                    let _ = notices.send(Notice::Output(t));
-                })
-            },
-        };
-        let tx = self.self_tx.clone();
-        // git and fork/exec block: keep them off the board's thread.
-        tokio::task::spawn_blocking(move || {
-            let result = (|| {
-                let workdir = if spec.worktree {
-                    let path = data.worktrees().join(format!("{}-{task}", spec.goal));
-                    let branch = spec
-                        .workdir
-                        .as_ref()
-                        .map(|w| w.branch.clone())
-                        .unwrap_or_else(|| crate::git::branch_name(&board_id, task, &spec.title));
-                    let w = crate::git::ensure_worktree(
-                        &spec.repo,
-                        &path,
-                        &branch,
-                        spec.base_branch.as_deref(),
-                    )?;
-                    Some(crate::model::WorkDir {
-                        path: w.path,
-                        branch: w.branch,
-                        base: w.base,
-                    })
-                } else {
-                    None
-                };
-                let cwd = workdir
-                    .as_ref()
-                    .map(|w| w.path.clone())
-                    .unwrap_or_else(|| spec.repo.clone());
-                let prompt_file = data.logs().join(format!("{task}.prompt"));
-                let plan = agent::profile::plan(&spec, &config, &prompt_file, &cwd)?;
-                std::fs::write(&prompt_file, &plan.prompt)
-                    .map_err(|e| format!("cannot write {}: {e}", prompt_file.display()))?;
-                env.push(("TASKBOARD_WORKTREE".into(), cwd.display().to_string()));
-                env.push(("TASKBOARD_PROMPT".into(), plan.prompt.clone()));
-                env.extend(plan.env);
-                let req = SpawnRequest {
-                    task,
-                    attempt,
-                    argv: plan.argv,
-                    cwd,
-                    env,
-                    log_path: data.log_file(task),
-                    rows,
-                    cols,
-                    scrollback: config.scrollback,
-                    attention: plan.attention,
-                };
-                agent::spawn(req, sinks).map(|s| (s, workdir))
-            })();
-            let _ = tx.send(Msg::SpawnDone {
-                task,
-                attempt,
-                result,
-            });
-        });
-    }
-
-    /// Stops every session (TERM, then KILL after a short grace) and waits for them.
-    async fn stop_all(&mut self) {
-        let board_id = self.parts.board_id.clone();
-        let pids: Vec<(u32, String)> = self
-            .sessions
-            .iter()
-            .map(|((t, _), s)| (s.pane.pid, procs::mark_value(&board_id, *t)))
-            .collect();
-        self.sessions.clear();
-        let _ = tokio::task::spawn_blocking(move || {
-            let threads: Vec<_> = pids
-                .into_iter()
-                .map(|(pid, mark)| {
-                    std::thread::spawn(move || {
-                        procs::stop_group(pid, Some(&mark), Duration::from_secs(3))
-                    })
-                })
-                .collect();
-            for t in threads {
-                let _ = t.join();
-            }
-        })
-        .await;
-    }
-}
-
-/// Runs a poll command: exit code and stdout. A command that hangs counts as "still waiting".
-async fn run_poll(command: &str, cwd: &std::path::Path) -> (i32, String) {
-    let mut cmd = tokio::process::Command::new("sh");
-    cmd.arg("-c")
-        .arg(command)
-        .current_dir(cwd)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    match tokio::time::timeout(Duration::from_secs(300), cmd.output()).await {
-        Ok(Ok(out)) => (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        ),
-        Ok(Err(e)) => (-1, format!("cannot run the poll command: {e}")),
-        Err(_) => (-1, "poll command timed out".into()),
     }
 }

@@ -5,6 +5,7 @@ mod commands;
 pub mod effects;
 mod machine;
 mod pinned;
+mod reactions;
 mod schedule;
 mod subtasks;
 mod tree;
@@ -13,3 +14,5 @@ pub use effects::{AuditEvent, Changes, Effect, Event, Handled, SpawnSpec, Transi
 pub use machine::{Board, GoalStats, Limits};
 pub use pinned::Pinned;
 pub mod driver;
+mod handle;
+mod runner;

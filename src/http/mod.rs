@@ -6,6 +6,7 @@ pub mod client;
 mod errors;
 mod routes;
 pub mod server;
+mod writes;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 

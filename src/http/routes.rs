@@ -15,16 +15,18 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use futures::Stream;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{local_host_ok, path_task, scope_of, task_may, Caller};
 use super::errors::ApiError;
+use super::writes::{
+    block, complete, decision, delete, input, pause, resize, resolve, resume, retry, signal, skip,
+    stop, subtasks,
+};
 use super::AppState;
 use crate::board::driver::{IdemKey, Notice};
-use crate::command::{Command, Decision, SignalStatus};
+use crate::command::Command;
 use crate::model::TaskId;
-use crate::signal_match::SignalTarget;
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -63,9 +65,9 @@ pub fn router(state: AppState) -> Router {
 
 /// What the guard learned about the caller, for the handlers.
 #[derive(Clone)]
-struct Ctx {
-    who: String,
-    idem: Option<IdemKey>,
+pub(super) struct Ctx {
+    pub(super) who: String,
+    pub(super) idem: Option<IdemKey>,
 }
 
 /// Host/Origin check, then the bearer token and what it may do.
@@ -152,7 +154,9 @@ fn clean_client(v: &str) -> String {
 }
 
 /// Parses a JSON body, naming the field at fault.
-fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+pub(super) fn parse<T: DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -182,7 +186,7 @@ fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, 
     })
 }
 
-fn task_id(raw: &str) -> Result<TaskId, ApiError> {
+pub(super) fn task_id(raw: &str) -> Result<TaskId, ApiError> {
     raw.trim_start_matches('#').parse().map_err(|_| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -192,7 +196,7 @@ fn task_id(raw: &str) -> Result<TaskId, ApiError> {
     })
 }
 
-async fn run(
+pub(super) async fn run(
     state: &AppState,
     ctx: &Ctx,
     cmd: Command,
@@ -256,310 +260,6 @@ async fn add_goal(
         true,
     )
     .await
-}
-
-#[derive(Deserialize)]
-struct SignalBody {
-    status: SignalStatus,
-    #[serde(default)]
-    payload: Value,
-}
-
-async fn signal(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let id = task_id(&id)?;
-    let b: SignalBody = parse(body)?;
-    run(
-        &state,
-        &ctx,
-        Command::Signal {
-            task: id,
-            status: b.status,
-            payload: b.payload,
-        },
-        false,
-    )
-    .await
-}
-
-#[derive(Deserialize)]
-struct ResolveBody {
-    gate: String,
-    repo: Option<String>,
-    pr: Option<u64>,
-    pr_url: Option<String>,
-    status: SignalStatus,
-    #[serde(default)]
-    payload: Value,
-    /// The commit CI tested; must be the head of the code the gate judges.
-    sha: Option<String>,
-}
-
-/// A CI result for old code never passes a gate: every matched gate's code must be at `sha`.
-async fn check_sha(state: &AppState, target: &SignalTarget, sha: &str) -> Result<(), ApiError> {
-    let target = target.clone();
-    let judged: Vec<(TaskId, std::path::PathBuf, Option<String>)> = state
-        .board
-        .query(move |b| {
-            b.matching_signals(&target)
-                .into_iter()
-                .filter_map(|id| b.judged_code(id).map(|(r, br)| (id, r, br)))
-                .collect()
-        })
-        .await
-        .unwrap_or_default();
-    let sha = sha.trim().to_ascii_lowercase();
-    let stale = tokio::task::spawn_blocking(move || {
-        judged.into_iter().find_map(|(id, repo, branch)| {
-            let head = match &branch {
-                Some(b) => crate::git::branch_head(&repo, b),
-                None => crate::git::head(&repo),
-            }
-            .unwrap_or_default();
-            let fresh = sha.len() >= 7 && head.starts_with(&sha);
-            (!fresh).then(|| {
-                format!(
-                    "stale signal for #{id}: sha {sha} is not the head of {} ({head})",
-                    branch.unwrap_or_else(|| "HEAD".into())
-                )
-            })
-        })
-    })
-    .await
-    .unwrap_or(None);
-    match stale {
-        Some(message) => Err(ApiError::new(StatusCode::CONFLICT, "stale", message)),
-        None => Ok(()),
-    }
-}
-
-async fn resolve(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let b: ResolveBody = parse(body)?;
-    if b.gate.trim().is_empty() {
-        return Err(ApiError::bad(
-            "`gate` must name a gate (e.g. gh_ci)",
-            Some("gate".into()),
-        ));
-    }
-    if b.pr_url.is_none() && (b.repo.is_none() || b.pr.is_none()) {
-        return Err(ApiError::bad(
-            "give `pr_url`, or `repo` and `pr`",
-            Some(if b.repo.is_none() { "repo" } else { "pr" }.into()),
-        ));
-    }
-    let target = SignalTarget::new(&b.gate, b.repo.as_deref(), b.pr, b.pr_url.as_deref())
-        .map_err(|m| ApiError::bad(m, Some("pr_url".into())))?;
-    if let Some(sha) = &b.sha {
-        check_sha(&state, &target, sha).await?;
-    }
-    run(
-        &state,
-        &ctx,
-        Command::ResolveSignals {
-            target,
-            status: b.status,
-            payload: b.payload,
-        },
-        false,
-    )
-    .await
-}
-
-#[derive(Deserialize)]
-struct CompleteBody {
-    #[serde(default)]
-    summary: String,
-    #[serde(default)]
-    review: bool,
-    #[serde(default)]
-    artifacts: serde_json::Map<String, Value>,
-}
-
-async fn complete(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let id = task_id(&id)?;
-    let b: CompleteBody = parse(body)?;
-    run(
-        &state,
-        &ctx,
-        Command::Complete {
-            task: id,
-            summary: b.summary,
-            review: b.review,
-            artifacts: b.artifacts,
-        },
-        false,
-    )
-    .await
-}
-
-async fn subtasks(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let id = task_id(&id)?;
-    let value: Value = parse(body)?;
-    let tasks =
-        crate::goalfile::parse_subtasks(&value).map_err(|e| ApiError::bad(e.message, e.field))?;
-    run(&state, &ctx, Command::Subtasks { task: id, tasks }, true).await
-}
-
-async fn open_pane(state: &AppState, id: TaskId) -> Result<crate::agent::PaneRef, ApiError> {
-    state.board.pane(id).await.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!("task #{id} has no open session"),
-        )
-    })
-}
-
-/// Keys for an agent: the body's bytes go to its terminal as they are (admin token only).
-async fn input(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let id = task_id(&id)?;
-    let bytes = body.map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
-    let pane = open_pane(&state, id).await?;
-    let n = bytes.len();
-    tokio::task::spawn_blocking(move || pane.write(&bytes))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("cannot write to the session: {e}"),
-            )
-        })?;
-    state.board.input_sent(id);
-    Ok(Json(json!({"id": id, "written": n})))
-}
-
-#[derive(Deserialize)]
-struct ResizeBody {
-    rows: u16,
-    cols: u16,
-}
-
-/// The pane size of the last client that resized wins, as in tmux.
-async fn resize(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let id = task_id(&id)?;
-    let b: ResizeBody = parse(body)?;
-    if b.rows < 2 || b.cols < 2 || b.rows > 1000 || b.cols > 1000 {
-        return Err(ApiError::bad(
-            "rows and cols must be between 2 and 1000",
-            Some("rows".into()),
-        ));
-    }
-    let pane = open_pane(&state, id).await?;
-    pane.resize(b.rows, b.cols);
-    Ok(Json(json!({"id": id, "rows": b.rows, "cols": b.cols})))
-}
-
-#[derive(Deserialize)]
-struct BlockBody {
-    reason: String,
-}
-
-async fn block(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let id = task_id(&id)?;
-    let b: BlockBody = parse(body)?;
-    run(
-        &state,
-        &ctx,
-        Command::Block {
-            task: id,
-            reason: b.reason,
-        },
-        false,
-    )
-    .await
-}
-
-#[derive(Deserialize)]
-struct DecisionBody {
-    decision: Decision,
-    comment: Option<String>,
-    diff_hash: Option<String>,
-}
-
-async fn decision(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let id = task_id(&id)?;
-    let b: DecisionBody = parse(body)?;
-    run(
-        &state,
-        &ctx,
-        Command::Decide {
-            task: id,
-            decision: b.decision,
-            comment: b.comment,
-            diff_hash: b.diff_hash,
-        },
-        false,
-    )
-    .await
-}
-
-macro_rules! simple_route {
-    ($name:ident, $variant:ident) => {
-        async fn $name(
-            State(state): State<AppState>,
-            Extension(ctx): Extension<Ctx>,
-            Path(id): Path<String>,
-        ) -> Result<Response, ApiError> {
-            let id = task_id(&id)?;
-            run(&state, &ctx, Command::$variant { task: id }, false).await
-        }
-    };
-}
-simple_route!(retry, Retry);
-simple_route!(skip, Skip);
-simple_route!(stop, Stop);
-simple_route!(delete, Delete);
-
-async fn pause(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-) -> Result<Response, ApiError> {
-    run(&state, &ctx, Command::Pause, false).await
-}
-
-async fn resume(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-) -> Result<Response, ApiError> {
-    run(&state, &ctx, Command::Resume, false).await
 }
 
 async fn audit(

@@ -48,6 +48,9 @@ pub async fn serve(
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
                 .keep_alive(true)
+                // A client that shuts its write side after the request (`nc -N`, some CI
+                // scripts) still gets its answer; without this hyper drops the response.
+                .half_close(true)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             tokio::select! {

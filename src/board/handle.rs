@@ -1,0 +1,176 @@
+//! The board's public face: the handle others hold, the notices they hear, the summary
+//! a run watches. Messages go to the driver; nothing here touches task state.
+
+use serde_json::Value;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use super::effects::{Event, Transition};
+use super::machine::Board;
+use crate::agent::{self, PaneRef, Session};
+use crate::command::{Command, CommandError};
+use crate::model::{Source, Status, TaskId};
+
+/// What others hear about the board.
+#[derive(Clone, Debug)]
+pub enum Notice {
+    Transition(Transition),
+    Attention {
+        task: TaskId,
+        title: String,
+        reason: String,
+    },
+    PaneOpened {
+        task: TaskId,
+        pane: PaneRef,
+    },
+    /// A pane has new output (payload-free: the UI pulls from the pane).
+    Output(TaskId),
+    StorageFailed(String),
+}
+
+impl std::fmt::Debug for agent::Pane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Pane(#{} attempt {} pid {})",
+            self.task, self.attempt, self.pid
+        )
+    }
+}
+
+/// Per-goal facts for whoever decides when a run is over.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    pub goals: Vec<GoalSummary>,
+    pub paused: bool,
+    /// Bumped after every drain that changed something.
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GoalSummary {
+    pub id: TaskId,
+    pub status: Status,
+    pub live: usize,
+}
+
+pub(super) type Reply = Result<Value, CommandError>;
+
+/// An `Idempotency-Key` and the scope it belongs to (a hash of the caller's token).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IdemKey {
+    pub scope: String,
+    pub key: String,
+}
+
+/// How long an idempotent answer is kept.
+pub(super) const IDEM_KEEP_MS: i64 = 24 * 3600 * 1000;
+
+pub(super) enum Msg {
+    Command {
+        cmd: Command,
+        who: Source,
+        idem: Option<IdemKey>,
+        reply: oneshot::Sender<Reply>,
+    },
+    Query(Box<dyn FnOnce(&Board) + Send>),
+    /// The open pane of a task (its own session, or its goal's pinned one).
+    Pane {
+        task: TaskId,
+        reply: oneshot::Sender<Option<PaneRef>>,
+    },
+    SpawnDone {
+        task: TaskId,
+        attempt: u32,
+        result: Result<(Session, Option<crate::model::WorkDir>), String>,
+    },
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// The handle everyone else uses to talk to the board.
+#[derive(Clone)]
+pub struct BoardHandle {
+    pub(super) tx: mpsc::UnboundedSender<Msg>,
+    pub(super) events: mpsc::UnboundedSender<Event>,
+    pub(super) notices: broadcast::Sender<Notice>,
+    pub(super) summary: watch::Receiver<Summary>,
+}
+
+impl BoardHandle {
+    /// Sends a command; the answer comes once it is applied and committed.
+    pub async fn command(&self, cmd: Command, who: impl Into<Source>) -> Reply {
+        self.command_once(cmd, who, None).await
+    }
+
+    /// Like `command`, but a repeat of the same idempotency key returns the first answer
+    /// and applies nothing.
+    pub async fn command_once(
+        &self,
+        cmd: Command,
+        who: impl Into<Source>,
+        idem: Option<IdemKey>,
+    ) -> Reply {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Command {
+                cmd,
+                who: who.into(),
+                idem,
+                reply: tx,
+            })
+            .map_err(|_| CommandError::Storage {
+                message: "the board has stopped".into(),
+            })?;
+        rx.await.map_err(|_| CommandError::Storage {
+            message: "the board has stopped".into(),
+        })?
+    }
+
+    /// Reads the board (on its own task, between drains).
+    pub async fn query<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Board) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        let job = Box::new(move |b: &Board| {
+            let _ = tx.send(f(b));
+        });
+        self.tx.send(Msg::Query(job)).ok()?;
+        rx.await.ok()
+    }
+
+    /// The live pane of a task's open session, if it has one.
+    pub async fn pane(&self, task: TaskId) -> Option<PaneRef> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Msg::Pane { task, reply: tx }).ok()?;
+        rx.await.ok().flatten()
+    }
+
+    /// Tells the board a person typed into a task's pane (clears its "needs you" flag).
+    pub fn input_sent(&self, task: TaskId) {
+        let _ = self.events.send(Event::InputSent { task });
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+
+    pub fn summary(&self) -> watch::Receiver<Summary> {
+        self.summary.clone()
+    }
+
+    /// Stops every session and the driver.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// What an agent's token may act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenScope {
+    Task(TaskId),
+    Goal(TaskId),
+}

@@ -1,0 +1,240 @@
+//! Running the board's effects: spawning sessions (worktree, profile, PTY) off the board's
+//! thread, stopping process groups, typing into sessions, polls, worktree removal, diffs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::driver::Driver;
+use super::effects::{Effect, Event, SpawnSpec};
+use super::handle::{Msg, Notice, TokenScope};
+use crate::agent::{self, procs, Sinks, SpawnRequest};
+use crate::model::TaskId;
+
+impl Driver {
+    pub(super) fn run_effect(&mut self, fx: Effect) {
+        match fx {
+            Effect::Spawn(spec) => self.spawn(spec),
+            Effect::Kill { task, attempt } => {
+                if let Some(s) = self.sessions.get(&(task, attempt)) {
+                    let pid = s.pane.pid;
+                    let mark = procs::mark_value(&self.parts.board_id, task, attempt);
+                    std::thread::spawn(move || {
+                        procs::stop_group(pid, Some(&mark), Duration::from_secs(5))
+                    });
+                }
+            }
+            Effect::WriteInput { session, text } => self.type_into(session, text),
+            Effect::TypePrompt {
+                session,
+                task,
+                prompt,
+                agent,
+            } => {
+                let text = agent::profile::typed_prompt(
+                    &self.parts.config,
+                    agent.as_deref(),
+                    &prompt,
+                    task,
+                );
+                self.type_into(session, text);
+            }
+            Effect::RunPoll {
+                task,
+                attempt,
+                command,
+                cwd,
+            } => {
+                let events = self.events_tx.clone();
+                tokio::spawn(async move {
+                    let (code, stdout) = run_poll(&command, &cwd).await;
+                    let _ = events.send(Event::PollFinished {
+                        task,
+                        attempt,
+                        code,
+                        stdout,
+                    });
+                });
+            }
+            Effect::RemoveWorktrees { goal, repo } => {
+                let dir = self.parts.data.worktrees();
+                tokio::task::spawn_blocking(move || {
+                    for e in crate::git::remove_worktrees(&repo, &dir, goal) {
+                        tracing::warn!(goal, "cannot remove a worktree: {e}");
+                    }
+                });
+            }
+            Effect::ComputeDiff {
+                task,
+                repo,
+                base,
+                branch,
+            } => {
+                let events = self.events_tx.clone();
+                let dir = self.parts.data.root.join("diffs");
+                tokio::task::spawn_blocking(move || {
+                    match crate::git::diff(&repo, &base, &branch) {
+                        Ok(d) => {
+                            let _ = std::fs::create_dir_all(&dir);
+                            let file = dir.join(format!("{task}-{}.patch", &d.hash[..16]));
+                            if let Err(e) = std::fs::write(&file, &d.patch) {
+                                tracing::warn!(task, "cannot save the diff: {e}");
+                            }
+                            let _ = events.send(Event::DiffReady {
+                                task,
+                                hash: d.hash,
+                                stat: d.stat,
+                            });
+                        }
+                        Err(e) => tracing::warn!(task, "cannot compute the review diff: {e}"),
+                    }
+                });
+            }
+        }
+    }
+
+    /// Types text into a session off the board's thread (the paste pauses before Enter).
+    fn type_into(&self, session: (TaskId, u32), text: String) {
+        match self.sessions.get(&session).map(|s| s.pane.clone()) {
+            Some(pane) => {
+                std::thread::spawn(move || {
+                    if let Err(e) = pane.type_text(&text) {
+                        tracing::warn!(task = pane.task, "cannot type into the session: {e}");
+                    }
+                });
+            }
+            None => tracing::warn!(task = session.0, "no open session to type into"),
+        }
+    }
+
+    fn spawn(&mut self, spec: SpawnSpec) {
+        let data = self.parts.data.clone();
+        let config = self.parts.config.clone();
+        let board_id = self.parts.board_id.clone();
+        let (task, attempt) = (spec.task, spec.attempt);
+        let mut env = self.parts.env.clone();
+        env.extend([
+            ("TASKBOARD_HOME".into(), data.root.display().to_string()),
+            ("TASKBOARD_TASK_ID".into(), task.to_string()),
+            ("TASKBOARD_GOAL_ID".into(), spec.goal.to_string()),
+            (procs::MARK.into(), procs::mark_value(&board_id, task, attempt)),
+        ]);
+        if let Some(f) = &self.parts.token_for {
+            // A pinned session serves every pinned task of its goal: its token is the goal's.
+            let scope = if spec.pinned {
+                TokenScope::Goal(spec.goal)
+            } else {
+                TokenScope::Task(task)
+            };
+            env.push(("TASKBOARD_TOKEN".into(), f(scope)));
+        }
+        let (rows, cols) = self.parts.pane_size;
+        let sinks = Sinks {
+            events: self.events_tx.clone(),
+            output: {
+                let notices = self.notices.clone();
+                Arc::new(move |t| {
+                    let _ = notices.send(Notice::Output(t));
+                })
+            },
+        };
+        let tx = self.self_tx.clone();
+        // git and fork/exec block: keep them off the board's thread.
+        tokio::task::spawn_blocking(move || {
+            let result = (|| {
+                let workdir = if spec.worktree {
+                    let path = data.worktrees().join(format!("{}-{task}", spec.goal));
+                    let branch = spec
+                        .workdir
+                        .as_ref()
+                        .map(|w| w.branch.clone())
+                        .unwrap_or_else(|| crate::git::branch_name(&board_id, task, &spec.title));
+                    let w = crate::git::ensure_worktree(
+                        &spec.repo,
+                        &path,
+                        &branch,
+                        spec.base_branch.as_deref(),
+                    )?;
+                    Some(crate::model::WorkDir {
+                        path: w.path,
+                        branch: w.branch,
+                        base: w.base,
+                    })
+                } else {
+                    None
+                };
+                let cwd = workdir
+                    .as_ref()
+                    .map(|w| w.path.clone())
+                    .unwrap_or_else(|| spec.repo.clone());
+                let prompt_file = data.logs().join(format!("{task}.prompt"));
+                let plan = agent::profile::plan(&spec, &config, &prompt_file, &cwd)?;
+                std::fs::write(&prompt_file, &plan.prompt)
+                    .map_err(|e| format!("cannot write {}: {e}", prompt_file.display()))?;
+                env.push(("TASKBOARD_WORKTREE".into(), cwd.display().to_string()));
+                env.push(("TASKBOARD_PROMPT".into(), plan.prompt.clone()));
+                env.extend(plan.env);
+                let req = SpawnRequest {
+                    task,
+                    attempt,
+                    argv: plan.argv,
+                    cwd,
+                    env,
+                    log_path: data.log_file(task),
+                    rows,
+                    cols,
+                    scrollback: config.scrollback,
+                    attention: plan.attention,
+                };
+                agent::spawn(req, sinks).map(|s| (s, workdir))
+            })();
+            let _ = tx.send(Msg::SpawnDone {
+                task,
+                attempt,
+                result,
+            });
+        });
+    }
+
+    /// Stops every session (TERM, then KILL after a short grace) and waits for them.
+    pub(super) async fn stop_all(&mut self) {
+        let board_id = self.parts.board_id.clone();
+        let pids: Vec<(u32, String)> = self
+            .sessions
+            .iter()
+            .map(|((t, a), s)| (s.pane.pid, procs::mark_value(&board_id, *t, *a)))
+            .collect();
+        self.sessions.clear();
+        let _ = tokio::task::spawn_blocking(move || {
+            let threads: Vec<_> = pids
+                .into_iter()
+                .map(|(pid, mark)| {
+                    std::thread::spawn(move || {
+                        procs::stop_group(pid, Some(&mark), Duration::from_secs(3))
+                    })
+                })
+                .collect();
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+    }
+}
+
+/// Runs a poll command: exit code and stdout. A command that hangs counts as "still waiting".
+async fn run_poll(command: &str, cwd: &std::path::Path) -> (i32, String) {
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    match tokio::time::timeout(Duration::from_secs(300), cmd.output()).await {
+        Ok(Ok(out)) => (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ),
+        Ok(Err(e)) => (-1, format!("cannot run the poll command: {e}")),
+        Err(_) => (-1, "poll command timed out".into()),
+    }
+}
