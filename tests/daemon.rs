@@ -9,16 +9,7 @@ use common::*;
 const LONG: Duration = Duration::from_secs(30);
 
 fn endpoint(s: &Scratch) -> (String, String) {
-    let url = std::fs::read_to_string(s.data().join("endpoint"))
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
-    let token = std::fs::read_to_string(s.data().join("token"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let (url, token) = s.endpoint();
     (
         url.trim_start_matches("http://").to_string(),
         format!("Bearer {token}"),

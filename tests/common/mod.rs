@@ -68,6 +68,14 @@ impl Scratch {
             .spawn()
             .expect("spawn taskboard")
     }
+    /// The running board's base URL (from `<data>/endpoint`) and admin token.
+    pub fn endpoint(&self) -> (String, String) {
+        let text = std::fs::read_to_string(self.data().join("endpoint")).expect("endpoint file");
+        let url = text.lines().next().expect("endpoint URL").to_string();
+        let token = std::fs::read_to_string(self.data().join("token")).expect("token file");
+        (url, token.trim().to_string())
+    }
+
     /// `status --json` parsed.
     pub fn status(&self) -> serde_json::Value {
         let out = self.run(&["status", "--json"]);
@@ -224,16 +232,7 @@ impl Live {
                 .unwrap_or(false)),
             "no endpoint file"
         );
-        let url = std::fs::read_to_string(&ep)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .to_string();
-        let token = std::fs::read_to_string(s.data().join("token"))
-            .unwrap()
-            .trim()
-            .to_string();
+        let (url, token) = s.endpoint();
         Live {
             child,
             url,
