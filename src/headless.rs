@@ -72,6 +72,11 @@ pub async fn run(board: &BoardHandle, opts: HeadlessOpts) -> i32 {
             Ok(v) => {
                 let id = v["id"].as_u64().unwrap_or(0);
                 println!("{} goal #{id} added", clock(crate::model::now_millis()));
+                // The answer can overtake the summary that has the goal; judging by an older
+                // summary (other goals only) would call the run over before it starts.
+                let _ = summary
+                    .wait_for(|s| s.goals.iter().any(|g| g.id == id))
+                    .await;
                 HashSet::from([id])
             }
             Err(e) => {
@@ -79,19 +84,14 @@ pub async fn run(board: &BoardHandle, opts: HeadlessOpts) -> i32 {
                 return EXIT_FAILED;
             }
         },
-        None => {
-            let watched = unfinished_goals(board, &mut summary).await;
-            if !watched.is_empty() {
-                if let Some(code) = settled(&summary.borrow(), &watched) {
-                    return code;
-                }
-            }
-            watched
-        }
+        None => unfinished_goals(board, &mut summary).await,
     };
     if watched.is_empty() {
         println!("nothing to run: no unfinished goals in this data dir");
         return EXIT_OK;
+    }
+    if let Some(code) = settled(&summary.borrow(), &watched) {
+        return code;
     }
     if opts.auto_approve {
         approve_waiting(board, &watched).await;

@@ -56,13 +56,34 @@ pub struct Wiring {
     pub pane_size: Option<(u16, u16)>,
 }
 
+/// Task data (prompts, payloads, agent output) is for the board's user only: the database
+/// (SQLite gives its WAL files the database's mode) and the logs dir. Best effort.
+fn private(data: &DataDir) {
+    use std::os::unix::fs::PermissionsExt;
+    let db = data.db();
+    let mut files = vec![(data.logs(), 0o700)];
+    for suffix in ["", "-wal", "-shm"] {
+        files.push((std::path::PathBuf::from(format!("{}{suffix}", db.display())), 0o600));
+    }
+    for (path, mode) in files {
+        if path.exists() {
+            if let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)) {
+                tracing::warn!("cannot make {} private: {e}", path.display());
+            }
+        }
+    }
+}
+
 /// Opens everything and starts the driver. Must run inside a tokio runtime.
 pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Running, StartError> {
     let lock = data.lock()?;
     let addr = crate::http::parse_listen(wiring.listen.as_deref().unwrap_or(&config.listen))
         .map_err(StartError::Listen)?;
     let mut store = Store::open(&data.db())?;
+    private(data);
     let board_id = data.board_id()?;
+    // Read everything before the first write: a damaged row must leave the file untouched.
+    let loaded = store.load_tasks()?;
     let seed = match store.meta("session_seed")? {
         Some(s) => uuid::Uuid::parse_str(&s).unwrap_or_else(|_| uuid::Uuid::new_v4()),
         None => {
@@ -79,7 +100,7 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
         spawns_per_minute: config.spawns_per_minute,
     };
     let mut board = Board::new(limits, seed);
-    for task in store.load_tasks()? {
+    for task in loaded {
         board.insert_loaded(task);
     }
     if store.meta("paused")?.as_deref() == Some("true") {

@@ -6,11 +6,13 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
-/// The environment variable that marks every process of a task: `<board-id>:<task>`.
+/// The environment variable that marks every process of a task's attempt:
+/// `<board-id>:<task>:<attempt>`. Per attempt, so stopping an old attempt (a timeout with a
+/// retry, a stop then a retry) never kills the processes of the new one.
 pub const MARK: &str = "TASKBOARD_MARK";
 
-pub fn mark_value(board: &str, task: u64) -> String {
-    format!("{board}:{task}")
+pub fn mark_value(board: &str, task: u64, attempt: u32) -> String {
+    format!("{board}:{task}:{attempt}")
 }
 
 fn group_alive(pgid: u32) -> bool {
@@ -35,14 +37,56 @@ pub fn stop_group(pgid: u32, mark: Option<&str>, grace: Duration) {
     }
 }
 
+/// After a session's main process ended: TERM whatever it left running (found by its exact
+/// `mark`, e.g. a grandchild that called `setsid`), and KILL what is still there after
+/// `grace`. Returns how many were found; nothing found costs one scan of `/proc`.
+pub fn end_leftovers(mark: &str, grace: Duration) -> usize {
+    let pids = marked(mark, true);
+    if pids.is_empty() {
+        return 0;
+    }
+    for p in &pids {
+        let _ = kill(Pid::from_raw(*p as i32), Signal::SIGTERM);
+        let _ = kill(Pid::from_raw(*p as i32), Signal::SIGCONT);
+    }
+    let until = Instant::now() + grace;
+    while pids.iter().any(|p| alive(*p)) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill_marked(mark, true);
+    pids.len()
+}
+
+/// Running (not a zombie waiting to be reaped).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
 /// Kills (SIGKILL) every process whose environment holds `TASKBOARD_MARK=<prefix>…`
 /// (`exact` = the whole value), except ourselves. Returns how many were found.
 pub fn kill_marked(prefix: &str, exact: bool) -> usize {
+    let pids = marked(prefix, exact);
+    for pid in &pids {
+        let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGKILL);
+    }
+    pids.len()
+}
+
+/// The processes (but ourselves) whose environment holds `TASKBOARD_MARK=<prefix>…`.
+fn marked(prefix: &str, exact: bool) -> Vec<u32> {
     let me = std::process::id();
     let needle = format!("{MARK}={prefix}");
-    let mut n = 0;
+    let mut found = Vec::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
+        return found;
     };
     for entry in dir.flatten() {
         let Some(pid) = entry
@@ -62,9 +106,8 @@ pub fn kill_marked(prefix: &str, exact: bool) -> usize {
             .split(|b| *b == 0)
             .any(|var| var.starts_with(needle.as_bytes()) && (!exact || var.len() == needle.len()));
         if hit {
-            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-            n += 1;
+            found.push(pid);
         }
     }
-    n
+    found
 }

@@ -158,10 +158,20 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
 
     let w_pane = pane.clone();
     let (task, attempt) = (req.task, req.attempt);
+    let mark = req
+        .env
+        .iter()
+        .find(|(k, _)| k == super::procs::MARK)
+        .map(|(_, v)| v.clone());
     std::thread::Builder::new()
         .name(format!("pty-wait-{}", req.task))
         .spawn(move || {
             let status = child.wait();
+            // Nothing the session started outlives it (a `setsid` grandchild would run on
+            // unwatched and hold the PTY open). The mark is this attempt's only.
+            if let Some(m) = &mark {
+                super::procs::end_leftovers(m, Duration::from_secs(1));
+            }
             // Let the reader drain what the program printed last (bounded: a grandchild may
             // keep the PTY open).
             let _ = eof_rx.recv_timeout(Duration::from_millis(500));

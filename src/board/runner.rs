@@ -116,7 +116,10 @@ impl Driver {
             ("TASKBOARD_HOME".into(), data.root.display().to_string()),
             ("TASKBOARD_TASK_ID".into(), task.to_string()),
             ("TASKBOARD_GOAL_ID".into(), spec.goal.to_string()),
-            (procs::MARK.into(), procs::mark_value(&board_id, task, attempt)),
+            (
+                procs::MARK.into(),
+                procs::mark_value(&board_id, task, attempt),
+            ),
         ]);
         if let Some(f) = &self.parts.token_for {
             // A pinned session serves every pinned task of its goal: its token is the goal's.

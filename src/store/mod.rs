@@ -26,6 +26,26 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("stored task #{id} cannot be read: {detail}")]
     BadRow { id: TaskId, detail: String },
+    #[error("the database {path} has a damaged row: task #{id} cannot be read ({detail}). taskboard left it as it is: move it away (mv {path} {path}.bad) to start fresh, or restore a backup.", path = .path.display())]
+    DamagedRow {
+        path: PathBuf,
+        id: TaskId,
+        detail: String,
+    },
+}
+
+impl StoreError {
+    /// The disk is full, read-only or failing: a later try may succeed once it is fixed.
+    pub fn is_disk_trouble(&self) -> bool {
+        use rusqlite::ErrorCode::*;
+        matches!(
+            self,
+            StoreError::Sqlite(e) if matches!(
+                e.sqlite_error_code(),
+                Some(DiskFull | ReadOnly | SystemIoFailure | CannotOpen | DatabaseBusy | DatabaseLocked)
+            )
+        )
+    }
 }
 
 /// Everything one drain of the board changed: committed as one transaction.
@@ -139,7 +159,8 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (id, data) = row.map_err(|e| self.classify(e))?;
-            let task: Task = serde_json::from_str(&data).map_err(|e| StoreError::BadRow {
+            let task: Task = serde_json::from_str(&data).map_err(|e| StoreError::DamagedRow {
+                path: self.path.clone(),
                 id: id as TaskId,
                 detail: e.to_string(),
             })?;

@@ -23,18 +23,45 @@ pub struct StoreHandle {
 /// Most batches merged into one transaction.
 const MAX_GROUP: usize = 256;
 
-fn commit_group(store: &mut Store, group: &mut Vec<(Batch, Done)>) {
+/// Commits the group. A batch that failed for want of disk (full, read-only, I/O error) is
+/// already applied in the board's memory, so it goes again in front of the next group: the
+/// store catches up with what the board shows once the disk is back. Its callers were told it
+/// failed, so its idempotency answers are dropped.
+fn commit_group(store: &mut Store, group: &mut Vec<(Batch, Done)>, carried: &mut Option<Batch>) {
     if group.is_empty() {
         return;
     }
     let (batches, dones): (Vec<Batch>, Vec<Done>) = std::mem::take(group).into_iter().unzip();
-    let result = store.commit_many(&batches).map_err(|e| e.to_string());
+    let mut all: Vec<Batch> = carried.take().into_iter().collect();
+    all.extend(batches);
+    let result = store.commit_many(&all);
     if let Err(e) = &result {
         tracing::error!("commit failed: {e}");
+        if e.is_disk_trouble() {
+            *carried = Some(merge(all));
+        }
     }
+    let result = result.map_err(|e| e.to_string());
     for d in dones {
         let _ = d.send(result.clone());
     }
+}
+
+/// One batch with the effect of `batches` in order (a task in its last state).
+fn merge(batches: Vec<Batch>) -> Batch {
+    let mut out = Batch::default();
+    for b in batches {
+        out.tasks.retain(|t| !b.deleted.contains(&t.id));
+        for t in b.tasks {
+            out.tasks.retain(|x| x.id != t.id);
+            out.tasks.push(t);
+        }
+        out.deleted.extend(b.deleted);
+        out.audit.extend(b.audit);
+        out.meta.extend(b.meta);
+    }
+    out.tasks.sort_by_key(|t| t.id);
+    out
 }
 
 impl StoreHandle {
@@ -45,6 +72,7 @@ impl StoreHandle {
             .name("store".into())
             .spawn(move || {
                 let mut group: Vec<(Batch, Done)> = Vec::new();
+                let mut carried: Option<Batch> = None;
                 while let Ok(first) = rx.recv() {
                     let mut next = Some(first);
                     while let Some(job) = next.take() {
@@ -52,7 +80,7 @@ impl StoreHandle {
                             Job::Commit(b, d) => group.push((b, d)),
                             Job::Read(f) => {
                                 // Reads see every commit sent before them.
-                                commit_group(&mut store, &mut group);
+                                commit_group(&mut store, &mut group, &mut carried);
                                 f(&store);
                             }
                         }
@@ -60,7 +88,7 @@ impl StoreHandle {
                             next = rx.try_recv().ok();
                         }
                     }
-                    commit_group(&mut store, &mut group);
+                    commit_group(&mut store, &mut group, &mut carried);
                 }
             });
         if let Err(e) = started {
