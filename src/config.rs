@@ -180,6 +180,8 @@ impl Config {
         if cfg.spawns_per_minute == 0 {
             return Err(bad("spawns_per_minute must be at least 1".into()));
         }
+        // A bad [keys] entry is a config error for every command, not only the TUI.
+        crate::ui::keymap::Keymap::new(&cfg.keys).map_err(bad)?;
         for (name, p) in &cfg.agents {
             if p.command.is_empty() {
                 return Err(bad(format!("[agents.{name}] command must name a program")));

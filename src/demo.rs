@@ -71,17 +71,11 @@ pub fn run(data_dir: Option<&Path>, config: &Config, args: &DemoArgs) -> Result<
     println!("demo repo:  {}", root.join("repo").display());
     println!("data dir:   {}", data.display());
     println!("goal file:  {}", goal_file.display());
-    let auto = args.auto_approve || !args.headless;
-    if !args.headless {
-        println!(
-            "(the TUI is not built yet: running headless, approving the review gate automatically)"
-        );
-    }
     let run_args = RunArgs {
         file: Some(goal_file),
         vars: Vec::new(),
-        headless: true,
-        auto_approve: auto,
+        headless: args.headless,
+        auto_approve: args.auto_approve,
         timeout: None,
         listen: None,
     };

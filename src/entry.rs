@@ -108,16 +108,23 @@ fn real_main(cli: Cli) -> Result<i32, Failure> {
             status(&data, *json)
         }
         Some(_) => Err(Failure::usage("unknown command")),
-        None => Err(Failure::usage(
-            "the TUI is not built yet: use `taskboard run FILE --headless` (see --help)",
-        )),
+        None => {
+            let data = DataDir::resolve(cli.data_dir.as_deref());
+            init_tracing(&data);
+            crate::app::main(
+                &data,
+                &config,
+                crate::app::TuiOpts {
+                    goal: None,
+                    listen: None,
+                    auto_approve: false,
+                },
+            )
+        }
     }
 }
 
 pub fn run(data: &DataDir, config: &Config, args: &RunArgs) -> Result<i32, Failure> {
-    if !args.headless {
-        return Err(Failure::usage("the TUI is not built yet: add --headless"));
-    }
     // Validate the goal file before anything touches the data dir.
     let goal = match &args.file {
         Some(f) => {
@@ -129,6 +136,14 @@ pub fn run(data: &DataDir, config: &Config, args: &RunArgs) -> Result<i32, Failu
         None => None,
     };
     init_tracing(data);
+    if !args.headless {
+        let opts = crate::app::TuiOpts {
+            goal,
+            listen: args.listen.clone(),
+            auto_approve: args.auto_approve,
+        };
+        return crate::app::main(data, config, opts);
+    }
     let rt = runtime()?;
     rt.block_on(async {
         let wiring = runtime::Wiring {

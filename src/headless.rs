@@ -90,7 +90,13 @@ pub async fn run(board: &BoardHandle, opts: HeadlessOpts) -> i32 {
         println!("nothing to run: no unfinished goals in this data dir");
         return EXIT_OK;
     }
-    if let Some(code) = settled(&summary.borrow(), &watched) {
+    let early = settled(&summary.borrow(), &watched);
+    if let Some(code) = early {
+        // Over before we looked (fast tasks after a restart): still say what happened.
+        let in_watch = |goal: TaskId| watched.contains(&goal);
+        while let Ok(n) = notices.try_recv() {
+            print_notice(board, &n, &in_watch, false).await;
+        }
         return code;
     }
     if opts.auto_approve {
@@ -155,13 +161,27 @@ async fn unfinished_goals(
         .map(|r| r.is_ok())
         .unwrap_or(false);
     if first {
-        let s = summary.borrow_and_update();
-        return s
+        let mut watched: HashSet<TaskId> = summary
+            .borrow_and_update()
             .goals
             .iter()
             .filter(|g| g.live > 0 || !g.status.is_terminal())
             .map(|g| g.id)
             .collect();
+        // A goal that finished between the start and this look was unfinished at start.
+        if let Some(since) = crate::runtime::started_at() {
+            let done_here: Vec<TaskId> = board
+                .query(move |b| {
+                    b.tasks()
+                        .filter(|t| t.completed_at.is_some_and(|c| c >= since))
+                        .map(|t| t.goal)
+                        .collect()
+                })
+                .await
+                .unwrap_or_default();
+            watched.extend(done_here);
+        }
+        return watched;
     }
     board
         .query(|b| {

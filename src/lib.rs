@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod app;
 pub mod board;
 pub mod cli;
 pub mod client_cmds;
@@ -20,4 +21,5 @@ pub mod model;
 pub mod runtime;
 pub mod signal_match;
 pub mod store;
+pub mod ui;
 pub mod view;

@@ -63,7 +63,10 @@ fn private(data: &DataDir) {
     let db = data.db();
     let mut files = vec![(data.logs(), 0o700)];
     for suffix in ["", "-wal", "-shm"] {
-        files.push((std::path::PathBuf::from(format!("{}{suffix}", db.display())), 0o600));
+        files.push((
+            std::path::PathBuf::from(format!("{}{suffix}", db.display())),
+            0o600,
+        ));
     }
     for (path, mode) in files {
         if path.exists() {
@@ -74,9 +77,18 @@ fn private(data: &DataDir) {
     }
 }
 
+static STARTED_AT: std::sync::OnceLock<crate::model::Millis> = std::sync::OnceLock::new();
+
+/// When this process started its board (before recovery): a goal with a task finished since
+/// then was unfinished at start.
+pub fn started_at() -> Option<crate::model::Millis> {
+    STARTED_AT.get().copied()
+}
+
 /// Opens everything and starts the driver. Must run inside a tokio runtime.
 pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Running, StartError> {
     let lock = data.lock()?;
+    let _ = STARTED_AT.set(now_millis());
     let addr = crate::http::parse_listen(wiring.listen.as_deref().unwrap_or(&config.listen))
         .map_err(StartError::Listen)?;
     let mut store = Store::open(&data.db())?;

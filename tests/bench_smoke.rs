@@ -74,16 +74,34 @@ fn store_commit_bench_produces_numbers_for_both_contenders() {
 #[test]
 fn bench_run_quick_prints_every_row_for_both_contenders() {
     let out = std::process::Command::new("python3")
-        .args(["bench/run", "--quick", "--bin", env!("CARGO_BIN_EXE_taskboard")])
+        .args([
+            "bench/run",
+            "--quick",
+            "--bin",
+            env!("CARGO_BIN_EXE_taskboard"),
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("python3");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    for id in ["B2 |", "B3 |", "B4 |", "B5 |", "B6-80 |", "B6-200 |", "B7 |"] {
-        let row = text.lines().find(|l| l.starts_with(id)).unwrap_or_else(|| panic!("no row {id} in {text}"));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for id in [
+        "B2 |", "B3 |", "B4 |", "B5 |", "B6-80 |", "B6-200 |", "B7 |",
+    ] {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("no row {id} in {text}"));
         let cells: Vec<&str> = row.split(" | ").collect();
         assert_eq!(cells.len(), 7, "{row}");
-        assert!(cells[2].chars().any(|c| c.is_ascii_digit()) && cells[3].chars().any(|c| c.is_ascii_digit()), "{row}");
+        assert!(
+            cells[2].chars().any(|c| c.is_ascii_digit())
+                && cells[3].chars().any(|c| c.is_ascii_digit()),
+            "{row}"
+        );
     }
 }

@@ -3024,3 +3024,25 @@ fn a_rejected_human_approval_gate_fails() {
     );
     assert!(s.t(2).attention.is_none(), "out of the inbox");
 }
+
+#[test]
+fn typing_into_a_flagged_pane_clears_its_needs_you_flag() {
+    let mut s = Sim::new();
+    s.add("title='g'\ntask=[{title='a',prompt='p'}]");
+    s.started(2);
+    drop(s.ev(Event::NeedsYou {
+        task: 2,
+        reason: "bell".into(),
+    }));
+    assert_eq!(s.t(2).attention.as_deref(), Some("bell"));
+    drop(s.ev(Event::InputSent { task: 2 }));
+    assert_eq!(s.t(2).attention, None, "input clears the flag");
+    // A decision a human owes is not cleared by typing.
+    let mut s = Sim::new();
+    s.add("title='g'\ntask=[{title='a',prompt='p',review=true}]");
+    s.started(2);
+    s.complete(2, false, serde_json::json!({})).expect("complete");
+    drop(s.ev(Event::InputSent { task: 2 }));
+    assert_eq!(s.t(2).status, Status::PendingReview);
+    assert_eq!(s.t(2).attention.as_deref(), Some("review"));
+}

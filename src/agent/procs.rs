@@ -80,9 +80,13 @@ pub fn kill_marked(prefix: &str, exact: bool) -> usize {
     pids.len()
 }
 
-/// The processes (but ourselves) whose environment holds `TASKBOARD_MARK=<prefix>…`.
+/// The processes (but ourselves) whose environment holds `TASKBOARD_MARK=<prefix>…`. Only
+/// our own user's: anyone can put the marker in their environment, and a board run by root
+/// must not become a way to kill other users' processes.
 fn marked(prefix: &str, exact: bool) -> Vec<u32> {
+    use std::os::unix::fs::MetadataExt;
     let me = std::process::id();
+    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
     let needle = format!("{MARK}={prefix}");
     let mut found = Vec::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -96,7 +100,7 @@ fn marked(prefix: &str, exact: bool) -> Vec<u32> {
         else {
             continue;
         };
-        if pid == me {
+        if pid == me || uid.is_none() || entry.metadata().map(|m| m.uid()).ok() != uid {
             continue;
         }
         let Ok(env) = std::fs::read(entry.path().join("environ")) else {

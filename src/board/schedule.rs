@@ -50,6 +50,10 @@ impl Board {
             self.derive(&order, now, false);
             let mut used = 0usize;
             self.walk(goal, now, &mut candidates, &mut used);
+            // A pinned session between two tasks belongs to no task but runs all the same.
+            if self.pinned.get(&goal).is_some_and(|p| p.current.is_none()) {
+                used += 1;
+            }
             for &id in &order {
                 let Some(t) = self.task(id) else { continue };
                 if let Some(d) = t.deadline {

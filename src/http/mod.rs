@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod client;
 mod errors;
+mod linger;
 mod routes;
 pub mod server;
 mod writes;
@@ -54,10 +55,19 @@ pub struct Bound {
     pub url: String,
 }
 
+/// The accept queue: connections past the served ones wait here. std's `bind` asks for 128;
+/// a burst beyond that made the kernel reset connections (seen at 1,000 at once).
+const BACKLOG: u32 = 1024;
+
 pub fn bind(addr: SocketAddr) -> std::io::Result<Bound> {
-    let std = std::net::TcpListener::bind(addr)?;
-    std.set_nonblocking(true)?;
-    let port = std.local_addr()?.port();
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    let listener = socket.listen(BACKLOG)?;
+    let port = listener.local_addr()?.port();
     let ip = match addr.ip() {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
         v6 => v6,
@@ -67,7 +77,7 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<Bound> {
         v4 => v4.to_string(),
     };
     Ok(Bound {
-        listener: tokio::net::TcpListener::from_std(std)?,
+        listener,
         url: format!("http://{host}:{port}"),
     })
 }

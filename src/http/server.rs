@@ -10,6 +10,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
+use super::linger::Lingering;
+
 /// At most this many connections are served at once; the rest wait in the accept queue.
 pub const MAX_CONNECTIONS: usize = 256;
 /// Headers not complete after this long → the connection is closed.
@@ -51,7 +53,7 @@ pub async fn serve(
                 // A client that shuts its write side after the request (`nc -N`, some CI
                 // scripts) still gets its answer; without this hyper drops the response.
                 .half_close(true)
-                .serve_connection(TokioIo::new(stream), service);
+                .serve_connection(TokioIo::new(Lingering::new(stream)), service);
             tokio::pin!(conn);
             tokio::select! {
                 r = conn.as_mut() => {

@@ -1,0 +1,567 @@
+//! The TUI loop (ARCHITECTURE §1): one task owns the UI model; terminal events, board
+//! notices and finished background jobs arrive through one `select!`. Each wake-up drains
+//! everything pending, applies it, runs the resulting effects, and draws once if something
+//! visible changed: at most ~60 frames a second, at once for the echo of a key just typed,
+//! and never while nothing changes (timers are set only for shown clocks).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crossterm::event::Event;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::mpsc;
+
+use crate::board::driver::{BoardHandle, Notice};
+use crate::command::{Command, CommandError};
+use crate::config::Config;
+use crate::datadir::DataDir;
+use crate::entry::Failure;
+use crate::model::{now_millis, NewTask, TaskId};
+use crate::ui::keymap::Keymap;
+use crate::ui::modal::{Hit, ReviewDiff};
+use crate::ui::term_input::{self, TermEvent};
+use crate::ui::update::{self, Effect, Then};
+use crate::ui::{layout, paint, term, Info, Model, Snapshot};
+
+/// Frames are at least this far apart (≈ 60 fps), except for the echo of a typed key.
+const FRAME: Duration = Duration::from_micros(16_667);
+/// Frames that only show agents' new output come at most ~30 times a second.
+const OUTPUT_FRAME: Duration = Duration::from_micros(33_333);
+/// Output from a pane within this long after a key was typed into it draws at once.
+const ECHO_WINDOW: Duration = Duration::from_millis(250);
+/// Events applied per wake-up at most, so a flood cannot starve drawing.
+const MAX_DRAIN: usize = 4096;
+
+pub struct TuiOpts {
+    /// A goal to add once the board runs (`taskboard run FILE`).
+    pub goal: Option<NewTask>,
+    pub listen: Option<String>,
+    /// Approve every human gate as it comes (`--auto-approve`), as headless does.
+    pub auto_approve: bool,
+}
+
+/// What background jobs report back to the loop.
+enum AppMsg {
+    Snapshot(Option<Snapshot>),
+    Reply {
+        label: String,
+        then: Then,
+        result: Result<serde_json::Value, CommandError>,
+    },
+    SearchDone {
+        query: String,
+        hits: Vec<Hit>,
+        truncated: bool,
+    },
+    LogLoaded {
+        task: TaskId,
+        lines: Vec<String>,
+        mark: Option<usize>,
+    },
+    DiffLoaded {
+        task: TaskId,
+        diff: Result<ReviewDiff, String>,
+    },
+    GoalLoaded(Result<Box<NewTask>, String>),
+    Tails(Vec<(TaskId, Vec<u8>)>),
+}
+
+/// Runs the board with the TUI on this terminal until the user quits; the exit code.
+pub fn main(data: &DataDir, config: &Config, opts: TuiOpts) -> Result<i32, Failure> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Failure::usage(
+            "the TUI needs a terminal: use `--headless` to run without one",
+        ));
+    }
+    let keymap = Keymap::new(&config.keys).map_err(Failure::usage)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(async {
+        let (w, h) = crossterm::terminal::size().unwrap_or((120, 40));
+        let pane_size = (
+            h.saturating_sub(3).max(4),
+            (w - layout::left_width(w).min(w)).saturating_sub(2).max(20),
+        );
+        let wiring = crate::runtime::Wiring {
+            listen: opts.listen.clone(),
+            pane_size: Some(pane_size),
+        };
+        let running = crate::runtime::start_board(data, config, wiring).map_err(|e| {
+            let mut message = e.to_string();
+            if e.exit_code() == 3 {
+                // ARCHITECTURE §1 plans a TUI attached to `taskboard up`; not built yet.
+                message.push_str(
+                    "\n(the TUI cannot attach to a running board yet: `taskboard down` stops it; \
+                     `taskboard status` and `taskboard logs ID --follow` watch it)",
+                );
+            }
+            Failure {
+                message,
+                code: e.exit_code(),
+            }
+        })?;
+        let notices = running.handle.subscribe();
+        if opts.auto_approve {
+            tokio::spawn(auto_approve(running.handle.clone()));
+        }
+        let mut first_goal = None;
+        if let Some(goal) = opts.goal {
+            match running
+                .handle
+                .command(
+                    Command::AddGoal {
+                        goal: Box::new(goal),
+                    },
+                    "tui",
+                )
+                .await
+            {
+                Ok(v) => first_goal = v["id"].as_u64(),
+                Err(e) => {
+                    running.shutdown().await;
+                    return Err(Failure {
+                        message: format!("cannot add the goal: {e}"),
+                        code: 1,
+                    });
+                }
+            }
+        }
+        let info = Info {
+            listen: running
+                .listener
+                .url
+                .trim_start_matches("http://")
+                .to_string(),
+            logs: data.logs(),
+            diffs: data.root.join("diffs"),
+            default_agent: config.default_agent.clone(),
+            bell: config.bell,
+            cwd: std::env::current_dir().unwrap_or_default(),
+        };
+        let mut model = Model::new(
+            info,
+            keymap,
+            crate::ui::theme::Theme::from_env(),
+            now_millis(),
+        );
+        model.want = first_goal;
+        let result = match term::Terminal::enter() {
+            Ok(mut terminal) => {
+                let app = App::new(model, running.handle.clone(), pane_size);
+                let r = app.run(&mut terminal, notices).await;
+                terminal.leave();
+                r
+            }
+            Err(e) => Err(format!("cannot set up the terminal: {e}")),
+        };
+        running.shutdown().await;
+        result.map_err(|message| Failure { message, code: 1 })
+    })
+}
+
+/// Approves every task that waits for a decision, now and whenever one starts to.
+async fn auto_approve(board: BoardHandle) {
+    let mut notices = board.subscribe();
+    loop {
+        let waiting: Vec<TaskId> = board
+            .query(|b| {
+                b.tasks()
+                    .filter(|t| t.awaits_decision())
+                    .map(|t| t.id)
+                    .collect()
+            })
+            .await
+            .unwrap_or_default();
+        for task in waiting {
+            let cmd = Command::Decide {
+                task,
+                decision: crate::command::Decision::Approve,
+                comment: None,
+                diff_hash: None,
+            };
+            if let Err(e) = board.command(cmd, "auto-approve").await {
+                tracing::warn!(task, "auto-approve failed: {e}");
+            }
+        }
+        loop {
+            match notices.recv().await {
+                Ok(Notice::Attention { .. }) | Err(RecvError::Lagged(_)) => break,
+                Ok(_) => {}
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+struct App {
+    model: Model,
+    board: BoardHandle,
+    tx: mpsc::UnboundedSender<AppMsg>,
+    rx: mpsc::UnboundedReceiver<AppMsg>,
+    input: std::sync::Arc<term::PaneInput>,
+    /// Where the terminal reader types keys in input mode.
+    route: term_input::Route,
+    snapshot_busy: bool,
+    snapshot_again: bool,
+    tails_loaded: bool,
+    pane_size: (u16, u16),
+    /// The pane a key was last typed into, and when.
+    typed: Option<(TaskId, Instant)>,
+    dirty: bool,
+    /// The least time between the last frame and the next one: ~60 fps for what the user
+    /// did or the board changed, ~30 fps when only agents' output changed.
+    pace: Duration,
+    urgent: bool,
+    quit: bool,
+    painter: paint::Painter,
+}
+
+impl App {
+    fn new(model: Model, board: BoardHandle, pane_size: (u16, u16)) -> App {
+        let (tx, rx) = mpsc::unbounded_channel();
+        App {
+            model,
+            board,
+            tx,
+            rx,
+            input: std::sync::Arc::new(term::PaneInput::start()),
+            route: term_input::Route::default(),
+            snapshot_busy: false,
+            snapshot_again: false,
+            tails_loaded: false,
+            pane_size,
+            typed: None,
+            dirty: true,
+            pace: FRAME,
+            urgent: false,
+            quit: false,
+            painter: paint::Painter::new(),
+        }
+    }
+
+    async fn run(
+        mut self,
+        terminal: &mut term::Terminal,
+        mut notices: tokio::sync::broadcast::Receiver<Notice>,
+    ) -> Result<i32, String> {
+        let (_reader, mut events) = term_input::start(self.route.clone(), self.input.clone());
+        let mut summary = self.board.summary();
+        let mut stop = term::stop_signals();
+        let mut last_draw = Instant::now() - FRAME;
+        // 0 when the user quits; 130 (as headless) when a signal ends it.
+        let mut code = 0;
+        self.want_snapshot();
+        while !self.quit {
+            self.model.now = now_millis();
+            let tick = self.model.next_change().map(|at| {
+                tokio::time::Instant::now()
+                    + Duration::from_millis((at - self.model.now).max(0) as u64)
+            });
+            let draw_at = self.dirty.then(|| {
+                let at = if self.urgent {
+                    Instant::now()
+                } else {
+                    last_draw + self.pace
+                };
+                tokio::time::Instant::from_std(at)
+            });
+            let sleep = |at: Option<tokio::time::Instant>| async move {
+                match at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                ev = events.recv() => match ev {
+                    Some(ev) => self.on_input(ev)?,
+                    None => return Ok(code),
+                },
+                n = notices.recv() => match n {
+                    Ok(n) => self.on_notice(n),
+                    Err(RecvError::Lagged(_)) => self.want_snapshot(),
+                    Err(RecvError::Closed) => return Err("the board has stopped".into()),
+                },
+                Some(msg) = self.rx.recv() => self.on_msg(msg),
+                changed = summary.changed() => match changed {
+                    Ok(()) => self.want_snapshot(),
+                    Err(_) => return Err("the board has stopped".into()),
+                },
+                _ = sleep(draw_at) => {}
+                _ = sleep(tick) => self.mark(false),
+                _ = stop.recv() => {
+                    self.quit = true;
+                    code = crate::headless::EXIT_INTERRUPTED;
+                }
+            }
+            // Drain everything pending before drawing once.
+            for _ in 0..MAX_DRAIN {
+                match events.try_recv() {
+                    Ok(ev) => self.on_input(ev)?,
+                    Err(_) => break,
+                }
+            }
+            for _ in 0..MAX_DRAIN {
+                match notices.try_recv() {
+                    Ok(n) => self.on_notice(n),
+                    Err(TryRecvError::Lagged(_)) => self.want_snapshot(),
+                    Err(TryRecvError::Closed) => return Err("the board has stopped".into()),
+                    Err(TryRecvError::Empty) => match self.rx.try_recv() {
+                        Ok(msg) => self.on_msg(msg),
+                        Err(_) => break,
+                    },
+                }
+            }
+            if self.quit {
+                break;
+            }
+            self.sync_route();
+            if self.dirty && (self.urgent || last_draw.elapsed() >= self.pace) {
+                self.draw(terminal)
+                    .map_err(|e| format!("cannot draw: {e}"))?;
+                last_draw = Instant::now();
+            }
+        }
+        tracing::info!(draws = self.painter.draws(), "the TUI is closing");
+        Ok(code)
+    }
+
+    /// Something on screen changed; `output` when it is only agents' output.
+    fn mark(&mut self, output: bool) {
+        if !output {
+            self.pace = FRAME;
+        } else if !self.dirty {
+            self.pace = OUTPUT_FRAME;
+        }
+        self.dirty = true;
+    }
+
+    fn on_input(&mut self, ev: TermEvent) -> Result<(), String> {
+        match ev {
+            TermEvent::Event(ev) => self.on_term(&ev),
+            TermEvent::Typed(task) => {
+                // The reader typed it already; like any key, it ends scrolling back.
+                self.typed = Some((task, Instant::now()));
+                // A pane's "needs you" flag clears on the next input to it.
+                let flagged = self.model.snap.task(task).is_some_and(|t| {
+                    t.attention.is_some() && t.status == crate::model::Status::Active
+                });
+                if flagged {
+                    self.board.input_sent(task);
+                }
+                if let Some(p) = self.model.pane(task).filter(|p| p.scrolled() > 0) {
+                    p.scroll(-(isize::MAX / 2));
+                    self.mark(false);
+                }
+            }
+            TermEvent::Failed(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// Points the terminal reader at the pane in input mode (or at none).
+    fn sync_route(&mut self) {
+        let m = &self.model;
+        let want = m
+            .focused()
+            .filter(|p| m.input && p.running())
+            .and_then(|p| p.live_pane().cloned());
+        // Compared with the route itself: the reader clears it on the key that leaves.
+        if want.as_ref().map(|p| p.task) != self.route.task() {
+            self.route.set(want);
+        }
+    }
+
+    fn on_term(&mut self, ev: &Event) {
+        let mut fx = Vec::new();
+        update::on_event(&mut self.model, ev, &mut fx);
+        self.mark(false);
+        self.run_effects(fx);
+    }
+
+    fn on_notice(&mut self, n: Notice) {
+        match n {
+            Notice::Output(task) => {
+                let l = &self.model.layout;
+                if l.panes.iter().any(|(t, _)| *t == task) || l.list_rows.contains(&task) {
+                    self.mark(true);
+                    if self
+                        .typed
+                        .is_some_and(|(t, at)| t == task && at.elapsed() < ECHO_WINDOW)
+                    {
+                        self.urgent = true;
+                    }
+                }
+            }
+            Notice::PaneOpened { pane, .. } => {
+                update::on_pane_opened(&mut self.model, pane);
+                self.mark(false);
+            }
+            Notice::StorageFailed(e) => {
+                self.model
+                    .warn(format!("STORAGE ERROR: {e} (changes are not being saved)"));
+                self.mark(false);
+            }
+            Notice::Transition(_) | Notice::Attention { .. } => self.want_snapshot(),
+        }
+    }
+
+    fn on_msg(&mut self, msg: AppMsg) {
+        let mut fx = Vec::new();
+        let m = &mut self.model;
+        m.now = now_millis();
+        match msg {
+            AppMsg::Snapshot(snap) => {
+                self.snapshot_busy = false;
+                if let Some(snap) = snap {
+                    update::on_snapshot(m, snap, &mut fx);
+                    if !self.tails_loaded {
+                        self.tails_loaded = true;
+                        self.load_tails();
+                    }
+                }
+                if std::mem::take(&mut self.snapshot_again) {
+                    self.want_snapshot();
+                }
+            }
+            AppMsg::Reply {
+                label,
+                then,
+                result,
+            } => update::on_reply(m, label, then, result),
+            AppMsg::SearchDone {
+                query,
+                hits,
+                truncated,
+            } => update::on_search_done(m, query, hits, truncated),
+            AppMsg::LogLoaded { task, lines, mark } => update::on_log_loaded(m, task, lines, mark),
+            AppMsg::DiffLoaded { task, diff } => update::on_diff_loaded(m, task, diff),
+            AppMsg::GoalLoaded(goal) => update::on_goal_loaded(m, goal, &mut fx),
+            AppMsg::Tails(tails) => {
+                let (rows, cols) = self.pane_size;
+                for (task, bytes) in tails {
+                    if self.model.pane(task).is_none() {
+                        self.model.put_pane(crate::ui::pane_view::PaneView::tail(
+                            task, bytes, rows, cols,
+                        ));
+                    }
+                }
+            }
+        }
+        self.mark(false);
+        self.run_effects(fx);
+    }
+
+    fn want_snapshot(&mut self) {
+        if self.snapshot_busy {
+            self.snapshot_again = true;
+            return;
+        }
+        self.snapshot_busy = true;
+        let (board, tx) = (self.board.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let snap = board.query(Snapshot::from_board).await;
+            let _ = tx.send(AppMsg::Snapshot(snap));
+        });
+    }
+
+    /// After a restart: the saved output of agent tasks of unfinished goals.
+    fn load_tails(&self) {
+        let ids = term::tail_candidates(&self.model.snap);
+        let (logs, tx) = (self.model.info.logs.clone(), self.tx.clone());
+        tokio::task::spawn_blocking(move || {
+            let tails = ids
+                .into_iter()
+                .filter_map(|id| Some((id, term::read_tail(&logs, id)?)))
+                .collect();
+            let _ = tx.send(AppMsg::Tails(tails));
+        });
+    }
+
+    fn run_effects(&mut self, fx: Vec<Effect>) {
+        for e in fx {
+            match e {
+                Effect::Send { cmd, label, then } => {
+                    let (board, tx) = (self.board.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        let result = board.command(cmd, "tui").await;
+                        let _ = tx.send(AppMsg::Reply {
+                            label,
+                            then,
+                            result,
+                        });
+                    });
+                }
+                Effect::Write { pane, bytes } => {
+                    self.typed = Some((pane.task, Instant::now()));
+                    self.input.write(pane, bytes);
+                }
+                Effect::Search { query } => self.blocking(move |logs| {
+                    let (hits, truncated) = crate::ui::search::search_logs(&logs, &query);
+                    AppMsg::SearchDone {
+                        query,
+                        hits,
+                        truncated,
+                    }
+                }),
+                Effect::OpenLog { task, line } => self.blocking(move |logs| {
+                    let (lines, mark) = crate::ui::search::load_log(&logs, task, line);
+                    AppMsg::LogLoaded { task, lines, mark }
+                }),
+                Effect::LoadDiff { task } => {
+                    let snap = &self.model.snap;
+                    let t = snap.task(task).cloned();
+                    // A gate's diff is its rework target's work, in the goal's repository.
+                    let repo = t
+                        .as_ref()
+                        .and_then(|t| snap.task(t.goal))
+                        .and_then(|g| g.spec.goal.as_ref())
+                        .map(|g| g.repo.clone());
+                    let (diffs, tx) = (self.model.info.diffs.clone(), self.tx.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let diff = term::review_diff(t.as_ref(), repo.as_deref(), &diffs);
+                        let _ = tx.send(AppMsg::DiffLoaded { task, diff });
+                    });
+                }
+                Effect::LoadGoal { path, vars } => self.blocking(move |_| {
+                    let goal = crate::goalfile::load_file(&path, &vars).map(|mut g| {
+                        crate::git::fill_signal_repos(&mut g);
+                        Box::new(g)
+                    });
+                    AppMsg::GoalLoaded(goal.map_err(|e| e.to_string()))
+                }),
+                Effect::Bell { text } => term::bell(&text),
+                Effect::Quit => self.quit = true,
+            }
+        }
+    }
+
+    fn blocking(&self, job: impl FnOnce(PathBuf) -> AppMsg + Send + 'static) {
+        let (logs, tx) = (self.model.info.logs.clone(), self.tx.clone());
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(job(logs));
+        });
+    }
+
+    fn draw(&mut self, terminal: &mut term::Terminal) -> std::io::Result<()> {
+        self.model.now = now_millis();
+        let only = self.typed.filter(|_| self.urgent).map(|(t, _)| t);
+        let deferred = self
+            .painter
+            .paint(&mut terminal.inner, &mut self.model, only)?;
+        self.dirty = deferred;
+        self.pace = OUTPUT_FRAME;
+        self.urgent = false;
+        Ok(())
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = std::io::stdout().flush();
+    }
+}

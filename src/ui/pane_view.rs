@@ -1,0 +1,209 @@
+//! A pane as the UI holds it: a live agent session (its parser is filled by the PTY reader)
+//! or, after a restart, the tail of the task's log replayed into a parser of our own.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use tui_term::vt100;
+
+use crate::agent::PaneRef;
+use crate::model::TaskId;
+
+/// Lines a replayed log tail keeps above the screen.
+const TAIL_SCROLLBACK: usize = 1000;
+
+pub enum PaneSource {
+    Live(PaneRef),
+    /// Saved output (the end of `<data>/logs/<task>.log`), re-parsed at each new size.
+    Tail {
+        bytes: Vec<u8>,
+        parser: Box<Mutex<vt100::Parser>>,
+    },
+}
+
+pub struct PaneView {
+    pub task: TaskId,
+    pub source: PaneSource,
+    /// rows << 16 | cols, as last set: reading it never takes the parser's lock.
+    size: AtomicU32,
+    /// The last non-blank line seen, for the collapsed list when the parser is busy.
+    last_line: Mutex<String>,
+    /// Must be drawn afresh even without new output (new, resized, scrolled, deferred).
+    stale: AtomicBool,
+    /// Lines scrolled back, as last set (the UI is the only one who scrolls).
+    offset: AtomicUsize,
+}
+
+impl PaneView {
+    pub fn live(pane: PaneRef) -> PaneView {
+        let size = pane
+            .parser
+            .lock()
+            .map(|p| p.screen().size())
+            .unwrap_or((0, 0));
+        PaneView {
+            task: pane.task,
+            source: PaneSource::Live(pane),
+            size: AtomicU32::new(pack(size)),
+            last_line: Mutex::new(String::new()),
+            stale: AtomicBool::new(true),
+            offset: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn tail(task: TaskId, bytes: Vec<u8>, rows: u16, cols: u16) -> PaneView {
+        let parser = replay(&bytes, rows, cols);
+        let size = parser.screen().size();
+        PaneView {
+            task,
+            source: PaneSource::Tail {
+                bytes,
+                parser: Box::new(Mutex::new(parser)),
+            },
+            size: AtomicU32::new(pack(size)),
+            last_line: Mutex::new(String::new()),
+            stale: AtomicBool::new(true),
+            offset: AtomicUsize::new(0),
+        }
+    }
+
+    /// Reads the screen; `None` only if a parser lock was poisoned by a panic.
+    pub fn with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> Option<R> {
+        match &self.source {
+            PaneSource::Live(p) => p.parser.lock().ok().map(|p| f(p.screen())),
+            PaneSource::Tail { parser, .. } => parser.lock().ok().map(|p| f(p.screen())),
+        }
+    }
+
+    /// Reads the screen only if nobody holds the parser (its reader may be mid-chunk);
+    /// `None` when it is busy, so drawing never waits for a flooding agent.
+    pub fn try_with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> Option<R> {
+        match &self.source {
+            PaneSource::Live(p) => p.parser.try_lock().ok().map(|p| f(p.screen())),
+            PaneSource::Tail { parser, .. } => parser.try_lock().ok().map(|p| f(p.screen())),
+        }
+    }
+
+    /// Marks the pane for a fresh draw next frame (it was shown from the last one).
+    pub fn keep_dirty(&self) {
+        self.stale.store(true, Ordering::Release);
+    }
+
+    /// Whether the pane must be drawn afresh: new output, or new size or scroll position.
+    /// Clears both flags, so the reader notifies again on the next output.
+    pub fn take_changed(&self) -> bool {
+        let output = self.take_dirty();
+        self.stale.swap(false, Ordering::AcqRel) || output
+    }
+
+    pub fn with_screen_mut<R>(&self, f: impl FnOnce(&mut vt100::Screen) -> R) -> Option<R> {
+        match &self.source {
+            PaneSource::Live(p) => p.parser.lock().ok().map(|mut p| f(p.screen_mut())),
+            PaneSource::Tail { parser, .. } => parser.lock().ok().map(|mut p| f(p.screen_mut())),
+        }
+    }
+
+    /// Resizes the PTY and parser of a live pane, or re-parses a tail at the new size.
+    pub fn resize(&self, rows: u16, cols: u16) {
+        let (rows, cols) = (rows.max(2), cols.max(2));
+        self.size.store(pack((rows, cols)), Ordering::Release);
+        self.stale.store(true, Ordering::Release);
+        match &self.source {
+            PaneSource::Live(p) => p.resize(rows, cols),
+            PaneSource::Tail { bytes, parser } => {
+                if let Ok(mut p) = parser.lock() {
+                    if p.screen().size() != (rows, cols) {
+                        *p = replay(bytes, rows, cols);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn size(&self) -> (u16, u16) {
+        let v = self.size.load(Ordering::Acquire);
+        ((v >> 16) as u16, v as u16)
+    }
+
+    /// A live session whose process has not exited.
+    pub fn running(&self) -> bool {
+        match &self.source {
+            PaneSource::Live(p) => !p.exited.load(Ordering::Acquire),
+            PaneSource::Tail { .. } => false,
+        }
+    }
+
+    pub fn live_pane(&self) -> Option<&PaneRef> {
+        match &self.source {
+            PaneSource::Live(p) => Some(p),
+            PaneSource::Tail { .. } => None,
+        }
+    }
+
+    /// Clears the "new output" flag so the reader notifies us again on the next output.
+    pub fn take_dirty(&self) -> bool {
+        match &self.source {
+            PaneSource::Live(p) => p.take_dirty(),
+            PaneSource::Tail { .. } => false,
+        }
+    }
+
+    /// Re-reads the last non-blank line at or above the cursor (for the collapsed list);
+    /// keeps the one seen before when the parser is busy.
+    pub fn refresh_last_line(&self) {
+        let now = self.try_with_screen(|s| {
+            let (_, cols) = s.size();
+            let (row, _) = s.cursor_position();
+            (0..=row)
+                .rev()
+                .map(|r| s.contents_between(r, 0, r, cols))
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default()
+        });
+        match (now, self.last_line.lock()) {
+            (Some(line), Ok(mut seen)) => *seen = line.trim_end().to_string(),
+            (None, _) => self.keep_dirty(),
+            (Some(_), Err(_)) => {}
+        }
+    }
+
+    /// The line `refresh_last_line` found.
+    pub fn last_line(&self) -> String {
+        self.last_line.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Lines scrolled back from the bottom.
+    pub fn scrolled(&self) -> usize {
+        self.offset.load(Ordering::Acquire)
+    }
+
+    /// Scrolls by `delta` lines (positive = back in time); clamped by the parser.
+    pub fn scroll(&self, delta: isize) {
+        let now = self.with_screen_mut(|s| {
+            let to = (s.scrollback() as isize + delta).max(0) as usize;
+            s.set_scrollback(to);
+            s.scrollback()
+        });
+        self.offset.store(now.unwrap_or(0), Ordering::Release);
+        self.stale.store(true, Ordering::Release);
+    }
+
+    pub fn app_cursor(&self) -> bool {
+        self.with_screen(|s| s.application_cursor())
+            .unwrap_or(false)
+    }
+
+    pub fn bracketed_paste(&self) -> bool {
+        self.with_screen(|s| s.bracketed_paste()).unwrap_or(false)
+    }
+}
+
+fn replay(bytes: &[u8], rows: u16, cols: u16) -> vt100::Parser {
+    let mut p = vt100::Parser::new(rows.max(2), cols.max(2), TAIL_SCROLLBACK);
+    p.process(bytes);
+    p
+}
+
+fn pack((rows, cols): (u16, u16)) -> u32 {
+    (u32::from(rows) << 16) | u32::from(cols)
+}

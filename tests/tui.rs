@@ -1,0 +1,474 @@
+//! End-to-end TUI tests: the real binary inside a private tmux server (send-keys,
+//! capture-pane), at 200×50 unless a test says otherwise. Run with --test-threads=1.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// A tmux server of our own (`-L <unique socket>`) running one command; killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+impl Tmux {
+    /// Runs `taskboard --data-dir … --config … ARGS` in a new detached session; when it
+    /// exits the shell prints `EXITED <code>` and stays, so the end can be seen.
+    fn start(s: &Scratch, args: &[&str], env: &[(&str, &str)], size: (u16, u16)) -> Tmux {
+        let socket = format!("tbtest-{}-{}", std::process::id(), now_nanos());
+        let mut cmd = String::from(
+            "env -u TASKBOARD_HOME -u TASKBOARD_URL -u TASKBOARD_TOKEN -u TASKBOARD_TASK_ID",
+        );
+        for (k, v) in env {
+            cmd.push_str(&format!(" {k}={}", quote(v)));
+        }
+        cmd.push_str(&format!(
+            " {} --data-dir {} --config {}",
+            quote(BIN),
+            quote(&s.data().display().to_string()),
+            quote(&s.config().display().to_string())
+        ));
+        for a in args {
+            cmd.push_str(&format!(" {}", quote(a)));
+        }
+        // After it exits: its code, then the terminal mode it left behind.
+        let script = format!(
+            "cd {} && {cmd}; echo EXITED $?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | sed 's/^/TTY /'; sleep 600",
+            quote(&s.path().display().to_string())
+        );
+        let st = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-x", &size.0.to_string(), "-y", &size.1.to_string()])
+            .args(["sh", "-c", &script])
+            .status()
+            .expect("tmux");
+        assert!(st.success(), "tmux new-session failed");
+        Tmux { socket }
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p"]).stdout).into_owned()
+    }
+
+    /// Keys by tmux name (`Enter`, `C-s`, `Tab`, `!`).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    /// Literal text.
+    fn text(&self, text: &str) {
+        self.tmux(&["send-keys", "-l", text]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    /// Waits until the screen satisfies `f`; panics with the screen if it never does.
+    fn wait(&self, what: &str, limit: Duration, f: impl Fn(&str) -> bool) -> String {
+        let end = Instant::now() + limit;
+        loop {
+            let screen = self.screen();
+            if f(&screen) {
+                return screen;
+            }
+            if Instant::now() > end {
+                panic!("timed out waiting for {what}; the screen was:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_for(&self, text: &str, limit: Duration) -> String {
+        self.wait(&format!("{text:?}"), limit, |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+fn tmux_missing() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("tmux is not installed: skipping");
+    }
+    !ok
+}
+
+const LONG: Duration = Duration::from_secs(30);
+
+/// A goal with one agent task running `cmd` (argv) in the scratch dir itself.
+fn one_task_goal(s: &Scratch, title: &str, argv: &[&str]) -> String {
+    let argv: Vec<String> = argv.iter().map(|a| format!("{a:?}")).collect();
+    let text = format!(
+        "title = \"{title}\"\n[[task]]\ntitle = \"{title} task\"\ncommand = [{}]\nworktree = false\n",
+        argv.join(", ")
+    );
+    s.file("goal.toml", &text).display().to_string()
+}
+
+/// Rows of the tree (glyph, id, title; times and notes left out) in screen order.
+fn tree_rows(screen: &str) -> Vec<String> {
+    let re = regex::Regex::new(r"([○◐⚑⊘✔✘↷⧖]) (#\d+) (.+?)(?:  |\s*│)").expect("regex");
+    screen
+        .lines()
+        .filter_map(|l| l.split('│').nth(1))
+        .filter_map(|cell| {
+            re.captures(cell)
+                .map(|c| format!("{} {} {}", &c[1], &c[2], &c[3]))
+        })
+        .collect()
+}
+
+/// The inner width of the pane box whose title starts with `title` (from the screen).
+fn box_inner_width(screen: &str, title: &str) -> Option<usize> {
+    let line = screen.lines().find(|l| l.contains(title))?;
+    let chars: Vec<char> = line.chars().collect();
+    let start = (0..chars.len()).find(|&i| {
+        chars[i] == '┌'
+            && chars[i..]
+                .iter()
+                .collect::<String>()
+                .starts_with(&format!("┌ {title}"))
+    })?;
+    let end = (start + 1..chars.len()).find(|&i| chars[i] == '┐')?;
+    Some(end - start - 1)
+}
+
+#[test]
+fn demo_panes_show_agent_output_while_running() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    let t = Tmux::start(&s, &["demo"], &[], (200, 50));
+    let screen = t.wait("a running agent's pane with its output", LONG, |sc| {
+        sc.contains("· active")
+            && sc.contains("prompt: Add a greeting module")
+            && sc.contains("reading the repository")
+    });
+    assert!(
+        screen.contains("◐ #1 Demo: add a greeting feature"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("127.0.0.1:"),
+        "the status bar names the listener:\n{screen}"
+    );
+}
+
+#[test]
+fn bang_then_a_approves_the_review_and_the_goal_finishes() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    let t = Tmux::start(&s, &["demo"], &[], (200, 50));
+    t.wait_for("Needs you (1)", LONG);
+    t.keys(&["!"]);
+    t.wait_for("Decide #7 · Review the work", LONG);
+    t.keys(&["a"]);
+    t.wait_for("#7 approved", LONG);
+    assert!(
+        wait_status(&s, "Demo: add a greeting feature", "done", LONG),
+        "the goal did not finish"
+    );
+    t.wait_for("✔ #1 Demo: add a greeting feature", LONG);
+}
+
+#[test]
+fn request_changes_reruns_the_agent_with_the_comment() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    let t = Tmux::start(&s, &["demo"], &[], (200, 50));
+    t.wait_for("Needs you (1)", LONG);
+    t.keys(&["!"]);
+    t.wait_for("Decide #7", LONG);
+    t.keys(&["c"]);
+    t.wait_for("Request changes on #7", LONG);
+    t.text("add a usage example please");
+    t.keys(&["C-s"]);
+    // The docs agent (#6, the gate's rework target) runs again and its pane shows the comment.
+    let screen = t.wait_for("Changes requested: add a usage example please", LONG);
+    assert!(screen.contains("◐ #6 Write the docs"), "{screen}");
+    let log = std::fs::read_to_string(s.data().join("logs/6.log")).unwrap_or_default();
+    assert!(
+        log.contains("add a usage example please"),
+        "the comment reached the agent: {log}"
+    );
+    // The gate waits again and comes back to the inbox when the agent is done.
+    t.wait_for("Needs you (1)", LONG);
+}
+
+#[test]
+fn typing_into_a_sh_pane() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    let goal = one_task_goal(&s, "Shell", &["sh"]);
+    let t = Tmux::start(&s, &["run", &goal], &[("PS1", "$ ")], (200, 50));
+    t.wait_for("#2 Shell task · active", LONG);
+    t.keys(&["Tab", "Enter"]);
+    t.wait_for("INPUT", LONG);
+    t.text("echo hi");
+    t.keys(&["Enter"]);
+    let screen = t.wait("a line that is just `hi`", LONG, |sc| {
+        sc.lines()
+            .any(|l| l.split('│').any(|cell| cell.trim() == "hi"))
+    });
+    assert!(screen.contains("$ echo hi"), "{screen}");
+    // Ctrl-g leaves input mode: `q` is the board's again and asks first.
+    t.keys(&["C-g", "q"]);
+    t.wait_for("Quit?", LONG);
+}
+
+#[test]
+fn q_asks_before_quitting_a_running_board() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    let goal = one_task_goal(&s, "Sleeper", &["sleep", "600"]);
+    let t = Tmux::start(&s, &["run", &goal], &[], (200, 50));
+    t.wait_for("#2 Sleeper task · active", LONG);
+    t.keys(&["q"]);
+    let screen = t.wait_for("1 agent session is running; quitting stops it. Quit?", LONG);
+    assert!(!screen.contains("EXITED"), "{screen}");
+    t.keys(&["n"]);
+    t.wait("the question to close", LONG, |sc| !sc.contains("Quit?"));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!t.screen().contains("EXITED"), "n must not quit");
+    t.keys(&["q"]);
+    t.wait_for("Quit?", LONG);
+    t.keys(&["y"]);
+    t.wait_for("EXITED 0", LONG);
+    assert_terminal_restored(&t);
+    // Quitting stopped the agent; its task is interrupted, not left running.
+    let tasks = flatten(&s.status());
+    let task = by_title(&tasks, "Sleeper task");
+    assert_ne!(task["status"], "done", "{task}");
+}
+
+/// After the TUI is gone: canonical mode and echo are back, the alternate screen is left.
+fn assert_terminal_restored(t: &Tmux) {
+    let screen = t.wait("the terminal modes to be printed", LONG, |sc| {
+        sc.matches("TTY ").count() >= 2
+    });
+    assert!(
+        screen.contains("TTY icanon") && screen.contains("TTY echo"),
+        "raw mode left on:\n{screen}"
+    );
+    assert!(
+        !screen.contains("┌ Goals"),
+        "still on the alternate screen:\n{screen}"
+    );
+}
+
+#[test]
+fn sigterm_quits_and_restores_the_terminal() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    let goal = one_task_goal(&s, "Sleeper", &["sleep", "600"]);
+    let t = Tmux::start(&s, &["run", &goal], &[], (200, 50));
+    t.wait_for("#2 Sleeper task · active", LONG);
+    let pid = std::fs::read_to_string(s.data().join("endpoint"))
+        .ok()
+        .and_then(|e| e.lines().nth(1).map(str::to_string))
+        .expect("endpoint names the board's pid");
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    t.wait_for("EXITED 130", LONG);
+    assert_terminal_restored(&t);
+}
+
+#[test]
+fn resizing_the_window_relays_the_panes_and_the_pty() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    let goal = one_task_goal(&s, "Shell", &["sh"]);
+    let t = Tmux::start(&s, &["run", &goal], &[("PS1", "$ ")], (200, 50));
+    let before = t.wait_for("#2 Shell task · active", LONG);
+    let wide = box_inner_width(&before, "#2 Shell task").expect("pane box");
+    t.keys(&["Tab", "Enter"]);
+    t.text("stty size");
+    t.keys(&["Enter"]);
+    t.wait(&format!("stty size to say {wide} columns"), LONG, |sc| {
+        sc.contains(&format!(" {wide}"))
+    });
+    t.tmux(&["resize-window", "-x", "120", "-y", "40"]);
+    let after = t.wait("the screen to be 120 wide", LONG, |sc| {
+        sc.lines().next().is_some_and(|l| l.chars().count() == 120) && sc.contains("#2 Shell task")
+    });
+    let narrow = box_inner_width(&after, "#2 Shell task").expect("pane box");
+    assert!(narrow < wide, "{narrow} < {wide}");
+    t.text("stty size");
+    t.keys(&["Enter"]);
+    t.wait(
+        &format!("the PTY to be {narrow} columns wide"),
+        LONG,
+        |sc| {
+            sc.lines().any(|l| {
+                l.split('│')
+                    .any(|c| c.trim().ends_with(&format!(" {narrow}")))
+            })
+        },
+    );
+}
+
+#[test]
+fn kill_9_and_restart_bring_back_the_tree_and_pane_tails() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    let t = Tmux::start(&s, &["demo"], &[], (200, 50));
+    let before = t.wait_for("Needs you (1)", LONG);
+    let rows = tree_rows(&before);
+    assert!(
+        rows.iter().any(|r| r.contains("#7 Review the work")),
+        "{rows:?}"
+    );
+    let pid = std::fs::read_to_string(s.data().join("endpoint"))
+        .ok()
+        .and_then(|e| e.lines().nth(1).map(str::to_string))
+        .expect("endpoint names the board's pid");
+    Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .expect("kill");
+    t.wait_for("EXITED 137", LONG);
+    drop(t);
+    let t = Tmux::start(&s, &[], &[], (200, 50));
+    let after = t.wait("the same tree", LONG, |sc| tree_rows(sc) == rows);
+    assert!(after.contains("Needs you (1)"), "{after}");
+    // Finished agents' panes are back from their logs.
+    for n in [2, 4, 5, 6] {
+        assert!(
+            after.contains(&format!("committed notes/task-{n}.md")),
+            "pane tail of #{n}:\n{after}"
+        );
+    }
+    assert!(after.contains("saved log"), "{after}");
+}
+
+#[test]
+fn idle_board_with_10_panes_draws_nothing() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    std::fs::write(
+        s.path().join("config.toml"),
+        "spawns_per_minute = 100\nmax_agents = 10\n",
+    )
+    .expect("config");
+    let mut goal = String::from("title = \"Idle\"\nparallel = true\n");
+    for i in 1..=10 {
+        goal.push_str(&format!(
+            "[[task]]\ntitle = \"cat {i}\"\ncommand = [\"cat\"]\nworktree = false\n"
+        ));
+    }
+    let goal = s.file("idle.toml", &goal).display().to_string();
+    let log = s.path().join("draws.log");
+    let t = Tmux::start(
+        &s,
+        &["run", &goal],
+        &[("TASKBOARD_DRAW_LOG", &log.display().to_string())],
+        (200, 50),
+    );
+    t.wait("10 running panes", LONG, |sc| {
+        sc.contains("10 running") && sc.matches("· active").count() >= 10
+    });
+    let count = || {
+        std::fs::read_to_string(&log)
+            .map(|l| l.lines().count())
+            .unwrap_or(0)
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let start = count();
+    assert!(start > 0, "the draw log is written");
+    std::thread::sleep(Duration::from_secs(5));
+    let idle = count() - start;
+    eprintln!("draws during 5 s of idling with 10 idle panes: {idle}");
+    assert_eq!(idle, 0, "an idle board must not draw");
+    // And it still draws when something happens.
+    t.keys(&["j"]);
+    assert!(
+        wait_for(Duration::from_secs(5), || count() > start),
+        "a key draws a frame"
+    );
+}
+
+#[test]
+fn keystroke_latency_smoke() {
+    if tmux_missing() {
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/keylat.py");
+    let out = Command::new("python3")
+        .args([script, "--quick", "--bin", BIN])
+        .output()
+        .expect("python3");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("taskboard:") && text.contains("tmux:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn auto_approve_works_in_the_tui_too() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    let t = Tmux::start(&s, &["demo", "--auto-approve"], &[], (200, 50));
+    assert!(
+        wait_status(&s, "Demo: add a greeting feature", "done", LONG),
+        "the review gate was not approved:\n{}",
+        t.screen()
+    );
+    t.wait_for("✔ #7 Review the work", LONG);
+}

@@ -1,0 +1,381 @@
+//! The TUI's update rules without a terminal or a board: selection across updates, the
+//! approval modal carrying its task and diff hash, comments, `!`, the bell, forms.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use taskboard::board::Board;
+use taskboard::command::{Command, Decision};
+use taskboard::model::{Millis, Status, Task, TaskId};
+use taskboard::ui::keymap::{Action, Keymap};
+use taskboard::ui::modal::Modal;
+use taskboard::ui::theme::Theme;
+use taskboard::ui::update::{self, Effect};
+use taskboard::ui::{Info, Model, Snapshot};
+
+const NOW: Millis = 1_750_000_000_000;
+
+const GOAL: &str = r#"
+title = "Ship"
+[[task]]
+title = "Build"
+prompt = "build it"
+[[task]]
+title = "Gate"
+kind = "human_review"
+[[task]]
+title = "Release"
+prompt = "release it"
+"#;
+
+fn tasks() -> Vec<Task> {
+    let mut b = Board::new(Default::default(), uuid::Uuid::nil());
+    let goal = taskboard::goalfile::parse_str(GOAL, "g.toml", Path::new("/r"), &BTreeMap::new())
+        .expect("goal");
+    b.add_goal_offline(goal, "test", NOW - 60_000);
+    b.tasks().cloned().collect()
+}
+
+fn with(mut tasks: Vec<Task>, title: &str, f: impl FnOnce(&mut Task)) -> Vec<Task> {
+    f(tasks
+        .iter_mut()
+        .find(|t| t.spec.title == title)
+        .expect("task"));
+    tasks
+}
+
+fn review_waiting(hash: &str) -> Vec<Task> {
+    let t = with(tasks(), "Build", |t| t.status = Status::Done);
+    with(t, "Gate", |t| {
+        t.status = Status::PendingReview;
+        t.started_at = Some(NOW - 30_000);
+        t.diff_hash = Some(hash.to_string());
+    })
+}
+
+fn snap(tasks: Vec<Task>) -> Snapshot {
+    Snapshot::from_board(&Board::from_tasks(tasks, false))
+}
+
+fn model(tasks: Vec<Task>) -> Model {
+    let info = Info {
+        bell: true,
+        ..Info::default()
+    };
+    let mut m = Model::new(info, Keymap::default(), Theme { color: false }, NOW);
+    let mut fx = Vec::new();
+    update::on_snapshot(&mut m, snap(tasks), &mut fx);
+    assert!(fx.is_empty(), "the first snapshot rings no bell");
+    m
+}
+
+fn id(m: &Model, title: &str) -> TaskId {
+    m.snap
+        .tasks
+        .values()
+        .find(|t| t.spec.title == title)
+        .expect("task")
+        .id
+}
+
+fn act(m: &mut Model, a: Action) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    update::act(m, a, &mut fx);
+    fx
+}
+
+fn key(m: &mut Model, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    update::on_key(m, &KeyEvent::new(code, mods), &mut fx);
+    fx
+}
+
+fn typed(m: &mut Model, text: &str) {
+    for c in text.chars() {
+        key(m, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+}
+
+fn decision(fx: &[Effect]) -> Option<(TaskId, Decision, Option<String>, Option<String>)> {
+    fx.iter().find_map(|e| match e {
+        Effect::Send {
+            cmd:
+                Command::Decide {
+                    task,
+                    decision,
+                    comment,
+                    diff_hash,
+                },
+            ..
+        } => Some((*task, *decision, comment.clone(), diff_hash.clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn selection_follows_the_task_across_updates() {
+    let mut m = model(tasks());
+    let release = id(&m, "Release");
+    m.reveal(release);
+    let mut fx = Vec::new();
+    // Statuses change and another goal arrives: the same task stays selected.
+    let mut more = with(tasks(), "Build", |t| t.status = Status::Active);
+    let mut b = Board::from_tasks(more.clone(), false);
+    let other = taskboard::goalfile::parse_str(
+        "title = \"Other\"\n[[task]]\ntitle = \"x\"\nprompt = \"p\"\n",
+        "o.toml",
+        Path::new("/r"),
+        &BTreeMap::new(),
+    )
+    .expect("goal");
+    b.add_goal_offline(other, "test", NOW);
+    more = b.tasks().cloned().collect();
+    update::on_snapshot(&mut m, snap(more.clone()), &mut fx);
+    assert_eq!(m.selected, Some(release));
+    // The selected task is deleted: the selection lands on a neighbour, not nowhere.
+    let row = m.selected_row();
+    more.retain(|t| t.id != release);
+    for t in more.iter_mut() {
+        t.children.retain(|c| *c != release);
+    }
+    update::on_snapshot(&mut m, snap(more), &mut fx);
+    assert!(m.selected.is_some());
+    assert_eq!(m.selected_row(), row.min(m.rows.len() - 1));
+}
+
+#[test]
+fn fold_and_unfold() {
+    let mut m = model(tasks());
+    let goal = id(&m, "Ship");
+    m.reveal(goal);
+    let rows = m.rows.len();
+    act(&mut m, Action::Fold);
+    assert_eq!(m.rows.len(), rows - 3);
+    act(&mut m, Action::Unfold);
+    assert_eq!(m.rows.len(), rows);
+    act(&mut m, Action::Unfold);
+    assert_eq!(
+        m.selected,
+        Some(id(&m, "Build")),
+        "unfolded: l goes to the first child"
+    );
+    act(&mut m, Action::Fold);
+    assert_eq!(m.selected, Some(goal), "on a leaf, h goes to the parent");
+}
+
+#[test]
+fn bang_opens_the_oldest_decision_and_a_approves_exactly_it() {
+    let mut m = model(review_waiting("hash-1"));
+    let gate = id(&m, "Gate");
+    let fx = act(&mut m, Action::NextAttention);
+    assert!(matches!(fx.as_slice(), [Effect::LoadDiff { task }] if *task == gate));
+    assert!(matches!(&m.modal, Some(Modal::Approval(a)) if a.task == gate));
+    assert_eq!(m.selected, Some(gate));
+    // The selection moves on; the modal still decides the task it showed.
+    m.reveal(id(&m, "Release"));
+    let fx = key(&mut m, KeyCode::Char('a'), KeyModifiers::NONE);
+    assert_eq!(
+        decision(&fx),
+        Some((gate, Decision::Approve, None, Some("hash-1".into())))
+    );
+    assert!(m.modal.is_none());
+}
+
+#[test]
+fn a_decision_on_a_changed_task_is_refused() {
+    let mut m = model(review_waiting("hash-1"));
+    act(&mut m, Action::NextAttention);
+    // The agent re-ran: the diff shown is no longer the one under review.
+    let mut fx = Vec::new();
+    update::on_snapshot(&mut m, snap(review_waiting("hash-2")), &mut fx);
+    let fx = key(&mut m, KeyCode::Char('a'), KeyModifiers::NONE);
+    assert_eq!(decision(&fx), None, "a stale decision is never sent");
+    assert!(m
+        .message
+        .as_ref()
+        .is_some_and(|msg| msg.error && msg.text.contains("changed")));
+    assert!(matches!(m.modal, Some(Modal::Approval(_))));
+    // Once decided elsewhere, the modal says so and still refuses.
+    let done = with(review_waiting("hash-2"), "Gate", |t| {
+        t.status = Status::Done
+    });
+    update::on_snapshot(&mut m, snap(done), &mut Vec::new());
+    let fx = key(&mut m, KeyCode::Char('x'), KeyModifiers::NONE);
+    assert!(fx.is_empty());
+    assert!(m
+        .message
+        .as_ref()
+        .is_some_and(|msg| msg.text.contains("no longer applies")));
+}
+
+#[test]
+fn request_changes_sends_the_comment_with_the_hash_shown() {
+    let mut m = model(review_waiting("hash-1"));
+    let gate = id(&m, "Gate");
+    act(&mut m, Action::NextAttention);
+    key(&mut m, KeyCode::Char('c'), KeyModifiers::NONE);
+    assert!(matches!(&m.modal, Some(Modal::Comment(c)) if c.task == gate));
+    // An empty comment is not sent.
+    let fx = key(&mut m, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(fx.is_empty());
+    typed(&mut m, "more tests");
+    let fx = key(&mut m, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert_eq!(
+        decision(&fx),
+        Some((
+            gate,
+            Decision::RequestChanges,
+            Some("more tests".into()),
+            Some("hash-1".into())
+        ))
+    );
+    // Esc in the editor goes back to the approval, not to the board.
+    act(&mut m, Action::NextAttention);
+    key(&mut m, KeyCode::Char('x'), KeyModifiers::NONE);
+    key(&mut m, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(matches!(m.modal, Some(Modal::Approval(_))));
+}
+
+#[test]
+fn a_new_item_rings_the_bell_once() {
+    let mut m = model(tasks());
+    let mut fx = Vec::new();
+    update::on_snapshot(&mut m, snap(review_waiting("h")), &mut fx);
+    assert!(matches!(fx.as_slice(), [Effect::Bell { text }] if text.contains("Gate")));
+    let mut fx = Vec::new();
+    update::on_snapshot(&mut m, snap(review_waiting("h")), &mut fx);
+    assert!(fx.is_empty(), "the same item rings once");
+    m.info.bell = false;
+    let blocked = with(review_waiting("h"), "Release", |t| {
+        t.status = Status::Blocked;
+        t.reason = "x".into();
+    });
+    update::on_snapshot(&mut m, snap(blocked), &mut fx);
+    assert!(fx.is_empty(), "bell = false in the config");
+    assert_eq!(m.inbox.len(), 2);
+    assert_eq!(m.inbox[0].task, id(&m, "Gate"), "oldest first");
+}
+
+#[test]
+fn skip_of_running_work_and_stop_ask_first() {
+    let running = with(tasks(), "Build", |t| {
+        t.status = Status::Active;
+        t.started_at = Some(NOW);
+    });
+    let mut m = model(running);
+    m.reveal(id(&m, "Ship"));
+    assert!(act(&mut m, Action::Skip).is_empty());
+    assert!(matches!(&m.modal, Some(Modal::Confirm(c)) if c.question.contains("stopped")));
+    let fx = key(&mut m, KeyCode::Char('y'), KeyModifiers::NONE);
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Send {
+            cmd: Command::Skip { .. },
+            ..
+        }]
+    ));
+    m.reveal(id(&m, "Release"));
+    let fx = act(&mut m, Action::Skip);
+    assert!(
+        matches!(
+            fx.as_slice(),
+            [Effect::Send {
+                cmd: Command::Skip { .. },
+                ..
+            }]
+        ),
+        "nothing runs under it: no question"
+    );
+    m.reveal(id(&m, "Build"));
+    assert!(act(&mut m, Action::Stop).is_empty());
+    let fx = key(&mut m, KeyCode::Char('n'), KeyModifiers::NONE);
+    assert!(fx.is_empty() && m.modal.is_none());
+    let fx = act(&mut m, Action::Pause);
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Send {
+            cmd: Command::Pause,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn quit_without_agents_does_not_ask() {
+    let mut m = model(tasks());
+    assert!(matches!(
+        act(&mut m, Action::Quit).as_slice(),
+        [Effect::Quit]
+    ));
+}
+
+#[test]
+fn the_goal_form_validates_in_place() {
+    let mut m = model(tasks());
+    act(&mut m, Action::NewGoal);
+    let fx = key(&mut m, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(fx.is_empty());
+    assert!(
+        matches!(&m.modal, Some(Modal::Goal(g)) if g.error.as_deref() == Some("a goal needs a title"))
+    );
+    typed(&mut m, "Say hi");
+    key(&mut m, KeyCode::Tab, KeyModifiers::NONE);
+    typed(&mut m, "echo hi");
+    let fx = key(&mut m, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    let goal = fx.iter().find_map(|e| match e {
+        Effect::Send {
+            cmd: Command::AddGoal { goal },
+            ..
+        } => Some(goal.clone()),
+        _ => None,
+    });
+    let goal = goal.expect("an AddGoal command");
+    assert_eq!(goal.spec.title, "Say hi");
+    assert_eq!(goal.children[0].spec.prompt.as_deref(), Some("echo hi"));
+}
+
+#[test]
+fn the_open_form_shows_the_file_error_in_place() {
+    let mut m = model(tasks());
+    act(&mut m, Action::OpenGoal);
+    typed(&mut m, "/nope/goal.toml");
+    let fx = key(&mut m, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(matches!(fx.as_slice(), [Effect::LoadGoal { .. }]));
+    let mut fx = Vec::new();
+    update::on_goal_loaded(
+        &mut m,
+        Err("/nope/goal.toml:1:1: cannot read".into()),
+        &mut fx,
+    );
+    assert!(fx.is_empty());
+    assert!(
+        matches!(&m.modal, Some(Modal::Open(o)) if o.error.as_deref().is_some_and(|e| e.contains("1:1")))
+    );
+}
+
+#[test]
+fn the_readme_key_map_matches_the_keymap() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let tui = readme
+        .split("## TUI")
+        .nth(1)
+        .expect("a TUI section")
+        .split("\n## ")
+        .next()
+        .unwrap_or("");
+    for (keys, what) in Keymap::default().help() {
+        if keys.contains("ctrl-") && what.contains("send")
+            || keys.starts_with("esc")
+            || keys.starts_with("y /")
+            || keys == "ctrl-g"
+        {
+            continue;
+        }
+        assert!(
+            tui.contains(&what),
+            "README's TUI key map lacks {what:?} ({keys})"
+        );
+    }
+}
