@@ -3041,7 +3041,8 @@ fn typing_into_a_flagged_pane_clears_its_needs_you_flag() {
     let mut s = Sim::new();
     s.add("title='g'\ntask=[{title='a',prompt='p',review=true}]");
     s.started(2);
-    s.complete(2, false, serde_json::json!({})).expect("complete");
+    s.complete(2, false, serde_json::json!({}))
+        .expect("complete");
     drop(s.ev(Event::InputSent { task: 2 }));
     assert_eq!(s.t(2).status, Status::PendingReview);
     assert_eq!(s.t(2).attention.as_deref(), Some("review"));
