@@ -17,7 +17,6 @@ mod driver;
 mod probe;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -229,7 +228,6 @@ fn run(iterations: usize) {
         acks.len(),
         started.elapsed().as_secs_f64()
     );
-    let _: PathBuf = file;
 }
 
 fn iterations(default: usize) -> usize {
