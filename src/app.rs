@@ -75,11 +75,7 @@ pub fn main(data: &DataDir, config: &Config, opts: TuiOpts) -> Result<i32, Failu
         ));
     }
     let keymap = Keymap::new(&config.keys).map_err(Failure::usage)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))?;
+    let rt = crate::entry::runtime()?;
     rt.block_on(async {
         let (w, h) = crossterm::terminal::size().unwrap_or((120, 40));
         let pane_size = (

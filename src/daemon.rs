@@ -98,11 +98,7 @@ pub fn up(
 pub fn serve(data: &DataDir, config: &Config, listen: Option<String>) -> Result<i32, Failure> {
     // Fails only when we already lead a session (run by hand from a login shell): fine.
     let _ = nix::unistd::setsid();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))?;
+    let rt = crate::entry::runtime()?;
     rt.block_on(async {
         let wiring = crate::runtime::Wiring {
             listen,

@@ -62,7 +62,8 @@ fn init_tracing(data: &DataDir) {
         .try_init();
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+/// The board's runtime: two workers (the machines this runs on have two cores).
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
