@@ -20,10 +20,6 @@ struct Fault {
     gate: u64,
 }
 
-fn toml_str(s: &str) -> String {
-    serde_json::to_string(s).expect("json string")
-}
-
 impl Fault {
     /// `script` runs as `sh -c`; `extra` adds fields to the agent task.
     fn start(script: &str, extra: &str) -> Fault {

@@ -6,25 +6,14 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn sh(cmd: &str) -> String {
-    format!(
-        "command = [\"sh\", \"-c\", {}]\nworktree = false",
-        toml_str(cmd)
-    )
-}
-
-fn toml_str(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
 #[test]
 fn sequential_tasks_run_in_file_order() {
     let s = Scratch::new();
     let goal = format!(
         "title = \"seq\"\n[[task]]\ntitle = \"a\"\n{}\n[[task]]\ntitle = \"b\"\n{}\n[[task]]\ntitle = \"c\"\n{}\n",
-        sh("sleep 0.3; echo a >> out.txt"),
-        sh("echo b >> out.txt"),
-        sh("echo c >> out.txt")
+        sh_task("sleep 0.3; echo a >> out.txt"),
+        sh_task("echo b >> out.txt"),
+        sh_task("echo c >> out.txt")
     );
     let f = s.file("seq.toml", &goal);
     let out = s.run(&["run", f.to_str().unwrap(), "--headless"]);
@@ -39,7 +28,7 @@ fn parallel_group_runs_together() {
     let s = Scratch::new();
     let goal = format!(
         "title = \"par\"\nparallel = true\n[[task]]\ntitle = \"a\"\n{0}\n[[task]]\ntitle = \"b\"\n{0}\n[[task]]\ntitle = \"c\"\n{0}\n",
-        sh("sleep 2")
+        sh_task("sleep 2")
     );
     let f = s.file("par.toml", &goal);
     let start = Instant::now();
@@ -58,8 +47,8 @@ fn after_holds_a_task_back_until_its_dependency_is_done() {
     // In a parallel goal, "late" would start at once; `after` makes it wait for "slow".
     let goal = format!(
         "title = \"after\"\nparallel = true\n[[task]]\ntitle = \"late\"\nafter = [\"slow\"]\n{}\n[[task]]\nkey = \"slow\"\ntitle = \"slow\"\n{}\n",
-        sh("echo late >> out.txt"),
-        sh("sleep 1; echo slow >> out.txt")
+        sh_task("echo late >> out.txt"),
+        sh_task("sleep 1; echo slow >> out.txt")
     );
     let f = s.file("after.toml", &goal);
     let out = s.run(&["run", f.to_str().unwrap(), "--headless"]);
@@ -72,8 +61,8 @@ fn failing_task_retries_then_fails_and_stops_its_siblings() {
     let s = Scratch::new();
     let goal = format!(
         "title = \"fail\"\n[[task]]\ntitle = \"flaky\"\nretries = 1\n{}\n[[task]]\ntitle = \"never\"\n{}\n",
-        sh("echo run >> runs.txt; echo 'the last words'; exit 3"),
-        sh("echo ran >> never.txt")
+        sh_task("echo run >> runs.txt; echo 'the last words'; exit 3"),
+        sh_task("echo ran >> never.txt")
     );
     let f = s.file("fail.toml", &goal);
     let out = s.run(&["run", f.to_str().unwrap(), "--headless"]);
@@ -102,8 +91,8 @@ fn kill_9_mid_task_then_restart_finishes_without_rerunning_done_work() {
     let s = Scratch::new();
     let goal = format!(
         "title = \"crash\"\n[[task]]\ntitle = \"first\"\n{}\n[[task]]\ntitle = \"second\"\n{}\n",
-        sh("echo first >> out.txt"),
-        sh("if [ -f marker ]; then echo second >> out.txt; else touch marker; echo $$ > pid.txt; sleep 60; fi")
+        sh_task("echo first >> out.txt"),
+        sh_task("if [ -f marker ]; then echo second >> out.txt; else touch marker; echo $$ > pid.txt; sleep 60; fi")
     );
     let f = s.file("crash.toml", &goal);
     let mut board = s.spawn(&["run", f.to_str().unwrap(), "--headless"]);
@@ -157,7 +146,10 @@ fn bad_goal_file_exits_2_with_location_and_leaves_the_data_dir_alone() {
     // With an existing data dir, nothing in it changes either.
     let ok = s.file(
         "ok.toml",
-        &format!("title = \"ok\"\n[[task]]\ntitle = \"t\"\n{}\n", sh("true")),
+        &format!(
+            "title = \"ok\"\n[[task]]\ntitle = \"t\"\n{}\n",
+            sh_task("true")
+        ),
     );
     assert_eq!(
         s.run(&["run", ok.to_str().unwrap(), "--headless"])
@@ -181,7 +173,7 @@ fn second_instance_names_the_first_ones_pid() {
         "long.toml",
         &format!(
             "title = \"long\"\n[[task]]\ntitle = \"t\"\n{}\n",
-            sh("sleep 30")
+            sh_task("sleep 30")
         ),
     );
     let mut first = s.spawn(&["run", f.to_str().unwrap(), "--headless"]);
@@ -224,7 +216,7 @@ fn timeout_flag_exits_124() {
         "t.toml",
         &format!(
             "title = \"slow\"\n[[task]]\ntitle = \"t\"\n{}\n",
-            sh("sleep 30")
+            sh_task("sleep 30")
         ),
     );
     let start = Instant::now();
@@ -240,7 +232,10 @@ fn agents_can_ask_where_the_cursor_is_without_hanging() {
     let script = "stty raw -echo; printf 'ab\\033[6n'; dd bs=1 count=6 2>/dev/null | od -c > answer.txt; stty sane";
     let f = s.file(
         "cpr.toml",
-        &format!("title = \"cpr\"\n[[task]]\ntitle = \"t\"\n{}\n", sh(script)),
+        &format!(
+            "title = \"cpr\"\n[[task]]\ntitle = \"t\"\n{}\n",
+            sh_task(script)
+        ),
     );
     let out = s.run(&["run", f.to_str().unwrap(), "--headless", "--timeout", "20s"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -258,7 +253,7 @@ fn status_text_lists_the_tree() {
         "st.toml",
         &format!(
             "title = \"tree\"\n[[task]]\ntitle = \"leaf\"\n{}\n",
-            sh("true")
+            sh_task("true")
         ),
     );
     assert_eq!(

@@ -10,23 +10,10 @@ use common::*;
 
 const LONG: Duration = Duration::from_secs(30);
 
-fn sh(cmd: &str) -> String {
-    format!(
-        "command = [\"sh\", \"-c\", {}]\nworktree = false",
-        serde_json::to_string(cmd).unwrap()
-    )
-}
-
-fn id_of(s: &Scratch, title: &str) -> u64 {
-    by_title(&flatten(&s.status()), title)["id"]
-        .as_u64()
-        .unwrap()
-}
-
 fn shepherd(pr: u64) -> String {
     format!(
         "title = \"shepherd {pr}\"\n[[task]]\ntitle = \"fix {pr}\"\n{}\n[[task]]\ntitle = \"ci {pr}\"\nkind = \"signal\"\ngate = \"gh_ci\"\nrepo = \"Org/Repo\"\npr = {pr}\nretries = 1\n",
-        sh("printf '%s\\n---\\n' \"$TASKBOARD_PROMPT\" >> prompts.txt")
+        sh_task("printf '%s\\n---\\n' \"$TASKBOARD_PROMPT\" >> prompts.txt")
     )
 }
 
@@ -102,8 +89,8 @@ fn tokens_are_required_and_task_tokens_stay_on_their_task() {
     let s = Scratch::new();
     let goal = format!(
         "title = \"auth\"\nparallel = true\n[[task]]\ntitle = \"a\"\n{}\n[[task]]\ntitle = \"b\"\n{}\n[[task]]\ntitle = \"gate\"\nkind = \"signal\"\ngate = \"g\"\n",
-        sh("printf '%s' \"$TASKBOARD_TOKEN\" > token_a; sleep 30"),
-        sh("sleep 30")
+        sh_task("printf '%s' \"$TASKBOARD_TOKEN\" > token_a; sleep 30"),
+        sh_task("sleep 30")
     );
     let f = s.file("a.toml", &goal);
     let live = Live::start(&s, Some(&f), &[]);
@@ -311,7 +298,7 @@ fn idempotency_key_applies_once_and_survives_restart() {
     // The waiting gate keeps the board running after the stop fails "work".
     let f = s.file(
         "i.toml",
-        &format!("title = \"i\"\nparallel = true\n[[task]]\ntitle = \"work\"\nretries = 5\n{}\n[[task]]\ntitle = \"hold\"\nkind = \"signal\"\ngate = \"hold\"\n", sh("echo run >> runs.txt; sleep 30")),
+        &format!("title = \"i\"\nparallel = true\n[[task]]\ntitle = \"work\"\nretries = 5\n{}\n[[task]]\ntitle = \"hold\"\nkind = \"signal\"\ngate = \"hold\"\n", sh_task("echo run >> runs.txt; sleep 30")),
     );
     let mut live = Live::start(&s, Some(&f), &[]);
     assert!(wait_for(LONG, || s.read("runs.txt").lines().count() == 1));
@@ -395,10 +382,10 @@ fn an_agent_completes_its_own_task_from_inside_its_pty() {
     let bin = BIN;
     let goal = format!(
         "title = \"c\"\n[[task]]\ntitle = \"agent\"\n{}\n[[task]]\ntitle = \"next\"\n{}\n",
-        sh(&format!(
+        sh_task(&format!(
             "'{bin}' complete --summary 'did the thing' && echo completed > done.txt; sleep 30"
         )),
-        sh("echo next >> next.txt")
+        sh_task("echo next >> next.txt")
     );
     let f = s.file("c.toml", &goal);
     let started = Instant::now();
@@ -443,15 +430,7 @@ fn events_stream_reports_status_changes() {
     let live = Live::start(&s, Some(&f), &[]);
     assert!(wait_status(&s, "gate", "active", LONG));
     let gate = id_of(&s, "gate");
-    let mut sse = std::net::TcpStream::connect(live.addr()).unwrap();
-    write!(
-        sse,
-        "GET /api/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\r\n",
-        live.addr(),
-        live.token
-    )
-    .unwrap();
-    sse.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut sse = live.events();
     std::thread::sleep(Duration::from_millis(300));
     let (code, _) = live.req(
         "POST",
@@ -498,7 +477,7 @@ fn client_words_say_when_no_board_runs() {
         "a.toml",
         &format!(
             "title = \"offline\"\n[[task]]\ntitle = \"t\"\n{}\n",
-            sh("echo hi > hi.txt")
+            sh_task("echo hi > hi.txt")
         ),
     );
     let out = s.run(&["add", f.to_str().unwrap()]);

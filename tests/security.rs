@@ -16,19 +16,6 @@ use taskboard::http::Keys;
 
 const LONG: Duration = Duration::from_secs(30);
 
-fn sh(cmd: &str) -> String {
-    format!(
-        "command = [\"sh\", \"-c\", {}]\nworktree = false",
-        serde_json::to_string(cmd).unwrap()
-    )
-}
-
-fn id_of(s: &Scratch, title: &str) -> u64 {
-    by_title(&flatten(&s.status()), title)["id"]
-        .as_u64()
-        .unwrap()
-}
-
 fn keys(s: &Scratch) -> Keys {
     let read = |f: &str| {
         std::fs::read_to_string(s.data().join(f))
@@ -73,8 +60,8 @@ fn tokens_never_reach_the_log_the_store_or_the_output() {
     let s = Scratch::new();
     let goal = format!(
         "title = \"t\"\nparallel = true\n[[task]]\ntitle = \"agent\"\n{}\n[[task]]\ntitle = \"gate\"\nkind = \"signal\"\ngate = \"g\"\nretries = 100\n[[task]]\ntitle = \"other\"\n{}\n",
-        sh(&format!("'{BIN}' complete --summary ok; sleep 600")),
-        sh("sleep 600")
+        sh_task(&format!("'{BIN}' complete --summary ok; sleep 600")),
+        sh_task("sleep 600")
     );
     let f = s.file("t.toml", &goal);
     // The most verbose log there is: every crate's trace output.
@@ -142,7 +129,7 @@ fn token_secret_and_task_data_are_private() {
         "p.toml",
         &format!(
             "title = \"p\"\n[[task]]\ntitle = \"a\"\n{}\n",
-            sh("echo hi")
+            sh_task("echo hi")
         ),
     );
     let out = s.run(&["run", f.to_str().unwrap(), "--headless"]);
@@ -169,7 +156,7 @@ fn task_and_goal_tokens_only_act_on_their_own_tasks() {
     let s = Scratch::new();
     let goal = format!(
         "title = \"ga\"\nparallel = true\n[[task]]\ntitle = \"a\"\n{0}\n[[task]]\ntitle = \"b\"\n{0}\n[[task]]\ntitle = \"gate\"\nkind = \"signal\"\ngate = \"g\"\n",
-        sh("sleep 600")
+        sh_task("sleep 600")
     );
     let f = s.file("a.toml", &goal);
     let live = Live::start(&s, Some(&f), &[]);
@@ -177,7 +164,7 @@ fn task_and_goal_tokens_only_act_on_their_own_tasks() {
         "o.toml",
         &format!(
             "title = \"o\"\n[[task]]\ntitle = \"x\"\n{}\n",
-            sh("sleep 600")
+            sh_task("sleep 600")
         ),
     );
     assert!(s.run(&["add", other.to_str().unwrap()]).status.success());

@@ -279,6 +279,22 @@ impl Live {
         self.output.lock().map(|o| o.clone()).unwrap_or_default()
     }
 
+    /// An open `GET /api/events` stream (Server-Sent Events), 10 s read timeout.
+    pub fn events(&self) -> std::net::TcpStream {
+        use std::io::Write;
+        let mut sse = std::net::TcpStream::connect(self.addr()).expect("connect");
+        write!(
+            sse,
+            "GET /api/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\r\n",
+            self.addr(),
+            self.token
+        )
+        .expect("write");
+        sse.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        sse
+    }
+
     pub fn kill9(&mut self) {
         let _ = Command::new("kill")
             .args(["-9", &self.child.id().to_string()])
@@ -343,4 +359,24 @@ pub fn wait_status(s: &Scratch, title: &str, status: &str, limit: Duration) -> b
             .iter()
             .any(|t| t["title"] == title && t["status"] == status)
     })
+}
+
+/// A TOML basic string holding `s`.
+pub fn toml_str(s: &str) -> String {
+    serde_json::to_string(s).expect("a JSON string is a TOML string")
+}
+
+/// The fields of a task that runs `sh -c CMD` in the goal's directory (no worktree).
+pub fn sh_task(cmd: &str) -> String {
+    format!(
+        "command = [\"sh\", \"-c\", {}]\nworktree = false",
+        toml_str(cmd)
+    )
+}
+
+/// The id of the task titled `title` (from `status --json`).
+pub fn id_of(s: &Scratch, title: &str) -> u64 {
+    by_title(&flatten(&s.status()), title)["id"]
+        .as_u64()
+        .expect("an id")
 }
