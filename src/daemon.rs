@@ -166,6 +166,14 @@ pub fn down(data: &DataDir, force: bool) -> Result<i32, Failure> {
             }
         }
     }
+    stop_board(data, pid).map_err(|message| Failure { message, code: 1 })?;
+    println!("board stopped (pid {pid})");
+    Ok(0)
+}
+
+/// Asks the background board `pid` to stop (it ends every agent session) and waits until
+/// it has let go of the data dir. Blocking.
+pub fn stop_board(data: &DataDir, pid: u32) -> Result<(), String> {
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -173,15 +181,11 @@ pub fn down(data: &DataDir, force: bool) -> Result<i32, Failure> {
     let end = Instant::now() + Duration::from_secs(20);
     while data.running_pid().is_some() {
         if Instant::now() > end {
-            return Err(Failure {
-                message: format!("the board (pid {pid}) did not stop within 20 s"),
-                code: 1,
-            });
+            return Err(format!("the board (pid {pid}) did not stop within 20 s"));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    println!("board stopped (pid {pid})");
-    Ok(0)
+    Ok(())
 }
 
 fn running_agents(data: &DataDir) -> usize {

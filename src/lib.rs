@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod app;
+pub mod attach;
 pub mod board;
 pub mod cli;
 pub mod client_cmds;

@@ -7,5 +7,5 @@ pub mod profile;
 pub mod spawn;
 pub mod term;
 
-pub use pane::{Pane, PaneRef};
+pub use pane::{Pane, PaneIo, PaneRef};
 pub use spawn::{spawn, Session, Sinks, SpawnRequest};

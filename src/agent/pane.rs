@@ -1,5 +1,7 @@
-//! A live pane: the PTY of one agent session, its terminal parser and its input side.
-//! The reader thread is the parser's only writer of bytes; the UI pulls from it.
+//! A live pane: one agent session's terminal parser and its input side. In the board the
+//! input side is the session's PTY and the PTY reader is the parser's only writer of bytes;
+//! in a TUI attached to a board elsewhere it is the board's listener and the parser is fed
+//! from the task's log file (`crate::attach`). The UI pulls from either the same way.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +12,14 @@ use portable_pty::{MasterPty, PtySize};
 use super::term::Parser;
 use crate::model::TaskId;
 
+/// Where a pane's keys and size go: the session's PTY, or a board's listener.
+pub trait PaneIo: Send + Sync {
+    /// Writes bytes to the program's terminal.
+    fn write(&self, bytes: &[u8]) -> std::io::Result<()>;
+    /// Gives the program's terminal a new size.
+    fn resize(&self, rows: u16, cols: u16);
+}
+
 pub struct Pane {
     pub task: TaskId,
     pub attempt: u32,
@@ -19,19 +29,39 @@ pub struct Pane {
     pub dirty: AtomicBool,
     /// Set once the process has exited.
     pub exited: AtomicBool,
-    writer: Mutex<Box<dyn Write + Send>>,
-    master: Mutex<Box<dyn MasterPty + Send>>,
+    io: Box<dyn PaneIo>,
+}
+
+/// The PTY of a session this process owns.
+pub(super) struct PtyIo {
+    pub writer: Mutex<Box<dyn Write + Send>>,
+    pub master: Mutex<Box<dyn MasterPty + Send>>,
+}
+
+impl PaneIo for PtyIo {
+    fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| std::io::Error::other("pane writer poisoned"))?;
+        w.write_all(bytes)?;
+        w.flush()
+    }
+
+    fn resize(&self, rows: u16, cols: u16) {
+        if let Ok(m) = self.master.lock() {
+            let _ = m.resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            });
+        }
+    }
 }
 
 impl Pane {
-    pub(super) fn new(
-        task: TaskId,
-        attempt: u32,
-        pid: u32,
-        parser: Parser,
-        writer: Box<dyn Write + Send>,
-        master: Box<dyn MasterPty + Send>,
-    ) -> Pane {
+    pub fn new(task: TaskId, attempt: u32, pid: u32, parser: Parser, io: Box<dyn PaneIo>) -> Pane {
         Pane {
             task,
             attempt,
@@ -39,19 +69,13 @@ impl Pane {
             parser: Mutex::new(parser),
             dirty: AtomicBool::new(true),
             exited: AtomicBool::new(false),
-            writer: Mutex::new(writer),
-            master: Mutex::new(master),
+            io,
         }
     }
 
     /// Writes bytes to the program's terminal.
     pub fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
-        let mut w = self
-            .writer
-            .lock()
-            .map_err(|_| std::io::Error::other("pane writer poisoned"))?;
-        w.write_all(bytes)?;
-        w.flush()
+        self.io.write(bytes)
     }
 
     /// Types text as a paste (bracketed when the program asked for it), then Enter.
@@ -84,14 +108,7 @@ impl Pane {
             }
             p.screen_mut().set_size(rows, cols);
         }
-        if let Ok(m) = self.master.lock() {
-            let _ = m.resize(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            });
-        }
+        self.io.resize(rows, cols);
         self.dirty.store(true, Ordering::Release);
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use portable_pty::{native_pty_system, ChildKiller, CommandBuilder, PtySize};
 
-use super::pane::Pane;
+use super::pane::{Pane, PtyIo};
 use super::term::{last_lines, new_parser};
 use crate::board::Event;
 use crate::model::TaskId;
@@ -100,8 +100,10 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
         req.attempt,
         pid,
         parser,
-        writer,
-        pair.master,
+        Box::new(PtyIo {
+            writer: std::sync::Mutex::new(writer),
+            master: std::sync::Mutex::new(pair.master),
+        }),
     ));
 
     let attention = req.attention.clone();

@@ -27,7 +27,11 @@ pub struct Client {
     pub url: String,
     authority: String,
     token: String,
+    /// Sent as `X-Taskboard-Client`: the audit's source (`cli`, `tui`).
+    who: &'static str,
 }
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
 fn pid_alive(pid: i32) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
@@ -40,6 +44,11 @@ impl Client {
         if let (Some(url), Some(token)) = (env("TASKBOARD_URL"), env("TASKBOARD_TOKEN")) {
             return Client::new(&url, token);
         }
+        Client::of_data_dir(data)
+    }
+
+    /// The board running on `data` (never the agent environment's).
+    pub fn of_data_dir(data: &DataDir) -> Result<Client, ClientError> {
         let not_running = || ClientError::NotRunning(data.root.display().to_string());
         let text = std::fs::read_to_string(data.endpoint()).map_err(|_| not_running())?;
         let mut lines = text.lines();
@@ -78,7 +87,35 @@ impl Client {
             url,
             authority,
             token,
+            who: "cli",
         })
+    }
+
+    /// The same client, audited as `who` (`tui` for an attached TUI).
+    pub fn named(self, who: &'static str) -> Client {
+        Client { who, ..self }
+    }
+
+    fn io(&self, detail: impl ToString) -> ClientError {
+        ClientError::Io {
+            url: self.url.clone(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// A new keep-alive connection.
+    async fn connect(&self) -> Result<Sender, ClientError> {
+        let stream = tokio::net::TcpStream::connect(&self.authority)
+            .await
+            .map_err(|e| self.io(e))?;
+        let _ = stream.set_nodelay(true);
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| self.io(e))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
     }
 
     /// One request; a non-2xx answer becomes `ClientError::Api` with the server's message.
@@ -89,43 +126,39 @@ impl Client {
         body: Option<&Value>,
         idempotency_key: Option<&str>,
     ) -> Result<Value, ClientError> {
-        let io = |detail: String| ClientError::Io {
-            url: self.url.clone(),
-            detail,
-        };
-        let stream = tokio::net::TcpStream::connect(&self.authority)
+        let mut sender = self.connect().await?;
+        let bytes = Bytes::from(body.map(|b| b.to_string()).unwrap_or_default());
+        self.send(&mut sender, method, path, bytes, idempotency_key)
             .await
-            .map_err(|e| io(e.to_string()))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| io(e.to_string()))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+    }
+
+    async fn send(
+        &self,
+        sender: &mut Sender,
+        method: &str,
+        path: &str,
+        body: Bytes,
+        idempotency_key: Option<&str>,
+    ) -> Result<Value, ClientError> {
         let mut req = hyper::Request::builder()
             .method(method)
             .uri(path)
             .header("host", &self.authority)
             .header("authorization", format!("Bearer {}", self.token))
-            .header("x-taskboard-client", "cli")
+            .header("x-taskboard-client", self.who)
             .header("content-type", "application/json");
         if let Some(k) = idempotency_key {
             req = req.header("idempotency-key", k);
         }
-        let req = req
-            .body(Full::new(Bytes::from(bytes)))
-            .map_err(|e| io(e.to_string()))?;
-        let resp = sender
-            .send_request(req)
-            .await
-            .map_err(|e| io(e.to_string()))?;
+        let req = req.body(Full::new(body)).map_err(|e| self.io(e))?;
+        sender.ready().await.map_err(|e| self.io(e))?;
+        let resp = sender.send_request(req).await.map_err(|e| self.io(e))?;
         let status = resp.status().as_u16();
         let raw = resp
             .into_body()
             .collect()
             .await
-            .map_err(|e| io(e.to_string()))?
+            .map_err(|e| self.io(e))?
             .to_bytes();
         let value: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
         if (200..300).contains(&status) {
@@ -141,5 +174,64 @@ impl Client {
                 body: value,
             })
         }
+    }
+
+    /// The streaming body of a `GET` (Server-Sent Events); non-2xx is an error.
+    pub async fn stream(&self, path: &str) -> Result<hyper::body::Incoming, ClientError> {
+        let mut sender = self.connect().await?;
+        let req = hyper::Request::builder()
+            .method("GET")
+            .uri(path)
+            .header("host", &self.authority)
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("x-taskboard-client", self.who)
+            .header("accept", "text/event-stream")
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| self.io(e))?;
+        let resp = sender.send_request(req).await.map_err(|e| self.io(e))?;
+        if !resp.status().is_success() {
+            return Err(ClientError::Api {
+                status: resp.status().as_u16(),
+                message: format!("HTTP {}", resp.status()),
+                body: Value::Null,
+            });
+        }
+        Ok(resp.into_body())
+    }
+}
+
+/// One keep-alive connection for a stream of requests (keys typed into an attached pane),
+/// made again after an error.
+pub struct Conn<'a> {
+    client: &'a Client,
+    sender: Option<Sender>,
+}
+
+impl<'a> Conn<'a> {
+    pub fn new(client: &'a Client) -> Conn<'a> {
+        Conn {
+            client,
+            sender: None,
+        }
+    }
+
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Bytes,
+    ) -> Result<Value, ClientError> {
+        let mut sender = match self.sender.take() {
+            Some(s) if !s.is_closed() => s,
+            _ => self.client.connect().await?,
+        };
+        let r = self
+            .client
+            .send(&mut sender, method, path, body, None)
+            .await;
+        if !matches!(r, Err(ClientError::Io { .. })) {
+            self.sender = Some(sender);
+        }
+        r
     }
 }

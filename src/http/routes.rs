@@ -218,14 +218,39 @@ async fn health() -> Json<Value> {
     Json(json!({"ok": true, "version": env!("CARGO_PKG_VERSION")}))
 }
 
-async fn goals(State(state): State<AppState>) -> Json<Value> {
-    Json(
-        state
-            .board
-            .query(crate::view::goals_json)
-            .await
-            .unwrap_or(json!({"goals": []})),
-    )
+#[derive(serde::Deserialize)]
+struct GoalsQuery {
+    view: Option<String>,
+}
+
+/// The tree (`status --json` shape), or with `?view=full` the board's task records as the
+/// attached TUI reads them (`crate::ui::Snapshot`: same program version only).
+async fn goals(
+    State(state): State<AppState>,
+    query: Result<axum::extract::Query<GoalsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let view = query
+        .map_err(|e| ApiError::bad(e.body_text(), Some("view".into())))?
+        .0
+        .view;
+    let v = match view.as_deref() {
+        None | Some("tree") => state.board.query(crate::view::goals_json).await,
+        Some("full") => {
+            state
+                .board
+                .query(|b| {
+                    serde_json::to_value(crate::ui::Snapshot::from_board(b)).unwrap_or_default()
+                })
+                .await
+        }
+        Some(other) => {
+            return Err(ApiError::bad(
+                format!("unknown view {other:?}: use `tree` (the default) or `full`"),
+                Some("view".into()),
+            ))
+        }
+    };
+    Ok(Json(v.unwrap_or(json!({"goals": []}))))
 }
 
 async fn task(
@@ -287,43 +312,50 @@ async fn audit(
     Ok(Json(json!({"id": id, "events": events})))
 }
 
-/// Server-Sent Events: one `task` event per status change, a comment every 15 s.
+/// Server-Sent Events: one `task` event per status change, `attention` when a task asks
+/// for a human, `board` (coalesced) after every applied batch that changed anything, and a
+/// comment every 15 s.
 async fn events(
     State(state): State<AppState>,
     _method: Method,
     _headers: HeaderMap,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = state.board.subscribe();
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
+    let mut summary = state.board.summary();
+    summary.mark_unchanged();
+    let stream = futures::stream::unfold((rx, summary), |(mut rx, mut summary)| async move {
         loop {
-            match rx.recv().await {
+            let n = tokio::select! {
+                biased;
+                n = rx.recv() => n,
+                changed = summary.changed() => {
+                    if changed.is_err() {
+                        return None;
+                    }
+                    let s = summary.borrow_and_update().clone();
+                    let data = json!({"version": s.version, "paused": s.paused});
+                    let ev = SseEvent::default().event("board").data(data.to_string());
+                    return Some((Ok(ev), (rx, summary)));
+                }
+            };
+            let ev = match n {
                 Ok(Notice::Transition(t)) => {
                     let data = json!({"id": t.id, "goal": t.goal, "status": t.to, "from": t.from, "reason": t.reason, "at": t.at});
-                    return Some((
-                        Ok(SseEvent::default().event("task").data(data.to_string())),
-                        rx,
-                    ));
+                    SseEvent::default().event("task").data(data.to_string())
                 }
                 Ok(Notice::Attention { task, reason, .. }) => {
                     let data = json!({"id": task, "attention": reason});
-                    return Some((
-                        Ok(SseEvent::default()
-                            .event("attention")
-                            .data(data.to_string())),
-                        rx,
-                    ));
+                    SseEvent::default()
+                        .event("attention")
+                        .data(data.to_string())
                 }
                 Ok(_) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    return Some((
-                        Ok(SseEvent::default()
-                            .event("lagged")
-                            .data(json!({"missed": n}).to_string())),
-                        rx,
-                    ));
-                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
+                    .event("lagged")
+                    .data(json!({"missed": n}).to_string()),
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-            }
+            };
+            return Some((Ok(ev), (rx, summary)));
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

@@ -35,6 +35,7 @@ pub enum Action {
     Pause,
     Help,
     Quit,
+    StopBoard,
 }
 
 /// (action, config name, default keys, help text), in help order.
@@ -107,7 +108,13 @@ const TABLE: &[(Action, &str, &[&str], &str)] = &[
         Action::Quit,
         "quit",
         &["q", "ctrl-c"],
-        "quit (asks when agents run)",
+        "quit (asks when agents run); attached: detach, agents keep running",
+    ),
+    (
+        Action::StopBoard,
+        "stop_board",
+        &["Q"],
+        "stop the board and its agents, then quit (asks)",
     ),
 ];
 

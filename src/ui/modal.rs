@@ -67,6 +67,7 @@ pub struct Confirm {
 pub enum Pending {
     Send { cmd: Command, label: String },
     Quit,
+    StopBoard,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -45,6 +45,8 @@ pub struct Info {
     pub bell: bool,
     /// Where a new goal's repository defaults to.
     pub cwd: PathBuf,
+    /// Attached to a board that runs in another process (`taskboard up`): its pid.
+    pub attached: Option<u32>,
 }
 
 pub struct Model {

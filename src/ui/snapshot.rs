@@ -1,12 +1,13 @@
 //! What the UI knows of the board: a copy of the tasks taken between drains (through
-//! `BoardHandle::query`), plus the few derived facts the views need. No IO.
+//! `BoardHandle::query`, or `GET /api/goals?view=full` when attached), plus the few derived
+//! facts the views need. No IO.
 
 use std::collections::HashMap;
 
 use crate::board::Board;
 use crate::model::{Kind, Millis, Status, Task, TaskId};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Snapshot {
     pub tasks: HashMap<TaskId, Task>,
     pub goals: Vec<TaskId>,

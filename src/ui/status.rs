@@ -24,6 +24,9 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
     if !m.info.listen.is_empty() {
         facts.push(m.info.listen.clone());
     }
+    if let Some(pid) = m.info.attached {
+        facts.push(format!("attached to pid {pid}"));
+    }
     let mut left = vec![Span::raw(" ")];
     for (i, fact) in facts.iter().enumerate() {
         if i > 0 {
@@ -71,11 +74,13 @@ fn hints(m: &Model) -> Vec<Span<'static>> {
                 v.push((k(Action::Zoom), "zoom"));
             }
         }
-        v.extend([
-            (k(Action::Search), "search"),
-            (k(Action::NewGoal), "new"),
-            (k(Action::Quit), "quit"),
-        ]);
+        v.extend([(k(Action::Search), "search"), (k(Action::NewGoal), "new")]);
+        if m.info.attached.is_some() {
+            v.push((k(Action::Quit), "detach (agents keep running)"));
+            v.push((k(Action::StopBoard), "stop board"));
+        } else {
+            v.push((k(Action::Quit), "quit"));
+        }
         v
     };
     let mut out = Vec::new();

@@ -18,7 +18,7 @@ use super::pane_view::PaneView;
 use super::update_nav;
 pub use super::update_results::{
     on_diff_loaded, on_goal_loaded, on_log_loaded, on_pane_opened, on_reply, on_search_done,
-    on_snapshot, stale,
+    on_snapshot, stale, LoadedGoal,
 };
 use crate::agent::PaneRef;
 use crate::command::{Command, Decision};
@@ -50,11 +50,20 @@ pub enum Effect {
         path: PathBuf,
         vars: BTreeMap<String, String>,
     },
+    /// Add a goal: `goal` for a board in this process; `body` (the goal file as JSON, its
+    /// repo absolute) for an attached one, which takes goals as `POST /api/goals`.
+    AddGoal {
+        goal: Box<crate::model::NewTask>,
+        body: serde_json::Value,
+    },
     /// Ring the outer terminal (BEL + OSC 9 with `text`).
     Bell {
         text: String,
     },
+    /// Detach, or end the board in this process.
     Quit,
+    /// Stop the attached board (and its agents), then quit.
+    StopBoard,
 }
 
 /// What to do with a successful reply besides saying its label.
@@ -222,7 +231,19 @@ pub fn act(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
             });
         }
         Action::Help => m.modal = Some(Modal::Help { scroll: 0 }),
-        Action::Quit => {
+        Action::Quit if m.info.attached.is_some() => out.push(Effect::Quit),
+        Action::StopBoard if m.info.attached.is_some() => {
+            let pid = m.info.attached.unwrap_or(0);
+            let n = m.snap.running();
+            m.modal = Some(Modal::Confirm(Confirm {
+                question: format!(
+                    "Stop the board (pid {pid}) and its {n} running agent session{}, then quit?",
+                    if n == 1 { "" } else { "s" }
+                ),
+                on_yes: Pending::StopBoard,
+            }));
+        }
+        Action::Quit | Action::StopBoard => {
             let n = m.live_agents();
             if n > 0 {
                 m.modal = Some(Modal::Confirm(Confirm {

@@ -150,6 +150,7 @@ pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
                         then: Then::Nothing,
                     }),
                     Pending::Quit => out.push(Effect::Quit),
+                    Pending::StopBoard => out.push(Effect::StopBoard),
                 }
                 None
             }
@@ -348,12 +349,13 @@ fn submit_goal(m: &Model, g: &mut super::modal::GoalForm, out: &mut Vec<Effect>)
     match crate::goalfile::parse_str(&text, "new goal", &m.info.cwd, &BTreeMap::new()) {
         Ok(goal) => {
             g.error = None;
-            out.push(Effect::Send {
-                cmd: Command::AddGoal {
-                    goal: Box::new(goal),
-                },
-                label: "goal added".into(),
-                then: Then::CloseForm,
+            // The JSON form takes only an absolute repo.
+            if let Some(gs) = &goal.spec.goal {
+                root.insert("repo".into(), gs.repo.display().to_string().into());
+            }
+            out.push(Effect::AddGoal {
+                goal: Box::new(goal),
+                body: serde_json::to_value(&root).unwrap_or_default(),
             });
         }
         Err(e) => g.error = Some(e.message),

@@ -7,7 +7,7 @@ use super::pane_view::PaneView;
 use super::snapshot::Snapshot;
 use super::update::{Effect, Then};
 use crate::agent::PaneRef;
-use crate::command::{Command, CommandError};
+use crate::command::CommandError;
 use crate::model::{NewTask, TaskId};
 
 /// A new board snapshot: new inbox items ring the bell; an open decision that no longer
@@ -145,16 +145,15 @@ pub fn on_diff_loaded(m: &mut Model, task: TaskId, diff: Result<ReviewDiff, Stri
     }
 }
 
-pub fn on_goal_loaded(m: &mut Model, goal: Result<Box<NewTask>, String>, out: &mut Vec<Effect>) {
+/// A goal file was read: the goal, and its JSON form for `POST /api/goals`.
+pub type LoadedGoal = (Box<NewTask>, serde_json::Value);
+
+pub fn on_goal_loaded(m: &mut Model, goal: Result<LoadedGoal, String>, out: &mut Vec<Effect>) {
     let Some(Modal::Open(o)) = &mut m.modal else {
         return;
     };
     match goal {
-        Ok(goal) => out.push(Effect::Send {
-            cmd: Command::AddGoal { goal },
-            label: "goal added".into(),
-            then: Then::CloseForm,
-        }),
+        Ok((goal, body)) => out.push(Effect::AddGoal { goal, body }),
         Err(e) => {
             o.error = Some(e);
             o.busy = false;

@@ -4,25 +4,25 @@
 //! visible changed: at most ~60 frames a second, at once for the echo of a key just typed,
 //! and never while nothing changes (timers are set only for shown clocks).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossterm::event::Event;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::board::driver::{BoardHandle, Notice};
-use crate::command::{Command, CommandError};
-use crate::config::Config;
+use super::Backend;
+use crate::attach::RemotePanes;
+use crate::board::driver::{Notice, Summary};
+use crate::command::CommandError;
 use crate::datadir::DataDir;
-use crate::entry::Failure;
-use crate::model::{now_millis, NewTask, TaskId};
-use crate::ui::keymap::Keymap;
+use crate::model::{now_millis, TaskId};
 use crate::ui::modal::{Hit, ReviewDiff};
 use crate::ui::term_input::{self, TermEvent};
+use crate::ui::update::LoadedGoal;
 use crate::ui::update::{self, Effect, Then};
-use crate::ui::{layout, paint, term, Info, Model, Snapshot};
+use crate::ui::{paint, term, Model, Snapshot};
 
 /// Frames are at least this far apart (≈ 60 fps), except for the echo of a typed key.
 const FRAME: Duration = Duration::from_micros(16_667);
@@ -32,14 +32,6 @@ const OUTPUT_FRAME: Duration = Duration::from_micros(33_333);
 const ECHO_WINDOW: Duration = Duration::from_millis(250);
 /// Events applied per wake-up at most, so a flood cannot starve drawing.
 const MAX_DRAIN: usize = 4096;
-
-pub struct TuiOpts {
-    /// A goal to add once the board runs (`taskboard run FILE`).
-    pub goal: Option<NewTask>,
-    pub listen: Option<String>,
-    /// Approve every human gate as it comes (`--auto-approve`), as headless does.
-    pub auto_approve: bool,
-}
 
 /// What background jobs report back to the loop.
 enum AppMsg {
@@ -63,139 +55,42 @@ enum AppMsg {
         task: TaskId,
         diff: Result<ReviewDiff, String>,
     },
-    GoalLoaded(Result<Box<NewTask>, String>),
+    GoalLoaded(Result<LoadedGoal, String>),
     Tails(Vec<(TaskId, Vec<u8>)>),
+    /// The attached board was asked to stop: how that went.
+    BoardStopped(Result<(), String>),
 }
 
-/// Runs the board with the TUI on this terminal until the user quits; the exit code.
-pub fn main(data: &DataDir, config: &Config, opts: TuiOpts) -> Result<i32, Failure> {
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(Failure::usage(
-            "the TUI needs a terminal: use `--headless` to run without one",
-        ));
-    }
-    let keymap = Keymap::new(&config.keys).map_err(Failure::usage)?;
-    let rt = crate::entry::runtime()?;
-    rt.block_on(async {
-        let (w, h) = crossterm::terminal::size().unwrap_or((120, 40));
-        let pane_size = (
-            h.saturating_sub(3).max(4),
-            (w - layout::left_width(w).min(w)).saturating_sub(2).max(20),
-        );
-        let wiring = crate::runtime::Wiring {
-            listen: opts.listen.clone(),
-            pane_size: Some(pane_size),
-        };
-        let running = crate::runtime::start_board(data, config, wiring).map_err(|e| {
-            let mut message = e.to_string();
-            if e.exit_code() == 3 {
-                // ARCHITECTURE §1 plans a TUI attached to `taskboard up`; not built yet.
-                message.push_str(
-                    "\n(the TUI cannot attach to a running board yet: `taskboard down` stops it; \
-                     `taskboard status` and `taskboard logs ID --follow` watch it)",
-                );
-            }
-            Failure {
-                message,
-                code: e.exit_code(),
-            }
-        })?;
-        let notices = running.handle.subscribe();
-        if opts.auto_approve {
-            tokio::spawn(auto_approve(running.handle.clone()));
-        }
-        let mut first_goal = None;
-        if let Some(goal) = opts.goal {
-            match running
-                .handle
-                .command(
-                    Command::AddGoal {
-                        goal: Box::new(goal),
-                    },
-                    "tui",
-                )
-                .await
-            {
-                Ok(v) => first_goal = v["id"].as_u64(),
-                Err(e) => {
-                    running.shutdown().await;
-                    return Err(Failure {
-                        message: format!("cannot add the goal: {e}"),
-                        code: 1,
-                    });
-                }
-            }
-        }
-        let info = Info {
-            listen: running
-                .listener
-                .url
-                .trim_start_matches("http://")
-                .to_string(),
-            logs: data.logs(),
-            diffs: data.root.join("diffs"),
-            default_agent: config.default_agent.clone(),
-            bell: config.bell,
-            cwd: std::env::current_dir().unwrap_or_default(),
-        };
-        let mut model = Model::new(
-            info,
-            keymap,
-            crate::ui::theme::Theme::from_env(),
-            now_millis(),
-        );
-        model.want = first_goal;
-        let result = match term::Terminal::enter() {
-            Ok(mut terminal) => {
-                let app = App::new(model, running.handle.clone(), pane_size);
-                let r = app.run(&mut terminal, notices).await;
-                terminal.leave();
-                r
-            }
-            Err(e) => Err(format!("cannot set up the terminal: {e}")),
-        };
-        running.shutdown().await;
-        result.map_err(|message| Failure { message, code: 1 })
-    })
+/// What the loop runs against: the same for a board in this process and an attached one.
+pub struct Wiring {
+    pub backend: Backend,
+    /// Pane output (and, in-process, board) notices.
+    pub notices: broadcast::Receiver<Notice>,
+    /// Bumped whenever the board changed: read a new snapshot.
+    pub summary: watch::Receiver<Summary>,
+    /// Attached: the panes fed from the task logs.
+    pub remote_panes: Option<RemotePanes>,
+    pub data: DataDir,
+    pub pane_size: (u16, u16),
 }
 
-/// Approves every task that waits for a decision, now and whenever one starts to.
-async fn auto_approve(board: BoardHandle) {
-    let mut notices = board.subscribe();
-    loop {
-        let waiting: Vec<TaskId> = board
-            .query(|b| {
-                b.tasks()
-                    .filter(|t| t.awaits_decision())
-                    .map(|t| t.id)
-                    .collect()
-            })
-            .await
-            .unwrap_or_default();
-        for task in waiting {
-            let cmd = Command::Decide {
-                task,
-                decision: crate::command::Decision::Approve,
-                comment: None,
-                diff_hash: None,
-            };
-            if let Err(e) = board.command(cmd, "auto-approve").await {
-                tracing::warn!(task, "auto-approve failed: {e}");
-            }
-        }
-        loop {
-            match notices.recv().await {
-                Ok(Notice::Attention { .. }) | Err(RecvError::Lagged(_)) => break,
-                Ok(_) => {}
-                Err(RecvError::Closed) => return,
-            }
-        }
-    }
+/// Enters the terminal, runs the loop until the user quits, restores the terminal.
+pub async fn run(model: Model, w: Wiring) -> Result<i32, String> {
+    let mut terminal =
+        term::Terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    let app = App::new(model, w.backend, w.pane_size, w.remote_panes, w.data);
+    let r = app.run(&mut terminal, w.notices, w.summary).await;
+    terminal.leave();
+    r
 }
 
 struct App {
     model: Model,
-    board: BoardHandle,
+    board: Backend,
+    remote_panes: Option<RemotePanes>,
+    data: DataDir,
+    /// The attached board was asked to stop: its going away is the expected end.
+    stopping: bool,
     tx: mpsc::UnboundedSender<AppMsg>,
     rx: mpsc::UnboundedReceiver<AppMsg>,
     input: std::sync::Arc<term::PaneInput>,
@@ -217,11 +112,20 @@ struct App {
 }
 
 impl App {
-    fn new(model: Model, board: BoardHandle, pane_size: (u16, u16)) -> App {
+    fn new(
+        model: Model,
+        board: Backend,
+        pane_size: (u16, u16),
+        remote_panes: Option<RemotePanes>,
+        data: DataDir,
+    ) -> App {
         let (tx, rx) = mpsc::unbounded_channel();
         App {
             model,
             board,
+            remote_panes,
+            data,
+            stopping: false,
             tx,
             rx,
             input: std::sync::Arc::new(term::PaneInput::start()),
@@ -242,10 +146,10 @@ impl App {
     async fn run(
         mut self,
         terminal: &mut term::Terminal,
-        mut notices: tokio::sync::broadcast::Receiver<Notice>,
+        mut notices: broadcast::Receiver<Notice>,
+        mut summary: watch::Receiver<Summary>,
     ) -> Result<i32, String> {
         let (_reader, mut events) = term_input::start(self.route.clone(), self.input.clone());
-        let mut summary = self.board.summary();
         let mut stop = term::stop_signals();
         let mut last_draw = Instant::now() - FRAME;
         // 0 when the user quits; 130 (as headless) when a signal ends it.
@@ -280,12 +184,13 @@ impl App {
                 n = notices.recv() => match n {
                     Ok(n) => self.on_notice(n),
                     Err(RecvError::Lagged(_)) => self.want_snapshot(),
-                    Err(RecvError::Closed) => return Err("the board has stopped".into()),
+                    Err(RecvError::Closed) => return Err(self.board_gone()),
                 },
                 Some(msg) = self.rx.recv() => self.on_msg(msg),
                 changed = summary.changed() => match changed {
                     Ok(()) => self.want_snapshot(),
-                    Err(_) => return Err("the board has stopped".into()),
+                    Err(_) if self.stopping => return Ok(code),
+                    Err(_) => return Err(self.board_gone()),
                 },
                 _ = sleep(draw_at) => {}
                 _ = sleep(tick) => self.mark(false),
@@ -305,7 +210,7 @@ impl App {
                 match notices.try_recv() {
                     Ok(n) => self.on_notice(n),
                     Err(TryRecvError::Lagged(_)) => self.want_snapshot(),
-                    Err(TryRecvError::Closed) => return Err("the board has stopped".into()),
+                    Err(TryRecvError::Closed) => return Err(self.board_gone()),
                     Err(TryRecvError::Empty) => match self.rx.try_recv() {
                         Ok(msg) => self.on_msg(msg),
                         Err(_) => break,
@@ -324,6 +229,16 @@ impl App {
         }
         tracing::info!(draws = self.painter.draws(), "the TUI is closing");
         Ok(code)
+    }
+
+    fn board_gone(&self) -> String {
+        match self.board.attached() {
+            Some(pid) => format!(
+                "the board (pid {pid}) has stopped, and its agents with it: `taskboard up` \
+                 starts it again"
+            ),
+            None => "the board has stopped".into(),
+        }
     }
 
     /// Something on screen changed; `output` when it is only agents' output.
@@ -415,6 +330,11 @@ impl App {
                 self.snapshot_busy = false;
                 if let Some(snap) = snap {
                     update::on_snapshot(m, snap, &mut fx);
+                    if let Some(remote) = &mut self.remote_panes {
+                        for pane in remote.sync(&m.snap, self.pane_size) {
+                            update::on_pane_opened(m, pane);
+                        }
+                    }
                     if !self.tails_loaded {
                         self.tails_loaded = true;
                         self.load_tails();
@@ -437,6 +357,11 @@ impl App {
             AppMsg::LogLoaded { task, lines, mark } => update::on_log_loaded(m, task, lines, mark),
             AppMsg::DiffLoaded { task, diff } => update::on_diff_loaded(m, task, diff),
             AppMsg::GoalLoaded(goal) => update::on_goal_loaded(m, goal, &mut fx),
+            AppMsg::BoardStopped(Ok(())) => self.quit = true,
+            AppMsg::BoardStopped(Err(e)) => {
+                self.stopping = false;
+                m.warn(e);
+            }
             AppMsg::Tails(tails) => {
                 let (rows, cols) = self.pane_size;
                 for (task, bytes) in tails {
@@ -460,7 +385,7 @@ impl App {
         self.snapshot_busy = true;
         let (board, tx) = (self.board.clone(), self.tx.clone());
         tokio::spawn(async move {
-            let snap = board.query(Snapshot::from_board).await;
+            let snap = board.snapshot().await;
             let _ = tx.send(AppMsg::Snapshot(snap));
         });
     }
@@ -484,10 +409,21 @@ impl App {
                 Effect::Send { cmd, label, then } => {
                     let (board, tx) = (self.board.clone(), self.tx.clone());
                     tokio::spawn(async move {
-                        let result = board.command(cmd, "tui").await;
+                        let result = board.command(cmd).await;
                         let _ = tx.send(AppMsg::Reply {
                             label,
                             then,
+                            result,
+                        });
+                    });
+                }
+                Effect::AddGoal { goal, body } => {
+                    let (board, tx) = (self.board.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        let result = board.add_goal(goal, body).await;
+                        let _ = tx.send(AppMsg::Reply {
+                            label: "goal added".into(),
+                            then: Then::CloseForm,
                             result,
                         });
                     });
@@ -524,14 +460,28 @@ impl App {
                     });
                 }
                 Effect::LoadGoal { path, vars } => self.blocking(move |_| {
-                    let goal = crate::goalfile::load_file(&path, &vars).map(|mut g| {
+                    let goal = crate::goalfile::load_file(&path, &vars).and_then(|mut g| {
                         crate::git::fill_signal_repos(&mut g);
-                        Box::new(g)
+                        let body = crate::goalfile::json_body(&path, &vars)?;
+                        Ok((Box::new(g), body))
                     });
                     AppMsg::GoalLoaded(goal.map_err(|e| e.to_string()))
                 }),
                 Effect::Bell { text } => term::bell(&text),
                 Effect::Quit => self.quit = true,
+                Effect::StopBoard => match self.board.attached() {
+                    Some(pid) => {
+                        self.stopping = true;
+                        self.model
+                            .say(format!("stopping the board (pid {pid}) and its agents…"));
+                        let (data, tx) = (self.data.clone(), self.tx.clone());
+                        tokio::task::spawn_blocking(move || {
+                            let r = crate::daemon::stop_board(&data, pid);
+                            let _ = tx.send(AppMsg::BoardStopped(r));
+                        });
+                    }
+                    None => self.quit = true,
+                },
             }
         }
     }

@@ -1,0 +1,58 @@
+//! Where the TUI's commands go and where its snapshots come from: the board in this process,
+//! or one it is attached to over the listener. Everything else in the app is the same.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::attach::Remote;
+use crate::board::driver::BoardHandle;
+use crate::command::{Command, CommandError};
+use crate::model::{NewTask, TaskId};
+use crate::ui::Snapshot;
+
+#[derive(Clone)]
+pub enum Backend {
+    Local(BoardHandle),
+    Remote(Arc<Remote>),
+}
+
+impl Backend {
+    /// Applies a command as `tui`; the answer once it is committed.
+    pub async fn command(&self, cmd: Command) -> Result<Value, CommandError> {
+        match self {
+            Backend::Local(b) => b.command(cmd, "tui").await,
+            Backend::Remote(r) => r.command(cmd).await,
+        }
+    }
+
+    /// Adds a goal: as a task tree in-process, as goal-file JSON over HTTP.
+    pub async fn add_goal(&self, goal: Box<NewTask>, body: Value) -> Result<Value, CommandError> {
+        match self {
+            Backend::Local(b) => b.command(Command::AddGoal { goal }, "tui").await,
+            Backend::Remote(r) => r.add_goal(body).await,
+        }
+    }
+
+    pub async fn snapshot(&self) -> Option<Snapshot> {
+        match self {
+            Backend::Local(b) => b.query(Snapshot::from_board).await,
+            Backend::Remote(r) => r.snapshot().await,
+        }
+    }
+
+    /// A key reached a flagged pane (attached, the input route tells the board itself).
+    pub fn input_sent(&self, task: TaskId) {
+        if let Backend::Local(b) = self {
+            b.input_sent(task);
+        }
+    }
+
+    /// The pid of the board attached to, if this TUI is attached.
+    pub fn attached(&self) -> Option<u32> {
+        match self {
+            Backend::Local(_) => None,
+            Backend::Remote(r) => Some(r.pid),
+        }
+    }
+}
