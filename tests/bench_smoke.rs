@@ -59,6 +59,31 @@ fn memory_bench_runs_quick() {
     );
 }
 
+#[test]
+fn attach_bench_runs_quick() {
+    let out = std::process::Command::new("python3")
+        .args([
+            "bench/attach.py",
+            "--quick",
+            "--bin",
+            env!("CARGO_BIN_EXE_taskboard"),
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let re = regex::Regex::new(
+        r"(?s)taskboard: first frame median \d+ ms, pane tail shown median \d+ ms.*tmux: pane tail shown median \d+ ms.*second attached TUI: median [\d.]+ ms",
+    )
+    .expect("regex");
+    assert!(re.is_match(&text), "{text}");
+}
+
 #[path = "../bench/store_commit.rs"]
 mod store_commit;
 

@@ -70,6 +70,21 @@ fn up_runs_the_board_in_the_background_and_down_stops_everything() {
         &[("Authorization", &auth)],
     );
     assert_eq!(code, 200, "{v}");
+    // Keys may carry the typing client's pane size: both numbers, in range.
+    for (query, want) in [
+        ("?rows=30&cols=100", 200),
+        ("?rows=30", 400),
+        ("?rows=1&cols=80", 400),
+    ] {
+        let (code, v) = http(
+            &addr,
+            "POST",
+            &format!("/api/tasks/2/input{query}"),
+            Some(""),
+            &[("Authorization", &auth)],
+        );
+        assert_eq!(code, want, "{query}: {v}");
+    }
     let (code, _) = http(
         &addr,
         "POST",

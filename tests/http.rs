@@ -457,6 +457,49 @@ fn events_stream_reports_status_changes() {
 }
 
 #[test]
+fn full_view_and_board_events_are_what_an_attached_tui_reads() {
+    let s = Scratch::new();
+    let goal = "title = \"f\"\n[[task]]\ntitle = \"gate\"\nkind = \"signal\"\ngate = \"g\"\n";
+    let f = s.file("f.toml", goal);
+    let live = Live::start(&s, Some(&f), &[]);
+    assert!(wait_status(&s, "gate", "active", LONG));
+    let gate = id_of(&s, "gate");
+    let (code, v) = live.req("GET", "/api/goals?view=full", None);
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["goals"], serde_json::json!([1]), "{v}");
+    assert_eq!(v["paused"], false, "{v}");
+    let t = &v["tasks"][gate.to_string()];
+    assert_eq!(t["status"], "active", "{v}");
+    assert_eq!(t["spec"]["gate"], "g", "{v}");
+    let (code, v) = live.req("GET", "/api/goals?view=everything", None);
+    assert_eq!(code, 400, "{v}");
+    assert_eq!(v["error"]["field"], "view", "{v}");
+    // The plain tree is unchanged.
+    let (code, v) = live.req("GET", "/api/goals", None);
+    assert_eq!(code, 200);
+    assert_eq!(v["goals"][0]["children"][0]["title"], "gate", "{v}");
+
+    // A change that is not a status change (pause) is a `board` event.
+    let mut sse = live.events();
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, _) = live.req("POST", "/api/pause", Some("{}"));
+    assert_eq!(code, 200);
+    let mut got = String::new();
+    let mut buf = [0u8; 4096];
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end && !got.contains("\"paused\":true") {
+        match sse.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    assert!(
+        got.contains("event: board") && got.contains("\"paused\":true"),
+        "{got}"
+    );
+}
+
+#[test]
 fn client_words_say_when_no_board_runs() {
     let s = Scratch::new();
     for args in [

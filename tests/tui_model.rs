@@ -323,16 +323,47 @@ fn the_goal_form_validates_in_place() {
     key(&mut m, KeyCode::Tab, KeyModifiers::NONE);
     typed(&mut m, "echo hi");
     let fx = key(&mut m, KeyCode::Char('s'), KeyModifiers::CONTROL);
-    let goal = fx.iter().find_map(|e| match e {
-        Effect::Send {
-            cmd: Command::AddGoal { goal },
-            ..
-        } => Some(goal.clone()),
-        _ => None,
-    });
-    let goal = goal.expect("an AddGoal command");
+    let (goal, body) = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::AddGoal { goal, body } => Some((goal.clone(), body.clone())),
+            _ => None,
+        })
+        .expect("an AddGoal effect");
     assert_eq!(goal.spec.title, "Say hi");
     assert_eq!(goal.children[0].spec.prompt.as_deref(), Some("echo hi"));
+    // The JSON an attached TUI posts is the same goal (repo made absolute).
+    let posted = taskboard::goalfile::parse_json(&body).expect("valid goal JSON");
+    assert_eq!(posted.spec.title, goal.spec.title);
+    assert_eq!(
+        posted.spec.goal.as_ref().map(|g| &g.repo),
+        goal.spec.goal.as_ref().map(|g| &g.repo)
+    );
+    assert_eq!(posted.children[0].spec, goal.children[0].spec);
+}
+
+#[test]
+fn attached_q_detaches_at_once_and_shift_q_asks_before_stopping_the_board() {
+    let mut m = model(tasks());
+    m.info.attached = Some(4242);
+    assert!(matches!(
+        act(&mut m, Action::Quit).as_slice(),
+        [Effect::Quit]
+    ));
+    assert!(m.modal.is_none(), "detaching never asks");
+    assert!(act(&mut m, Action::StopBoard).is_empty());
+    assert!(
+        matches!(&m.modal, Some(Modal::Confirm(c)) if c.question.contains("pid 4242")),
+        "Q asks first"
+    );
+    let fx = key(&mut m, KeyCode::Char('y'), KeyModifiers::NONE);
+    assert!(matches!(fx.as_slice(), [Effect::StopBoard]));
+    // In-process, Q is quit (no live panes here, so it does not ask).
+    let mut m = model(tasks());
+    assert!(matches!(
+        act(&mut m, Action::StopBoard).as_slice(),
+        [Effect::Quit]
+    ));
 }
 
 #[test]

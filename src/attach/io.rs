@@ -1,10 +1,11 @@
 //! Keys and pane sizes of an attached TUI, sent to the board over its listener
-//! (`POST /api/tasks/:id/input` with the bytes, `/resize` with rows and cols). One task sends
-//! them in order on one keep-alive connection; writers never wait for the network.
+//! (`POST /api/tasks/:id/input?rows=R&cols=C` with the bytes, `/resize` with rows and cols).
+//! Keys carry this TUI's pane size, so the size used is the last one that typed or resized,
+//! as in tmux. One task sends them in order on one keep-alive connection; writers never wait
+//! for the network.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use hyper::body::Bytes;
 use tokio::sync::mpsc;
@@ -13,12 +14,12 @@ use crate::agent::PaneIo;
 use crate::http::client::{Client, Conn};
 use crate::model::TaskId;
 
-/// After this long without typing, the next key also claims the pane size (the size used is
-/// the last one that typed or resized, as in tmux).
-const CLAIM_AFTER: Duration = Duration::from_secs(1);
+/// Bytes of keys sent in one request at most.
+const MAX_BODY: usize = 32 * 1024;
 
 pub enum Op {
-    Input(TaskId, Vec<u8>),
+    /// Bytes typed, and the pane size (rows << 16 | cols; 0 = not known yet).
+    Input(TaskId, Vec<u8>, u32),
     Resize(TaskId, u16, u16),
 }
 
@@ -28,7 +29,6 @@ pub struct RemoteIo {
     tx: mpsc::UnboundedSender<Op>,
     /// rows << 16 | cols, as this TUI last drew the pane.
     size: AtomicU32,
-    claimed: Mutex<Option<Instant>>,
 }
 
 impl RemoteIo {
@@ -37,41 +37,26 @@ impl RemoteIo {
             task,
             tx,
             size: AtomicU32::new(0),
-            claimed: Mutex::new(None),
         }
-    }
-
-    fn send(&self, op: Op) -> std::io::Result<()> {
-        self.tx
-            .send(op)
-            .map_err(|_| std::io::Error::other("the connection to the board is closed"))
     }
 }
 
 impl PaneIo for RemoteIo {
     fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
-        let stale = match self.claimed.lock() {
-            Ok(mut at) => {
-                let stale = at.is_none_or(|t| t.elapsed() > CLAIM_AFTER);
-                *at = Some(Instant::now());
-                stale
-            }
-            Err(_) => false,
-        };
         let size = self.size.load(Ordering::Acquire);
-        if stale && size != 0 {
-            self.send(Op::Resize(self.task, (size >> 16) as u16, size as u16))?;
+        // Requests stay well under the listener's 64 KiB body limit.
+        for chunk in bytes.chunks(MAX_BODY) {
+            self.tx
+                .send(Op::Input(self.task, chunk.to_vec(), size))
+                .map_err(|_| std::io::Error::other("the connection to the board is closed"))?;
         }
-        self.send(Op::Input(self.task, bytes.to_vec()))
+        Ok(())
     }
 
     fn resize(&self, rows: u16, cols: u16) {
         self.size
             .store((u32::from(rows) << 16) | u32::from(cols), Ordering::Release);
-        if let Ok(mut at) = self.claimed.lock() {
-            *at = Some(Instant::now());
-        }
-        let _ = self.send(Op::Resize(self.task, rows, cols));
+        let _ = self.tx.send(Op::Resize(self.task, rows, cols));
     }
 }
 
@@ -89,10 +74,12 @@ pub async fn run(client: Arc<Client>, mut rx: mpsc::UnboundedReceiver<Op>) {
             },
         };
         let (path, body) = match op {
-            Op::Input(task, mut bytes) => {
+            Op::Input(task, mut bytes, size) => {
                 while let Ok(more) = rx.try_recv() {
                     match more {
-                        Op::Input(t, b) if t == task && bytes.len() < 64 * 1024 => {
+                        Op::Input(t, b, s)
+                            if t == task && s == size && bytes.len() + b.len() <= MAX_BODY =>
+                        {
                             bytes.extend_from_slice(&b)
                         }
                         other => {
@@ -101,7 +88,15 @@ pub async fn run(client: Arc<Client>, mut rx: mpsc::UnboundedReceiver<Op>) {
                         }
                     }
                 }
-                (format!("/api/tasks/{task}/input"), Bytes::from(bytes))
+                let path = match size {
+                    0 => format!("/api/tasks/{task}/input"),
+                    s => format!(
+                        "/api/tasks/{task}/input?rows={}&cols={}",
+                        s >> 16,
+                        s & 0xffff
+                    ),
+                };
+                (path, Bytes::from(bytes))
             }
             Op::Resize(task, mut rows, mut cols) => {
                 while let Ok(more) = rx.try_recv() {

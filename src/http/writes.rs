@@ -2,8 +2,8 @@
 //! subtasks), pane input, and the plain task commands. Each becomes one board Command.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::{Extension, Json};
@@ -195,14 +195,36 @@ pub(super) async fn open_pane(
 }
 
 /// Keys for an agent: the body's bytes go to its terminal as they are (admin token only).
+/// `?rows=R&cols=C` on `/input`: the typing client's pane size, which becomes the size.
+#[derive(Deserialize)]
+pub(super) struct InputQuery {
+    rows: Option<u16>,
+    cols: Option<u16>,
+}
+
 pub(super) async fn input(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    query: Result<Query<InputQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = task_id(&id)?;
+    let size = query.map_err(|e| ApiError::bad(e.body_text(), Some("rows".into())))?;
+    let size = match (size.rows, size.cols) {
+        (Some(rows), Some(cols)) => Some(check_size(rows, cols)?),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::bad(
+                "give both rows and cols, or neither",
+                Some("rows".into()),
+            ))
+        }
+    };
     let bytes = body.map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
     let pane = open_pane(&state, id).await?;
+    if let Some((rows, cols)) = size {
+        pane.resize(rows, cols);
+    }
     let n = bytes.len();
     tokio::task::spawn_blocking(move || pane.write(&bytes))
         .await
@@ -232,15 +254,20 @@ pub(super) async fn resize(
 ) -> Result<Json<Value>, ApiError> {
     let id = task_id(&id)?;
     let b: ResizeBody = parse(body)?;
-    if b.rows < 2 || b.cols < 2 || b.rows > 1000 || b.cols > 1000 {
+    let (rows, cols) = check_size(b.rows, b.cols)?;
+    let pane = open_pane(&state, id).await?;
+    pane.resize(rows, cols);
+    Ok(Json(json!({"id": id, "rows": rows, "cols": cols})))
+}
+
+fn check_size(rows: u16, cols: u16) -> Result<(u16, u16), ApiError> {
+    if rows < 2 || cols < 2 || rows > 1000 || cols > 1000 {
         return Err(ApiError::bad(
             "rows and cols must be between 2 and 1000",
             Some("rows".into()),
         ));
     }
-    let pane = open_pane(&state, id).await?;
-    pane.resize(b.rows, b.cols);
-    Ok(Json(json!({"id": id, "rows": b.rows, "cols": b.cols})))
+    Ok((rows, cols))
 }
 
 #[derive(Deserialize)]

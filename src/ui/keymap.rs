@@ -108,13 +108,13 @@ const TABLE: &[(Action, &str, &[&str], &str)] = &[
         Action::Quit,
         "quit",
         &["q", "ctrl-c"],
-        "quit (asks when agents run); attached: detach, agents keep running",
+        "quit (asks) · attached: detach",
     ),
     (
         Action::StopBoard,
         "stop_board",
         &["Q"],
-        "stop the board and its agents, then quit (asks)",
+        "stop the board too (asks)",
     ),
 ];
 

@@ -1,0 +1,247 @@
+//! The TUI attached to a board started with `taskboard up`: detach and attach again with the
+//! agent still running, typing through the listener, two TUIs at once, `Q` stopping the
+//! board. The real binary in private tmux servers. Run with --test-threads=1.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::tmux::{tmux_missing, Tmux};
+use common::*;
+
+const LONG: Duration = Duration::from_secs(30);
+
+/// A board in the background, stopped (with its agents) when the test ends, pass or fail.
+struct Up<'a> {
+    s: &'a Scratch,
+    pid: i32,
+}
+
+impl<'a> Up<'a> {
+    fn start(s: &'a Scratch) -> Up<'a> {
+        let out = s.run(&["up"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let pid = std::fs::read_to_string(s.data().join("lock"))
+            .expect("lock")
+            .trim()
+            .parse()
+            .expect("pid in the lock");
+        Up { s, pid }
+    }
+
+    fn add(&self, goal: &str) {
+        let f = self.s.file("goal.toml", goal);
+        let out = self.s.run(&["add", f.to_str().expect("path")]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+}
+
+impl Drop for Up<'_> {
+    fn drop(&mut self) {
+        let _ = self.s.run(&["down", "--force"]);
+    }
+}
+
+/// An agent that prints a numbered tick with its pid twice a second and echoes each line
+/// it reads as `got:<line>`.
+const TICKER: &str = r#"title = "Ticker goal"
+[[task]]
+title = "ticker"
+command = ["bash", "-c", "i=0; while :; do echo \"tick $i pid $$\"; i=$((i+1)); if read -t 0.5 l; then echo \"got:$l\"; fi; done"]
+worktree = false
+"#;
+
+/// The highest tick number on the screen and the pid printed with it.
+fn last_tick(screen: &str) -> Option<(u64, i32)> {
+    let re = regex::Regex::new(r"tick (\d+) pid (\d+)").expect("regex");
+    re.captures_iter(screen)
+        .filter_map(|c| Some((c[1].parse().ok()?, c[2].parse().ok()?)))
+        .max()
+}
+
+#[test]
+fn detach_and_attach_again_the_agent_keeps_running_and_takes_keys() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    let up = Up::start(&s);
+    up.add(TICKER);
+
+    let t = Tmux::start(&s, &[], &[], (200, 50));
+    let screen = t.wait("the ticker's output in its pane", LONG, |sc| {
+        last_tick(sc).is_some_and(|(n, _)| n >= 2)
+    });
+    assert!(
+        screen.contains(&format!("attached to pid {}", up.pid)),
+        "the status bar says it is attached:\n{screen}"
+    );
+    assert!(
+        screen.contains("detach (agents keep running)"),
+        "q is shown as detach:\n{screen}"
+    );
+    let (seen, agent) = last_tick(&screen).expect("a tick");
+
+    // The terminal goes away (the TUI dies with it); the agent does not.
+    t.tmux(&["kill-server"]);
+    drop(t);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(pid_alive(agent), "the agent died with the TUI");
+    assert!(pid_alive(up.pid), "the board died with the TUI");
+
+    let t = Tmux::start(&s, &[], &[], (200, 50));
+    let screen = t.wait("ticks printed while nothing was attached", LONG, |sc| {
+        last_tick(sc).is_some_and(|(n, _)| n >= seen + 3)
+    });
+    let (_, pid) = last_tick(&screen).expect("a tick");
+    assert_eq!(pid, agent, "the same agent process:\n{screen}");
+    // Ticks from while nothing was attached are in the pane (from the log).
+    assert!(
+        screen.contains(&format!("tick {} pid {agent}", seen + 1)),
+        "output printed while detached is shown:\n{screen}"
+    );
+
+    // Typing reaches the agent through the listener.
+    t.keys(&["Tab", "Enter"]);
+    t.wait_for("INPUT", LONG);
+    t.text("hello from the attached tui");
+    t.keys(&["Enter"]);
+    t.wait_for("got:hello from the attached tui", LONG);
+    let log = std::fs::read_to_string(s.data().join("logs/2.log")).unwrap_or_default();
+    assert!(log.contains("got:hello from the attached tui"), "{log}");
+
+    // q detaches at once (no question) and says the board goes on.
+    t.keys(&["C-g", "q"]);
+    let screen = t.wait_for("EXITED 0", LONG);
+    assert!(screen.contains("detached: the board"), "{screen}");
+    assert!(pid_alive(agent) && pid_alive(up.pid));
+
+    // `down` leaves nothing behind.
+    let out = s.run(&["down", "--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        wait_for(LONG, || !pid_alive(agent) && !pid_alive(up.pid)),
+        "a process outlived `down`"
+    );
+}
+
+/// A goal whose only task is a human review gate.
+const REVIEW: &str = r#"title = "Review goal"
+[[task]]
+title = "Look at it"
+kind = "human_review"
+"#;
+
+#[test]
+fn an_approval_in_one_attached_tui_shows_in_another() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    let _up = Up::start(&s);
+    up_add_and_wait(&_up, REVIEW, "Look at it", "pending_review");
+    let a = Tmux::start(&s, &[], &[], (200, 50));
+    let b = Tmux::start(&s, &[], &[], (160, 45));
+    for t in [&a, &b] {
+        t.wait_for("Needs you (1)", LONG);
+    }
+    a.keys(&["!"]);
+    a.wait_for("Decide #2", LONG);
+    a.tmux(&["send-keys", "a"]);
+    let sent = Instant::now();
+    let screen = b.wait("the approval in the other TUI", LONG, |sc| {
+        sc.contains("✔ #1 Review goal")
+    });
+    let took = sent.elapsed();
+    eprintln!("approval seen by the second TUI after {took:?} (includes tmux polling)");
+    assert!(screen.contains("Needs you (0)"), "{screen}");
+    // The decision went through the listener as the TUI's, and is audited so.
+    let out = s.run(&["audit", "2"]);
+    assert!(
+        text(&out)
+            .lines()
+            .any(|l| l.contains("tui") && l.contains("decision")),
+        "{}",
+        text(&out)
+    );
+}
+
+fn up_add_and_wait(up: &Up, goal: &str, title: &str, status: &str) {
+    up.add(goal);
+    assert!(
+        wait_status(up.s, title, status, LONG),
+        "{title} never became {status}"
+    );
+}
+
+/// The agent prints its terminal size for each line it reads.
+const SIZES: &str = r#"title = "Sizes goal"
+[[task]]
+title = "sizes"
+command = ["bash", "-c", "echo ready; while read l; do echo \"size:$(stty size) for $l\"; done"]
+worktree = false
+"#;
+
+#[test]
+fn the_pane_size_is_the_last_typing_tuis() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    let up = Up::start(&s);
+    up_add_and_wait(&up, SIZES, "sizes", "active");
+    let a = Tmux::start(&s, &[], &[], (200, 50));
+    a.wait_for("ready", LONG);
+    let b = Tmux::start(&s, &[], &[], (150, 40));
+    b.wait_for("ready", LONG);
+    let size_of = |t: &Tmux, who: &str| -> (u32, u32) {
+        t.keys(&["Tab", "Enter"]);
+        t.wait_for("INPUT", LONG);
+        t.text(who);
+        t.keys(&["Enter"]);
+        let screen = t.wait_for(&format!("for {who}"), LONG);
+        // Leave input mode and go back to the tree, as before.
+        t.keys(&["C-g", "Tab"]);
+        let re = regex::Regex::new(&format!(r"size:(\d+) (\d+) for {who}")).expect("regex");
+        let c = re.captures(&screen).expect("a size line");
+        (c[1].parse().expect("rows"), c[2].parse().expect("cols"))
+    };
+    let sa = size_of(&a, "from-a");
+    let sb = size_of(&b, "from-b");
+    assert_ne!(sa, sb, "two window sizes give two pane sizes");
+    assert!(
+        sa.1 > sb.1,
+        "the wider window has the wider pane: {sa:?} {sb:?}"
+    );
+    // A types again after a pause: its size wins again.
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(size_of(&a, "again-a"), sa);
+}
+
+#[test]
+fn shift_q_asks_then_stops_the_board_and_its_agents() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    let up = Up::start(&s);
+    up.add(TICKER);
+    let t = Tmux::start(&s, &[], &[], (200, 50));
+    let screen = t.wait("the ticker's output", LONG, |sc| last_tick(sc).is_some());
+    let (_, agent) = last_tick(&screen).expect("a tick");
+    t.keys(&["Q"]);
+    t.wait_for(&format!("Stop the board (pid {})", up.pid), LONG);
+    t.keys(&["y"]);
+    let screen = t.wait_for("EXITED 0", LONG);
+    assert!(screen.contains("has stopped"), "{screen}");
+    assert!(
+        wait_for(LONG, || !pid_alive(agent) && !pid_alive(up.pid)),
+        "a process outlived Q"
+    );
+    let out = s.run(&["status"]);
+    assert!(
+        text(&out).contains("ticker"),
+        "the tasks are kept: {}",
+        text(&out)
+    );
+}
