@@ -160,20 +160,13 @@ fn signal(
 fn audit(data: &DataDir, id: u64) -> Result<i32, Failure> {
     let client = Client::discover(data).map_err(fail)?;
     let v = call(&client, "GET", &format!("/api/tasks/{id}/audit"), None)?;
-    for e in v["events"].as_array().cloned().unwrap_or_default() {
-        let at = chrono::DateTime::from_timestamp_millis(e["at"].as_i64().unwrap_or(0))
-            .map(|t| {
-                t.with_timezone(&chrono::Local)
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string()
-            })
-            .unwrap_or_default();
-        println!(
-            "{at}  {:<12} {:<14} {}",
-            e["who"].as_str().unwrap_or(""),
-            e["kind"].as_str().unwrap_or(""),
-            e["payload"]
-        );
+    let events: Vec<crate::board::AuditEvent> = serde_json::from_value(v["events"].clone())
+        .map_err(|e| Failure {
+            message: format!("the board answered an audit trail this version cannot read: {e}"),
+            code: 1,
+        })?;
+    for e in &events {
+        println!("{}", crate::view::audit_line(e));
     }
     Ok(0)
 }

@@ -68,6 +68,18 @@ fn attention(t: &Task) -> Value {
     }
 }
 
+/// One audit row as `taskboard audit` and the TUI's `A` show it (local time).
+pub fn audit_line(e: &crate::board::AuditEvent) -> String {
+    let at = chrono::DateTime::from_timestamp_millis(e.at)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default();
+    format!("{at}  {:<12} {:<14} {}", e.who, e.kind, e.payload)
+}
+
 pub fn goals_json(board: &Board) -> Value {
     json!({"goals": board.goals().iter().map(|g| task_json(board, *g)).collect::<Vec<_>>(), "paused": board.paused()})
 }

@@ -343,6 +343,27 @@ fn the_goal_form_validates_in_place() {
 }
 
 #[test]
+fn shift_a_shows_the_audit_trail_of_the_target() {
+    let mut m = model(tasks());
+    assert!(
+        act(&mut m, Action::Audit).is_empty(),
+        "no target: a warning only"
+    );
+    let target = *m.snap.tasks.keys().max().expect("tasks");
+    m.reveal(target);
+    assert!(matches!(
+        act(&mut m, Action::Audit).as_slice(),
+        [Effect::LoadAudit { task }] if *task == target
+    ));
+    update::on_audit_loaded(&mut m, target, Ok(vec!["12:00  tui  decision  {}".into()]));
+    assert!(
+        matches!(&m.modal, Some(Modal::Log(v)) if v.title == format!("Audit trail of #{target}") && v.lines.len() == 1)
+    );
+    update::on_audit_loaded(&mut m, target, Err("database is locked".into()));
+    assert!(matches!(&m.modal, Some(Modal::Log(v)) if v.lines[0].contains("database is locked")));
+}
+
+#[test]
 fn attached_q_detaches_at_once_and_shift_q_asks_before_stopping_the_board() {
     let mut m = model(tasks());
     m.info.attached = Some(4242);

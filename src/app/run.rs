@@ -56,6 +56,10 @@ enum AppMsg {
         diff: Result<ReviewDiff, String>,
     },
     GoalLoaded(Result<LoadedGoal, String>),
+    AuditLoaded {
+        task: TaskId,
+        lines: Result<Vec<String>, String>,
+    },
     Tails(Vec<(TaskId, Vec<u8>)>),
     /// The attached board was asked to stop: how that went.
     BoardStopped(Result<(), String>),
@@ -357,6 +361,7 @@ impl App {
             AppMsg::LogLoaded { task, lines, mark } => update::on_log_loaded(m, task, lines, mark),
             AppMsg::DiffLoaded { task, diff } => update::on_diff_loaded(m, task, diff),
             AppMsg::GoalLoaded(goal) => update::on_goal_loaded(m, goal, &mut fx),
+            AppMsg::AuditLoaded { task, lines } => update::on_audit_loaded(m, task, lines),
             AppMsg::BoardStopped(Ok(())) => self.quit = true,
             AppMsg::BoardStopped(Err(e)) => {
                 self.stopping = false;
@@ -458,6 +463,17 @@ impl App {
                         let diff = term::review_diff(t.as_ref(), repo.as_deref(), &diffs);
                         let _ = tx.send(AppMsg::DiffLoaded { task, diff });
                     });
+                }
+                Effect::LoadAudit { task } => {
+                    let db = self.data.db();
+                    self.blocking(move |_| {
+                        // A read-only reader (WAL): the same in-process and attached.
+                        let lines = crate::store::Store::open_read_only(&db)
+                            .and_then(|s| s.audit(task))
+                            .map(|events| events.iter().map(crate::view::audit_line).collect())
+                            .map_err(|e| e.to_string());
+                        AppMsg::AuditLoaded { task, lines }
+                    })
                 }
                 Effect::LoadGoal { path, vars } => self.blocking(move |_| {
                     let goal = crate::goalfile::load_file(&path, &vars).and_then(|mut g| {

@@ -28,6 +28,7 @@ pub enum Action {
     NewGoal,
     OpenGoal,
     Diff,
+    Audit,
     Retry,
     Skip,
     Stop,
@@ -88,6 +89,12 @@ const TABLE: &[(Action, &str, &[&str], &str)] = &[
     (Action::NewGoal, "new_goal", &["n"], "new goal"),
     (Action::OpenGoal, "open_goal", &["o"], "open a goal file"),
     (Action::Diff, "diff", &["d"], "diff of the selected task"),
+    (
+        Action::Audit,
+        "audit",
+        &["A"],
+        "audit trail (who did what, when)",
+    ),
     (
         Action::Retry,
         "retry",

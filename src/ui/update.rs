@@ -17,8 +17,8 @@ use super::model::{Focus, Model};
 use super::pane_view::PaneView;
 use super::update_nav;
 pub use super::update_results::{
-    on_diff_loaded, on_goal_loaded, on_log_loaded, on_pane_opened, on_reply, on_search_done,
-    on_snapshot, stale, LoadedGoal,
+    on_audit_loaded, on_diff_loaded, on_goal_loaded, on_log_loaded, on_pane_opened, on_reply,
+    on_search_done, on_snapshot, stale, LoadedGoal,
 };
 use crate::agent::PaneRef;
 use crate::command::{Command, Decision};
@@ -44,6 +44,10 @@ pub enum Effect {
         line: Option<usize>,
     },
     LoadDiff {
+        task: TaskId,
+    },
+    /// Read a task's audit trail (from the store, read-only).
+    LoadAudit {
         task: TaskId,
     },
     LoadGoal {
@@ -212,6 +216,10 @@ pub fn act(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
                 m.modal = Some(Modal::Diff(view));
                 out.push(Effect::LoadDiff { task });
             }
+            None => m.warn("select a task first"),
+        },
+        Action::Audit => match m.target() {
+            Some(task) => out.push(Effect::LoadAudit { task }),
             None => m.warn("select a task first"),
         },
         Action::Retry | Action::Skip | Action::Stop | Action::Delete => task_command(m, a, out),

@@ -121,6 +121,21 @@ pub fn on_log_loaded(m: &mut Model, task: TaskId, lines: Vec<String>, mark: Opti
     )));
 }
 
+/// A task's audit trail, oldest first (or why it could not be read).
+pub fn on_audit_loaded(m: &mut Model, task: TaskId, lines: Result<Vec<String>, String>) {
+    let lines = match lines {
+        Ok(l) if l.is_empty() => vec!["nothing recorded yet".into()],
+        Ok(l) => l,
+        Err(e) => vec![format!("cannot read the audit trail: {e}")],
+    };
+    m.modal = Some(Modal::Log(TextView::new(
+        task,
+        format!("Audit trail of #{task}"),
+        lines,
+        None,
+    )));
+}
+
 pub fn on_diff_loaded(m: &mut Model, task: TaskId, diff: Result<ReviewDiff, String>) {
     match &mut m.modal {
         Some(Modal::Approval(a)) if a.task == task => {
