@@ -11,14 +11,16 @@ use common::*;
 
 const LONG: Duration = Duration::from_secs(30);
 
-/// A board in the background, stopped (with its agents) when the test ends, pass or fail.
-struct Up<'a> {
-    s: &'a Scratch,
+/// A board in the background on a scratch data dir, stopped (with its agents) when the
+/// test ends, pass or fail.
+struct Up {
+    s: Scratch,
     pid: i32,
 }
 
-impl<'a> Up<'a> {
-    fn start(s: &'a Scratch) -> Up<'a> {
+impl Up {
+    fn start() -> Up {
+        let s = Scratch::new();
         let out = s.run(&["up"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         let pid = std::fs::read_to_string(s.data().join("lock"))
@@ -29,14 +31,29 @@ impl<'a> Up<'a> {
         Up { s, pid }
     }
 
+    /// A board running `goal`, once its task `title` is `status`.
+    fn with(goal: &str, title: &str, status: &str) -> Up {
+        let up = Up::start();
+        up.add(goal);
+        assert!(
+            wait_status(&up.s, title, status, LONG),
+            "{title} never became {status}"
+        );
+        up
+    }
+
     fn add(&self, goal: &str) {
         let f = self.s.file("goal.toml", goal);
         let out = self.s.run(&["add", f.to_str().expect("path")]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     }
+
+    fn tui(&self, size: (u16, u16)) -> Tmux {
+        Tmux::start(&self.s, &[], &[], size)
+    }
 }
 
-impl Drop for Up<'_> {
+impl Drop for Up {
     fn drop(&mut self) {
         let _ = self.s.run(&["down", "--force"]);
     }
@@ -64,11 +81,10 @@ fn detach_and_attach_again_the_agent_keeps_running_and_takes_keys() {
     if tmux_missing() {
         return;
     }
-    let s = Scratch::new();
-    let up = Up::start(&s);
-    up.add(TICKER);
+    let up = Up::with(TICKER, "ticker", "active");
+    let s = &up.s;
 
-    let t = Tmux::start(&s, &[], &[], (200, 50));
+    let t = up.tui((200, 50));
     let screen = t.wait("the ticker's output in its pane", LONG, |sc| {
         last_tick(sc).is_some_and(|(n, _)| n >= 2)
     });
@@ -89,7 +105,7 @@ fn detach_and_attach_again_the_agent_keeps_running_and_takes_keys() {
     assert!(pid_alive(agent), "the agent died with the TUI");
     assert!(pid_alive(up.pid), "the board died with the TUI");
 
-    let t = Tmux::start(&s, &[], &[], (200, 50));
+    let t = up.tui((200, 50));
     let screen = t.wait("ticks printed while nothing was attached", LONG, |sc| {
         last_tick(sc).is_some_and(|(n, _)| n >= seen + 3)
     });
@@ -137,11 +153,9 @@ fn an_approval_in_one_attached_tui_shows_in_another() {
     if tmux_missing() {
         return;
     }
-    let s = Scratch::new();
-    let _up = Up::start(&s);
-    up_add_and_wait(&_up, REVIEW, "Look at it", "pending_review");
-    let a = Tmux::start(&s, &[], &[], (200, 50));
-    let b = Tmux::start(&s, &[], &[], (160, 45));
+    let up = Up::with(REVIEW, "Look at it", "pending_review");
+    let a = up.tui((200, 50));
+    let b = up.tui((160, 45));
     for t in [&a, &b] {
         t.wait_for("Needs you (1)", LONG);
     }
@@ -156,21 +170,13 @@ fn an_approval_in_one_attached_tui_shows_in_another() {
     eprintln!("approval seen by the second TUI after {took:?} (includes tmux polling)");
     assert!(screen.contains("Needs you (0)"), "{screen}");
     // The decision went through the listener as the TUI's, and is audited so.
-    let out = s.run(&["audit", "2"]);
+    let out = up.s.run(&["audit", "2"]);
     assert!(
         text(&out)
             .lines()
             .any(|l| l.contains("tui") && l.contains("decision")),
         "{}",
         text(&out)
-    );
-}
-
-fn up_add_and_wait(up: &Up, goal: &str, title: &str, status: &str) {
-    up.add(goal);
-    assert!(
-        wait_status(up.s, title, status, LONG),
-        "{title} never became {status}"
     );
 }
 
@@ -187,12 +193,10 @@ fn the_pane_size_is_the_last_typing_tuis() {
     if tmux_missing() {
         return;
     }
-    let s = Scratch::new();
-    let up = Up::start(&s);
-    up_add_and_wait(&up, SIZES, "sizes", "active");
-    let a = Tmux::start(&s, &[], &[], (200, 50));
+    let up = Up::with(SIZES, "sizes", "active");
+    let a = up.tui((200, 50));
     a.wait_for("ready", LONG);
-    let b = Tmux::start(&s, &[], &[], (150, 40));
+    let b = up.tui((150, 40));
     b.wait_for("ready", LONG);
     let size_of = |t: &Tmux, who: &str| -> (u32, u32) {
         t.keys(&["Tab", "Enter"]);
@@ -223,10 +227,8 @@ fn shift_q_asks_then_stops_the_board_and_its_agents() {
     if tmux_missing() {
         return;
     }
-    let s = Scratch::new();
-    let up = Up::start(&s);
-    up.add(TICKER);
-    let t = Tmux::start(&s, &[], &[], (200, 50));
+    let up = Up::with(TICKER, "ticker", "active");
+    let t = up.tui((200, 50));
     let screen = t.wait("the ticker's output", LONG, |sc| last_tick(sc).is_some());
     let (_, agent) = last_tick(&screen).expect("a tick");
     t.keys(&["Q"]);
@@ -238,7 +240,7 @@ fn shift_q_asks_then_stops_the_board_and_its_agents() {
         wait_for(LONG, || !pid_alive(agent) && !pid_alive(up.pid)),
         "a process outlived Q"
     );
-    let out = s.run(&["status"]);
+    let out = up.s.run(&["status"]);
     assert!(
         text(&out).contains("ticker"),
         "the tasks are kept: {}",

@@ -37,22 +37,7 @@ fn http_signal_bench_produces_numbers_for_both_contenders() {
 
 #[test]
 fn memory_bench_runs_quick() {
-    let out = std::process::Command::new("python3")
-        .args([
-            "bench/memory.py",
-            "--quick",
-            "--bin",
-            env!("CARGO_BIN_EXE_taskboard"),
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("python3");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = quick("bench/memory.py");
     assert!(
         text.contains("taskboard board RSS") && text.contains("ratio taskboard/tmux"),
         "{text}"
@@ -61,22 +46,7 @@ fn memory_bench_runs_quick() {
 
 #[test]
 fn attach_bench_runs_quick() {
-    let out = std::process::Command::new("python3")
-        .args([
-            "bench/attach.py",
-            "--quick",
-            "--bin",
-            env!("CARGO_BIN_EXE_taskboard"),
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("python3");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = quick("bench/attach.py");
     let re = regex::Regex::new(
         r"(?s)taskboard: first frame median \d+ ms, pane tail shown median \d+ ms.*tmux: pane tail shown median \d+ ms.*second attached TUI: median [\d.]+ ms",
     )
@@ -98,22 +68,7 @@ fn store_commit_bench_produces_numbers_for_both_contenders() {
 /// numbers for both contenders (speeds are not judged here).
 #[test]
 fn bench_run_quick_prints_every_row_for_both_contenders() {
-    let out = std::process::Command::new("python3")
-        .args([
-            "bench/run",
-            "--quick",
-            "--bin",
-            env!("CARGO_BIN_EXE_taskboard"),
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("python3");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = quick("bench/run");
     for id in [
         "B2 |", "B3 |", "B4 |", "B5 |", "B6-80 |", "B6-200 |", "B7 |",
     ] {
@@ -129,4 +84,20 @@ fn bench_run_quick_prints_every_row_for_both_contenders() {
             "{row}"
         );
     }
+}
+
+/// Runs a Python harness with `--quick` on the debug binary; its output (it must succeed).
+fn quick(script: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .args([script, "--quick", "--bin", env!("CARGO_BIN_EXE_taskboard")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
 }

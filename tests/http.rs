@@ -438,15 +438,7 @@ fn events_stream_reports_status_changes() {
         Some(r#"{"status":"pass"}"#),
     );
     assert_eq!(code, 200);
-    let mut got = String::new();
-    let mut buf = [0u8; 4096];
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end && !got.contains("\"status\":\"done\"") {
-        match sse.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
-        }
-    }
+    let got = read_until(&mut sse, "\"status\":\"done\"", Duration::from_secs(10));
     assert!(got.contains("text/event-stream"), "{got}");
     assert!(
         got.contains("event: task")
@@ -484,15 +476,7 @@ fn full_view_and_board_events_are_what_an_attached_tui_reads() {
     std::thread::sleep(Duration::from_millis(300));
     let (code, _) = live.req("POST", "/api/pause", Some("{}"));
     assert_eq!(code, 200);
-    let mut got = String::new();
-    let mut buf = [0u8; 4096];
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end && !got.contains("\"paused\":true") {
-        match sse.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
-        }
-    }
+    let got = read_until(&mut sse, "\"paused\":true", Duration::from_secs(10));
     assert!(
         got.contains("event: board") && got.contains("\"paused\":true"),
         "{got}"

@@ -382,3 +382,18 @@ pub fn id_of(s: &Scratch, title: &str) -> u64 {
         .as_u64()
         .expect("an id")
 }
+
+/// Reads a stream (an SSE response) until `needle` shows up, it ends, or `limit` passes;
+/// everything read.
+pub fn read_until(stream: &mut impl std::io::Read, needle: &str, limit: Duration) -> String {
+    let mut got = String::new();
+    let mut buf = [0u8; 4096];
+    let end = Instant::now() + limit;
+    while Instant::now() < end && !got.contains(needle) {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    got
+}
