@@ -120,6 +120,8 @@ pub enum Cmd {
         #[arg(long, short)]
         follow: bool,
     },
+    /// Open a shell ($SHELL) in the directory a task's agent works in (its worktree).
+    Shell { id: u64 },
     /// Start the board for the data dir in the background (it outlives the terminal).
     Up {
         /// Listener address (default from config: 127.0.0.1:0, any free port).

@@ -75,6 +75,9 @@ fn real_main(cli: Cli) -> Result<i32, Failure> {
     if let Some(Cmd::Logs { id, follow }) = &cli.command {
         return crate::logs::run(&DataDir::resolve(cli.data_dir.as_deref()), *id, *follow);
     }
+    if let Some(Cmd::Shell { id }) = &cli.command {
+        return crate::shell::run(&DataDir::resolve(cli.data_dir.as_deref()), *id);
+    }
     if let Some(cmd) = &cli.command {
         let data = DataDir::resolve(cli.data_dir.as_deref());
         if let Some(result) = crate::client_cmds::run(&data, cmd) {

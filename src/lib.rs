@@ -20,6 +20,7 @@ pub mod http;
 pub mod logs;
 pub mod model;
 pub mod runtime;
+pub mod shell;
 pub mod signal_match;
 pub mod store;
 pub mod ui;

@@ -10,7 +10,8 @@ use crate::entry::Failure;
 use crate::model::{Kind, TaskId};
 use crate::store::Store;
 
-fn load(data: &DataDir) -> Result<Board, Failure> {
+/// The board as the store has it (read-only; works while a board runs).
+pub fn load(data: &DataDir) -> Result<Board, Failure> {
     if !data.db().exists() {
         return Err(Failure {
             message: format!("no tasks yet in {}", data.root.display()),

@@ -65,6 +65,64 @@ fn sequential_agents_stack_their_work_and_leave_the_main_checkout_alone() {
 }
 
 #[test]
+fn shell_opens_in_the_task_worktree_with_its_work() {
+    let s = Scratch::new();
+    let repo = s.path().join("repo");
+    git_repo(&repo);
+    let goal = format!(
+        "title = \"sh\"\nrepo = \"repo\"\n[[task]]\ntitle = \"first\"\n{}\n",
+        committer("one")
+    );
+    let f = s.file("g.toml", &goal);
+    let out = s.run(&["run", f.to_str().unwrap(), "--headless", "--timeout", "30s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let first = id_of(&s, "first");
+    // The user's shell runs the script on stdin: it is in the worktree, on the task's branch.
+    let mut child = s
+        .cmd(&["shell", &first.to_string()])
+        .env("SHELL", "/bin/sh")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"pwd; ls; git branch --show-current; echo id=$TASKBOARD_TASK_ID token=$TASKBOARD_TOKEN; exit 7\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let printed = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "the shell's exit code: {printed}"
+    );
+    assert!(printed.contains("/worktrees/"), "{printed}");
+    assert!(
+        printed.contains("one.txt"),
+        "the task's work is there: {printed}"
+    );
+    assert!(
+        printed.contains("-first"),
+        "on the task's branch: {printed}"
+    );
+    assert!(
+        printed.contains(&format!("id={first} token=\n")),
+        "{printed}"
+    );
+    // A group has no directory of its own; an unknown id says so.
+    let out = s.run(&["shell", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("is a group task"), "{}", text(&out));
+    let out = s.run(&["shell", "99"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("no task #99"), "{}", text(&out));
+}
+
+#[test]
 fn not_a_git_repository_blocks_then_retry_succeeds_after_git_init() {
     let s = Scratch::new();
     let repo = s.path().join("plain");

@@ -364,6 +364,48 @@ fn shift_a_shows_the_audit_trail_of_the_target() {
 }
 
 #[test]
+fn s_opens_a_shell_in_the_worktree_or_says_why_not() {
+    let t = with(tasks(), "Build", |t| {
+        t.workdir = Some(taskboard::model::WorkDir {
+            path: "/wt/1-2".into(),
+            branch: "taskboard/x/2-build".into(),
+            base: "abc".into(),
+        })
+    });
+    let mut m = model(t);
+    let id = |m: &Model, title: &str| {
+        m.snap
+            .tasks
+            .values()
+            .find(|t| t.spec.title == title)
+            .map(|t| t.id)
+            .expect("task")
+    };
+    let build = id(&m, "Build");
+    m.reveal(build);
+    assert!(matches!(
+        act(&mut m, Action::Shell).as_slice(),
+        [Effect::Shell { task, dir }] if *task == build && dir == Path::new("/wt/1-2")
+    ));
+    // No worktree yet, and a gate: a message, no shell.
+    for (title, why) in [
+        ("Release", "no worktree yet"),
+        ("Gate", "human review task"),
+    ] {
+        let t = id(&m, title);
+        m.reveal(t);
+        assert!(act(&mut m, Action::Shell).is_empty(), "{title}");
+        assert!(
+            m.message
+                .as_ref()
+                .is_some_and(|x| x.error && x.text.contains(why)),
+            "{title}: {:?}",
+            m.message.as_ref().map(|x| &x.text)
+        );
+    }
+}
+
+#[test]
 fn attached_q_detaches_at_once_and_shift_q_asks_before_stopping_the_board() {
     let mut m = model(tasks());
     m.info.attached = Some(4242);

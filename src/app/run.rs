@@ -95,6 +95,8 @@ struct App {
     data: DataDir,
     /// The attached board was asked to stop: its going away is the expected end.
     stopping: bool,
+    /// A shell to step aside for, after this wake-up.
+    shell: Option<(TaskId, std::process::Command)>,
     tx: mpsc::UnboundedSender<AppMsg>,
     rx: mpsc::UnboundedReceiver<AppMsg>,
     input: std::sync::Arc<term::PaneInput>,
@@ -130,6 +132,7 @@ impl App {
             remote_panes,
             data,
             stopping: false,
+            shell: None,
             tx,
             rx,
             input: std::sync::Arc::new(term::PaneInput::start()),
@@ -153,7 +156,7 @@ impl App {
         mut notices: broadcast::Receiver<Notice>,
         mut summary: watch::Receiver<Summary>,
     ) -> Result<i32, String> {
-        let (_reader, mut events) = term_input::start(self.route.clone(), self.input.clone());
+        let (mut reader, mut events) = term_input::start(self.route.clone(), self.input.clone());
         let mut stop = term::stop_signals();
         let mut last_draw = Instant::now() - FRAME;
         // 0 when the user quits; 130 (as headless) when a signal ends it.
@@ -224,6 +227,9 @@ impl App {
             if self.quit {
                 break;
             }
+            if let Some((task, cmd)) = self.shell.take() {
+                (reader, events) = self.step_aside(terminal, reader, task, cmd).await?;
+            }
             self.sync_route();
             if self.dirty && (self.urgent || last_draw.elapsed() >= self.pace) {
                 self.draw(terminal)
@@ -233,6 +239,35 @@ impl App {
         }
         tracing::info!(draws = self.painter.draws(), "the TUI is closing");
         Ok(code)
+    }
+
+    /// Gives the terminal to a shell until it exits (the board and its agents go on), then
+    /// takes it back with a fresh terminal reader.
+    async fn step_aside(
+        &mut self,
+        terminal: &mut term::Terminal,
+        reader: term_input::Reader,
+        task: TaskId,
+        mut cmd: std::process::Command,
+    ) -> Result<(term_input::Reader, mpsc::UnboundedReceiver<TermEvent>), String> {
+        reader.stop();
+        terminal.leave();
+        eprintln!("taskboard: a shell for #{task}; exit it to come back");
+        let status = tokio::task::spawn_blocking(move || cmd.status()).await;
+        *terminal =
+            term::Terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+        match status {
+            Ok(Ok(s)) => self.model.say(format!(
+                "back from the shell of #{task} (exit {})",
+                s.code().unwrap_or(-1)
+            )),
+            Ok(Err(e)) => self.model.warn(format!("cannot start the shell: {e}")),
+            Err(e) => self.model.warn(format!("the shell failed: {e}")),
+        }
+        self.mark(false);
+        // What happened meanwhile.
+        self.want_snapshot();
+        Ok(term_input::start(self.route.clone(), self.input.clone()))
     }
 
     fn board_gone(&self) -> String {
@@ -484,6 +519,10 @@ impl App {
                     AppMsg::GoalLoaded(goal.map_err(|e| e.to_string()))
                 }),
                 Effect::Bell { text } => term::bell(&text),
+                Effect::Shell { task, dir } => match crate::shell::command(&dir, task) {
+                    Ok(cmd) => self.shell = Some((task, cmd)),
+                    Err(e) => self.model.warn(e),
+                },
                 Effect::Quit => self.quit = true,
                 Effect::StopBoard => match self.board.attached() {
                     Some(pid) => {

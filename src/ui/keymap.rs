@@ -29,6 +29,7 @@ pub enum Action {
     OpenGoal,
     Diff,
     Audit,
+    Shell,
     Retry,
     Skip,
     Stop,
@@ -94,6 +95,12 @@ const TABLE: &[(Action, &str, &[&str], &str)] = &[
         "audit",
         &["A"],
         "audit trail (who did what, when)",
+    ),
+    (
+        Action::Shell,
+        "shell",
+        &["s"],
+        "shell in the task's worktree",
     ),
     (
         Action::Retry,

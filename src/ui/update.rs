@@ -50,6 +50,11 @@ pub enum Effect {
     LoadAudit {
         task: TaskId,
     },
+    /// Step aside for an interactive shell in `dir` (a task's worktree) until it exits.
+    Shell {
+        task: TaskId,
+        dir: PathBuf,
+    },
     LoadGoal {
         path: PathBuf,
         vars: BTreeMap<String, String>,
@@ -218,6 +223,15 @@ pub fn act(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
             }
             None => m.warn("select a task first"),
         },
+        Action::Shell => {
+            let Some(t) = m.target().and_then(|id| m.snap.task(id)) else {
+                return m.warn("select a task first");
+            };
+            match crate::shell::dir_for(t, m.snap.task(t.goal)) {
+                Ok(dir) => out.push(Effect::Shell { task: t.id, dir }),
+                Err(why) => m.warn(why),
+            }
+        }
         Action::Audit => match m.target() {
             Some(task) => out.push(Effect::LoadAudit { task }),
             None => m.warn("select a task first"),
