@@ -225,6 +225,10 @@ impl<'a> Conn<'a> {
             Some(s) if !s.is_closed() => s,
             _ => self.client.connect().await?,
         };
+        // A kept connection the server has closed meanwhile: nothing was sent on it yet.
+        if sender.ready().await.is_err() {
+            sender = self.client.connect().await?;
+        }
         let r = self
             .client
             .send(&mut sender, method, path, body, None)
