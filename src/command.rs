@@ -57,6 +57,11 @@ pub enum Command {
         task: TaskId,
         tasks: Vec<NewTask>,
     },
+    /// A new prompt for an agent task that has not run yet (or failed, or is blocked).
+    EditPrompt {
+        task: TaskId,
+        prompt: String,
+    },
     Retry {
         task: TaskId,
     },
@@ -84,6 +89,7 @@ impl Command {
             Command::Complete { .. } => "complete",
             Command::Block { .. } => "block",
             Command::Subtasks { .. } => "subtasks",
+            Command::EditPrompt { .. } => "edit_prompt",
             Command::Retry { .. } => "retry",
             Command::Skip { .. } => "skip",
             Command::Stop { .. } => "stop",

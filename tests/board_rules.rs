@@ -3047,3 +3047,114 @@ fn typing_into_a_flagged_pane_clears_its_needs_you_flag() {
     assert_eq!(s.t(2).status, Status::PendingReview);
     assert_eq!(s.t(2).attention.as_deref(), Some("review"));
 }
+
+// ----- a human edits the plan: prompts of waiting tasks, new tasks under a group -----
+
+fn edit(s: &mut Sim, id: TaskId, prompt: &str) -> Reply {
+    s.by(
+        "tui",
+        Command::EditPrompt {
+            task: id,
+            prompt: prompt.into(),
+        },
+    )
+}
+
+#[test]
+fn a_prompt_changes_only_while_its_task_is_not_running() {
+    // #2 a (runs first), #3 b (waits for a).
+    let mut s = Sim::new();
+    s.add("title='g'\ntask=[{title='a',prompt='old a'},{title='b',prompt='old b'}]");
+    // Pending: the new prompt is what it runs with.
+    edit(&mut s, 3, "new b").expect("pending b takes a prompt");
+    assert_eq!(
+        s.audit
+            .last()
+            .map(|e| (e.kind.as_str(), e.who.as_str(), e.payload.clone())),
+        Some((
+            "edit_prompt",
+            "tui",
+            json!({"prompt": "new b", "was": "old b"})
+        ))
+    );
+    // Running: refused with its status, nothing changes.
+    let (msg, status) = conflict(edit(&mut s, 2, "new a"));
+    assert!(msg.contains("is active"), "{msg}");
+    assert_eq!(status.as_deref(), Some("active"));
+    assert_eq!(s.t(2).spec.prompt.as_deref(), Some("old a"));
+    s.exit(2, 0, "");
+    assert_eq!(s.prompt(3), "new b", "b runs with the edited prompt");
+    // Done: refused. A group has no prompt. Empty is invalid. Unknown is 404-ish.
+    let (msg, _) = conflict(edit(&mut s, 2, "again"));
+    assert!(msg.contains("is done"), "{msg}");
+    let (msg, _) = conflict(edit(&mut s, 1, "x"));
+    assert!(msg.contains("only agent tasks"), "{msg}");
+    assert!(matches!(
+        edit(&mut s, 3, "  "),
+        Err(CommandError::Invalid { field: Some(f), .. }) if f == "prompt"
+    ));
+    assert!(matches!(
+        edit(&mut s, 99, "x"),
+        Err(CommandError::NotFound { id: 99 })
+    ));
+}
+
+#[test]
+fn a_failed_task_takes_a_new_prompt_and_its_retry_uses_it() {
+    let mut s = Sim::new();
+    s.add("title='g'\ntask=[{title='a',prompt='vague'}]");
+    s.exit(2, 1, "no idea what to do");
+    assert_eq!(s.st(2), Status::Failed);
+    edit(&mut s, 2, "precise").expect("a failed task takes a prompt");
+    s.cmd(Command::Retry { task: 2 }).expect("retry");
+    assert_eq!(s.prompt(2), "precise");
+}
+
+#[test]
+fn new_tasks_under_a_group_run_by_the_usual_rules_and_reopen_a_finished_goal() {
+    let mut s = Sim::new();
+    s.add(SEQ2);
+    s.exit(2, 0, "");
+    s.exit(3, 0, "");
+    assert_eq!(s.st(1), Status::Done);
+    let extra = taskboard::goalfile::parse_subtasks(&json!({"tasks": [
+        {"title": "c", "prompt": "also c", "key": "c"},
+        {"title": "d", "after": ["c"]}
+    ]}))
+    .expect("subtasks");
+    let r = s
+        .by(
+            "tui",
+            Command::Subtasks {
+                task: 1,
+                tasks: extra,
+            },
+        )
+        .expect("a goal takes new tasks");
+    assert_eq!(r["children"], json!([4, 5]));
+    assert_eq!(s.t(1).children, vec![2, 3, 4, 5]);
+    assert_eq!(s.spawns(), vec![4], "c runs, d waits for it");
+    assert_eq!(s.prompt(4), "also c");
+    assert_eq!(s.st(1), Status::Active, "the goal is open again");
+    assert_eq!(
+        s.audit
+            .iter()
+            .rev()
+            .find(|e| e.kind == "subtasks")
+            .map(|e| e.who.as_str()),
+        Some("tui")
+    );
+    s.exit(4, 0, "");
+    assert_eq!(s.spawns(), vec![5]);
+    s.exit(5, 0, "");
+    assert_eq!(s.st(1), Status::Done);
+    // A gate is neither a group nor a running agent: refused.
+    let mut s = Sim::new();
+    s.add(PAR_AR);
+    let one =
+        taskboard::goalfile::parse_subtasks(&json!({"tasks": [{"title": "x"}]})).expect("subtasks");
+    conflict(s.cmd(Command::Subtasks {
+        task: 3,
+        tasks: one,
+    }));
+}

@@ -484,6 +484,50 @@ fn full_view_and_board_events_are_what_an_attached_tui_reads() {
 }
 
 #[test]
+fn a_waiting_prompt_can_be_edited_and_a_goal_can_take_new_tasks() {
+    let s = Scratch::new();
+    let goal = "title = \"p\"\n[[task]]\ntitle = \"gate\"\nkind = \"signal\"\ngate = \"g\"\n[[task]]\ntitle = \"later\"\nprompt = \"old\"\n";
+    let f = s.file("p.toml", goal);
+    let live = Live::start(&s, Some(&f), &[]);
+    assert!(wait_status(&s, "gate", "active", LONG));
+    let (gate, later) = (id_of(&s, "gate"), id_of(&s, "later"));
+    let prompt =
+        |id: u64, body: &str| live.req("POST", &format!("/api/tasks/{id}/prompt"), Some(body));
+    let (code, v) = prompt(later, r#"{"prompt":"new and precise"}"#);
+    assert_eq!(code, 200, "{v}");
+    let (_, full) = live.req("GET", "/api/goals?view=full", None);
+    assert_eq!(
+        full["tasks"][later.to_string()]["spec"]["prompt"],
+        "new and precise",
+        "{full}"
+    );
+    let (code, v) = prompt(later, r#"{"text":"x"}"#);
+    assert_eq!(
+        (code, v["error"]["field"].as_str()),
+        (400, Some("prompt")),
+        "{v}"
+    );
+    let (code, v) = prompt(gate, r#"{"prompt":"x"}"#);
+    assert_eq!(code, 409, "a gate has no prompt: {v}");
+    // The goal takes a new task; it waits its turn like the others.
+    let (code, v) = live.req(
+        "POST",
+        "/api/tasks/1/subtasks",
+        Some(r#"{"tasks":[{"title":"extra","kind":"signal","gate":"g2"}]}"#),
+    );
+    assert_eq!(code, 201, "created: {v}");
+    let extra = v["children"][0].as_u64().expect("new id");
+    assert_eq!(extra, id_of(&s, "extra"));
+    let (_, audit) = live.req("GET", &format!("/api/tasks/{later}/audit"), None);
+    assert!(
+        audit["events"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|x| x["kind"] == "edit_prompt")),
+        "{audit}"
+    );
+}
+
+#[test]
 fn client_words_say_when_no_board_runs() {
     let s = Scratch::new();
     for args in [

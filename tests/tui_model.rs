@@ -406,6 +406,83 @@ fn s_opens_a_shell_in_the_worktree_or_says_why_not() {
 }
 
 #[test]
+fn e_edits_a_waiting_prompt_and_plus_adds_a_task_to_the_group() {
+    let mut m = model(tasks());
+    let id = |m: &Model, title: &str| {
+        m.snap
+            .tasks
+            .values()
+            .find(|t| t.spec.title == title)
+            .map(|t| t.id)
+            .expect("task")
+    };
+    let (goal, release, gate) = (id(&m, "Ship"), id(&m, "Release"), id(&m, "Gate"));
+    // e on a gate: a message, no editor.
+    m.reveal(gate);
+    act(&mut m, Action::EditPrompt);
+    assert!(m.modal.is_none());
+    assert!(m
+        .message
+        .as_ref()
+        .is_some_and(|x| x.text.contains("has no prompt")));
+    // e on a pending agent task: its prompt in an editor; Ctrl-s sends the new one.
+    m.reveal(release);
+    act(&mut m, Action::EditPrompt);
+    assert!(
+        matches!(&m.modal, Some(Modal::Prompt(p)) if p.task == release && p.editor.lines() == ["release it"])
+    );
+    typed(&mut m, " carefully");
+    let fx = key(&mut m, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Send { cmd: Command::EditPrompt { task, prompt }, .. }]
+            if *task == release && prompt == "release it carefully"
+    ));
+    assert!(m.modal.is_none());
+    // + on a task: a new task in its group (the goal), as a tree and as the route's JSON.
+    act(&mut m, Action::AddTask);
+    assert!(
+        matches!(&m.modal, Some(Modal::Goal(g)) if g.parent == Some(goal) && g.fields.len() == 3)
+    );
+    typed(&mut m, "Announce");
+    key(&mut m, KeyCode::Tab, KeyModifiers::NONE);
+    typed(&mut m, "write the release notes");
+    let fx = key(&mut m, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    let (parent, tasks, body) = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::AddTasks {
+                parent,
+                tasks,
+                body,
+            } => Some((*parent, tasks.clone(), body.clone())),
+            _ => None,
+        })
+        .expect("an AddTasks effect");
+    assert_eq!(parent, goal);
+    assert_eq!(tasks[0].spec.title, "Announce");
+    assert_eq!(
+        tasks[0].spec.prompt.as_deref(),
+        Some("write the release notes")
+    );
+    let again = taskboard::goalfile::parse_subtasks(&body).expect("valid body");
+    assert_eq!(again[0].spec, tasks[0].spec);
+    // The answer closes the form and names the new task.
+    update::on_reply(
+        &mut m,
+        "added".into(),
+        update::Then::CloseForm,
+        Ok(serde_json::json!({"id": goal, "children": [42]})),
+    );
+    assert!(m.modal.is_none());
+    assert_eq!(m.want, Some(42));
+    assert!(m
+        .message
+        .as_ref()
+        .is_some_and(|x| x.text.contains("task #42 added")));
+}
+
+#[test]
 fn attached_q_detaches_at_once_and_shift_q_asks_before_stopping_the_board() {
     let mut m = model(tasks());
     m.info.attached = Some(4242);

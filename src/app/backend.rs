@@ -34,6 +34,25 @@ impl Backend {
         }
     }
 
+    /// Adds tasks under a group: as task trees in-process, as `{"tasks": [...]}` over HTTP.
+    pub async fn add_tasks(
+        &self,
+        parent: TaskId,
+        tasks: Vec<NewTask>,
+        body: Value,
+    ) -> Result<Value, CommandError> {
+        match self {
+            Backend::Local(b) => {
+                let cmd = Command::Subtasks {
+                    task: parent,
+                    tasks,
+                };
+                b.command(cmd, "tui").await
+            }
+            Backend::Remote(r) => r.add_tasks(parent, body).await,
+        }
+    }
+
     pub async fn snapshot(&self) -> Option<Snapshot> {
         match self {
             Backend::Local(b) => b.query(Snapshot::from_board).await,

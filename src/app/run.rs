@@ -458,15 +458,16 @@ impl App {
                     });
                 }
                 Effect::AddGoal { goal, body } => {
-                    let (board, tx) = (self.board.clone(), self.tx.clone());
-                    tokio::spawn(async move {
-                        let result = board.add_goal(goal, body).await;
-                        let _ = tx.send(AppMsg::Reply {
-                            label: "goal added".into(),
-                            then: Then::CloseForm,
-                            result,
-                        });
-                    });
+                    let board = self.board.clone();
+                    self.reply_to_form(async move { board.add_goal(goal, body).await });
+                }
+                Effect::AddTasks {
+                    parent,
+                    tasks,
+                    body,
+                } => {
+                    let board = self.board.clone();
+                    self.reply_to_form(async move { board.add_tasks(parent, tasks, body).await });
                 }
                 Effect::Write { pane, bytes } => {
                     self.typed = Some((pane.task, Instant::now()));
@@ -539,6 +540,24 @@ impl App {
                 },
             }
         }
+    }
+
+    /// Runs a form's command; its answer closes the form (or shows the error in it).
+    fn reply_to_form(
+        &self,
+        call: impl std::future::Future<Output = Result<serde_json::Value, CommandError>>
+            + Send
+            + 'static,
+    ) {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let result = call.await;
+            let _ = tx.send(AppMsg::Reply {
+                label: "added".into(),
+                then: Then::CloseForm,
+                result,
+            });
+        });
     }
 
     fn blocking(&self, job: impl FnOnce(PathBuf) -> AppMsg + Send + 'static) {

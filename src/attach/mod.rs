@@ -100,6 +100,19 @@ impl Remote {
             .map_err(|e| request::error(e, None))
     }
 
+    /// Adds tasks under a group (`POST /api/tasks/:id/subtasks`).
+    pub async fn add_tasks(&self, parent: u64, body: Value) -> Result<Value, CommandError> {
+        self.client
+            .call(
+                "POST",
+                &format!("/api/tasks/{parent}/subtasks"),
+                Some(&body),
+                None,
+            )
+            .await
+            .map_err(|e| request::error(e, Some(parent)))
+    }
+
     /// The board's tasks now; `None` if it did not answer.
     pub async fn snapshot(&self) -> Option<Snapshot> {
         let v = self

@@ -63,6 +63,7 @@ pub fn request(cmd: &Command) -> Option<Request> {
         ),
         Command::Block { task, reason } => post(t(task, "block"), json!({"reason": reason})),
         Command::Subtasks { .. } => return None,
+        Command::EditPrompt { task, prompt } => post(t(task, "prompt"), json!({"prompt": prompt})),
         Command::Retry { task } => post(t(task, "retry"), json!({})),
         Command::Skip { task } => post(t(task, "skip"), json!({})),
         Command::Stop { task } => post(t(task, "stop"), json!({})),
@@ -113,6 +114,7 @@ pub fn task_of(cmd: &Command) -> Option<u64> {
         | Command::Complete { task, .. }
         | Command::Block { task, .. }
         | Command::Subtasks { task, .. }
+        | Command::EditPrompt { task, .. }
         | Command::Retry { task }
         | Command::Skip { task }
         | Command::Stop { task }

@@ -120,6 +120,7 @@ impl Board {
                 Ok(json!({"id": task, "status": "blocked"}))
             }
             Command::Subtasks { task, tasks } => self.subtasks(task, tasks, who, now, fx),
+            Command::EditPrompt { task, prompt } => self.edit_prompt(task, prompt, who, now),
             Command::Retry { task } => self.retry(task, who, now, fx),
             Command::Skip { task } => self.skip(task, who, now, fx),
             Command::Stop { task } => self.stop(task, who, now, fx),

@@ -2,6 +2,7 @@
 //! effects (processes, timers, store) and feeds results back as events.
 
 mod commands;
+mod edits;
 pub mod effects;
 mod machine;
 mod pinned;

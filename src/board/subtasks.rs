@@ -20,6 +20,9 @@ impl Board {
         fx: &mut Vec<Effect>,
     ) -> Reply {
         let t = self.get(id)?;
+        if t.kind == Kind::Group {
+            return self.add_children(id, tasks, who, now);
+        }
         if t.kind != Kind::Agent || t.status != Status::Active {
             return Err(CommandError::conflict(
                 format!(

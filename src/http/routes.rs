@@ -20,8 +20,8 @@ use serde_json::{json, Value};
 use super::auth::{local_host_ok, path_task, scope_of, task_may, Caller};
 use super::errors::ApiError;
 use super::writes::{
-    block, complete, decision, delete, input, pause, resize, resolve, resume, retry, signal, skip,
-    stop, subtasks,
+    block, complete, decision, delete, input, pause, prompt, resize, resolve, resume, retry,
+    signal, skip, stop, subtasks,
 };
 use super::AppState;
 use crate::board::driver::{IdemKey, Notice};
@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tasks/{id}/input", post(input))
         .route("/api/tasks/{id}/resize", post(resize))
         .route("/api/tasks/{id}/decision", post(decision))
+        .route("/api/tasks/{id}/prompt", post(prompt))
         .route("/api/tasks/{id}/retry", post(retry))
         .route("/api/tasks/{id}/skip", post(skip))
         .route("/api/tasks/{id}/stop", post(stop))
@@ -176,8 +177,17 @@ pub(super) fn parse<T: DeserializeOwned>(
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let field = (path != "." && !path.is_empty()).then_some(path.clone());
         let inner = e.into_inner();
+        // A missing field has no path of its own: serde names it in the message.
+        let missing = inner
+            .to_string()
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+            .map(|f| match path.as_str() {
+                "." | "" => f.to_string(),
+                p => format!("{p}.{f}"),
+            });
+        let field = missing.or_else(|| (path != "." && !path.is_empty()).then_some(path.clone()));
         let message = match &field {
             Some(f) => format!("bad JSON at `{f}`: {inner}"),
             None => format!("bad JSON: {inner}"),

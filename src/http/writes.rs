@@ -296,6 +296,27 @@ pub(super) async fn block(
 }
 
 #[derive(Deserialize)]
+struct PromptBody {
+    prompt: String,
+}
+
+/// A new prompt for an agent task that has not run yet (or failed, or is blocked).
+pub(super) async fn prompt(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = task_id(&id)?;
+    let b: PromptBody = parse(body)?;
+    let cmd = Command::EditPrompt {
+        task: id,
+        prompt: b.prompt,
+    };
+    run(&state, &ctx, cmd, false).await
+}
+
+#[derive(Deserialize)]
 struct DecisionBody {
     decision: Decision,
     comment: Option<String>,

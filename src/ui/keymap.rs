@@ -30,6 +30,8 @@ pub enum Action {
     Diff,
     Audit,
     Shell,
+    AddTask,
+    EditPrompt,
     Retry,
     Skip,
     Stop,
@@ -95,6 +97,18 @@ const TABLE: &[(Action, &str, &[&str], &str)] = &[
         "audit",
         &["A"],
         "audit trail (who did what, when)",
+    ),
+    (
+        Action::AddTask,
+        "add_task",
+        &["+"],
+        "add a task to the selected group",
+    ),
+    (
+        Action::EditPrompt,
+        "edit_prompt",
+        &["e"],
+        "edit a waiting task's prompt",
     ),
     (
         Action::Shell,

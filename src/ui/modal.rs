@@ -20,8 +20,16 @@ pub enum Modal {
     Search(Search),
     Log(TextView),
     Diff(TextView),
+    /// The new-goal form, or (with a parent) the new-task form.
     Goal(GoalForm),
     Open(OpenForm),
+    /// A waiting agent task's prompt, being edited.
+    Prompt(PromptEdit),
+}
+
+pub struct PromptEdit {
+    pub task: TaskId,
+    pub editor: TextArea<'static>,
 }
 
 /// A review diff as the approval modal shows it.
@@ -107,6 +115,8 @@ pub struct GoalForm {
     pub fields: Vec<TextArea<'static>>,
     pub active: usize,
     pub error: Option<String>,
+    /// A new task under this group (then there is no repository field), not a new goal.
+    pub parent: Option<TaskId>,
 }
 
 pub const OPEN_FIELDS: [&str; 2] = ["Goal file", "Vars (k=v k=v)"];
@@ -159,6 +169,17 @@ impl GoalForm {
             ],
             active: 0,
             error: None,
+            parent: None,
+        }
+    }
+
+    /// Title, prompt and agent of a new task under `parent`.
+    pub fn task(parent: TaskId, agent: &str) -> GoalForm {
+        GoalForm {
+            fields: vec![text_field(""), text_field(""), text_field(agent)],
+            active: 0,
+            error: None,
+            parent: Some(parent),
         }
     }
 

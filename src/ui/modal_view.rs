@@ -136,11 +136,25 @@ pub fn draw_modal(f: &mut Frame, m: &Model) {
         }
         Modal::Search(s) => draw_search(f, m, s, area),
         Modal::Log(v) | Modal::Diff(v) => draw_text(f, m, v, area),
+        Modal::Prompt(p) => {
+            let r = centered(area, 90, 16);
+            let block = frame_block(
+                m,
+                format!(" Prompt of #{} · Ctrl-s save · Esc cancel ", p.task),
+            );
+            let inner = block.inner(r);
+            f.render_widget(Clear, r);
+            f.render_widget(block, r);
+            f.render_widget(&p.editor, inner);
+        }
         Modal::Goal(g) => draw_form(
             f,
             m,
-            " New goal · Tab next field · Ctrl-s create · Esc cancel ",
-            &GOAL_FIELDS,
+            &match g.parent {
+                Some(p) => format!(" New task in #{p} · Tab next field · Ctrl-s add · Esc cancel "),
+                None => " New goal · Tab next field · Ctrl-s create · Esc cancel ".into(),
+            },
+            &GOAL_FIELDS[..g.fields.len()],
             &g.fields,
             g.active,
             g.error.as_deref(),

@@ -50,6 +50,13 @@ pub enum Effect {
     LoadAudit {
         task: TaskId,
     },
+    /// Add tasks under a group: `tasks` in-process; `body` (`{"tasks": [...]}` in the goal
+    /// file's task schema) for an attached board (`POST /api/tasks/:id/subtasks`).
+    AddTasks {
+        parent: TaskId,
+        tasks: Vec<crate::model::NewTask>,
+        body: serde_json::Value,
+    },
     /// Step aside for an interactive shell in `dir` (a task's worktree) until it exits.
     Shell {
         task: TaskId,
@@ -223,6 +230,61 @@ pub fn act(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
             }
             None => m.warn("select a task first"),
         },
+        Action::AddTask => {
+            let Some(t) = m.target().and_then(|id| m.snap.task(id)) else {
+                return m.warn("select a group (or a task in one) first");
+            };
+            // On a group: a new child. On a task: a new sibling, in its group.
+            let parent = if t.kind == Kind::Group {
+                Some(t.id)
+            } else {
+                t.parent
+            };
+            let Some(parent) = parent else {
+                return m.warn("select a group (or a task in one) first");
+            };
+            let mut form = GoalForm::task(parent, &m.info.default_agent);
+            super::update_modal::focus_fields(&mut form.fields, 0);
+            m.modal = Some(Modal::Goal(form));
+        }
+        Action::EditPrompt => {
+            let Some(t) = m.target().and_then(|id| m.snap.task(id)) else {
+                return m.warn("select a task first");
+            };
+            if t.kind != Kind::Agent {
+                return m.warn(format!(
+                    "#{} has no prompt (it is a {} task)",
+                    t.id,
+                    t.kind.as_str()
+                ));
+            }
+            if !matches!(t.status, Status::Pending | Status::Blocked | Status::Failed) {
+                return m.warn(format!(
+                    "#{} is {}: a prompt changes only before the task runs, or once it failed or is blocked",
+                    t.id, t.status
+                ));
+            }
+            let lines: Vec<String> = t
+                .spec
+                .prompt
+                .as_deref()
+                .unwrap_or("")
+                .lines()
+                .map(str::to_string)
+                .collect();
+            let mut editor = ratatui_textarea::TextArea::new(if lines.is_empty() {
+                vec![String::new()]
+            } else {
+                lines
+            });
+            editor.set_cursor_line_style(ratatui::style::Style::new());
+            editor.move_cursor(ratatui_textarea::CursorMove::Bottom);
+            editor.move_cursor(ratatui_textarea::CursorMove::End);
+            m.modal = Some(Modal::Prompt(super::modal::PromptEdit {
+                task: t.id,
+                editor,
+            }));
+        }
         Action::Shell => {
             let Some(t) = m.target().and_then(|id| m.snap.task(id)) else {
                 return m.warn("select a task first");

@@ -49,6 +49,9 @@ pub fn on_paste(modal: &mut Modal, text: &str) {
                 f.insert_str(text.replace('\n', " "));
             }
         }
+        Modal::Prompt(p) => {
+            p.editor.insert_str(text);
+        }
         _ => {}
     }
 }
@@ -127,6 +130,30 @@ pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
                     }
                     _ => Some(Modal::Approval(a)),
                 }
+            }
+        }
+        Modal::Prompt(mut p) => {
+            if k.code == KeyCode::Esc {
+                None
+            } else if ctrl(k, 's') {
+                let prompt = p.editor.lines().join("\n").trim().to_string();
+                if prompt.is_empty() {
+                    m.warn("the prompt is empty (Esc cancels)");
+                    Some(Modal::Prompt(p))
+                } else {
+                    out.push(Effect::Send {
+                        cmd: Command::EditPrompt {
+                            task: p.task,
+                            prompt,
+                        },
+                        label: format!("#{}'s prompt changed", p.task),
+                        then: Then::Nothing,
+                    });
+                    None
+                }
+            } else {
+                p.editor.input(*k);
+                Some(Modal::Prompt(p))
             }
         }
         Modal::Comment(mut c) => {
@@ -316,7 +343,10 @@ fn scroll_view(mut v: TextView, k: &KeyEvent, page: usize) -> Option<TextView> {
 fn submit_goal(m: &Model, g: &mut super::modal::GoalForm, out: &mut Vec<Effect>) {
     let (title, prompt, agent, repo) = (g.value(0), g.value(1), g.value(2), g.value(3));
     if title.is_empty() {
-        g.error = Some("a goal needs a title".into());
+        g.error = Some(format!(
+            "a {} needs a title",
+            if g.parent.is_some() { "task" } else { "goal" }
+        ));
         g.active = 0;
         return;
     }
@@ -327,6 +357,21 @@ fn submit_goal(m: &Model, g: &mut super::modal::GoalForm, out: &mut Vec<Effect>)
     }
     if !agent.is_empty() {
         task.insert("agent".into(), agent.into());
+    }
+    if let Some(parent) = g.parent {
+        let body = serde_json::json!({"tasks": [task]});
+        match crate::goalfile::parse_subtasks(&body) {
+            Ok(tasks) => {
+                g.error = None;
+                out.push(Effect::AddTasks {
+                    parent,
+                    tasks,
+                    body,
+                });
+            }
+            Err(e) => g.error = Some(e.message),
+        }
+        return;
     }
     let mut root = toml::Table::new();
     root.insert("title".into(), title.into());

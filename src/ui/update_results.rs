@@ -73,7 +73,10 @@ pub fn on_reply(
             if matches!(m.modal, Some(Modal::Goal(_) | Modal::Open(_))) {
                 m.modal = None;
             }
-            if let Some(id) = v["id"].as_u64() {
+            if let (Some(parent), Some(id)) = (v["id"].as_u64(), v["children"][0].as_u64()) {
+                m.want = Some(id);
+                m.say(format!("task #{id} added to #{parent}"));
+            } else if let Some(id) = v["id"].as_u64() {
                 if m.snap.task(id).is_some() {
                     m.reveal(id);
                 } else {
