@@ -45,6 +45,8 @@ pub(super) struct Driver {
     pub(super) events_tx: EventTx,
     pub(super) notices: broadcast::Sender<Notice>,
     pub(super) summary: watch::Sender<Summary>,
+    /// The summary again, told only when a goal's status or live count or the pause moved.
+    pub(super) settled: watch::Sender<Summary>,
     pub(super) sessions: HashMap<(TaskId, u32), Session>,
     pub(super) version: u64,
     pub(super) idem: HashMap<IdemKey, (i64, Reply)>,
@@ -72,11 +74,13 @@ pub fn start(
     let (tx, rx) = mpsc::channel();
     let (notices, _) = broadcast::channel(16_384);
     let (summary_tx, summary_rx) = watch::channel(Summary::default());
+    let (settled_tx, settled_rx) = watch::channel(Summary::default());
     let events_tx = EventTx(tx.clone());
     let handle = BoardHandle {
         tx: events_tx.clone(),
         notices: notices.clone(),
         summary: summary_rx,
+        settled: settled_rx,
     };
     let reads = tx.clone();
     let store_handle = StoreHandle::new(move |job: ReadJob| reads.send(Input::Read(job)).is_ok());
@@ -103,6 +107,7 @@ pub fn start(
         events_tx,
         notices,
         summary: summary_tx,
+        settled: settled_tx,
         sessions: HashMap::new(),
         version: 0,
         idem,
@@ -385,11 +390,20 @@ impl Driver {
                     live: self.board.goal_stats(g.id).live,
                 })
                 .collect();
-            let _ = self.summary.send(Summary {
+            let summary = Summary {
                 goals,
                 paused: self.board.paused(),
                 version: self.version,
+            };
+            self.settled.send_if_modified(|old| {
+                let moved =
+                    old.version == 0 || old.goals != summary.goals || old.paused != summary.paused;
+                if moved {
+                    *old = summary.clone();
+                }
+                moved
             });
+            let _ = self.summary.send(summary);
         }
     }
 }

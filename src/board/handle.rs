@@ -118,6 +118,7 @@ pub struct BoardHandle {
     pub(super) tx: EventTx,
     pub(super) notices: broadcast::Sender<Notice>,
     pub(super) summary: watch::Receiver<Summary>,
+    pub(super) settled: watch::Receiver<Summary>,
 }
 
 impl BoardHandle {
@@ -184,8 +185,15 @@ impl BoardHandle {
         self.notices.subscribe()
     }
 
+    /// The summary after every drain that changed something (a reason, a new task, ...).
     pub fn summary(&self) -> watch::Receiver<Summary> {
         self.summary.clone()
+    }
+
+    /// The same summary, but told only when a goal's status or live count, or the pause,
+    /// changed: what decides whether a run is over, without a wake-up per drain.
+    pub fn goal_summary(&self) -> watch::Receiver<Summary> {
+        self.settled.clone()
     }
 
     /// Stops every session and the driver.
