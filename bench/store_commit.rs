@@ -1,5 +1,5 @@
 //! Benchmark B9: status-change events committed per second through the real board (pure
-//! core + driver + group commit on the store thread, synchronous=FULL), next to a raw
+//! core + driver + group commit on the board's thread, synchronous=FULL), next to a raw
 //! rusqlite loop with the same pragmas committing each change on its own, in one run.
 //! Run: `cargo bench --bench store_commit` (`-- --quick` for a short run).
 

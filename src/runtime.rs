@@ -19,6 +19,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Listen(String),
+    #[error("{0}")]
+    Board(String),
 }
 
 impl StartError {
@@ -134,7 +136,6 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
     board.recover(&can_resume, now_millis());
     let idempotent = store.load_idempotency(now_millis() - 24 * 3600 * 1000)?;
     store.prune_idempotency(now_millis() - 24 * 3600 * 1000)?;
-    let store = StoreHandle::spawn(store);
     let keys = Keys::new(
         data.secret_file(&data.token(), 32)?,
         &data.secret_file(&data.secret(), 32)?,
@@ -156,12 +157,9 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
         pane_size: wiring.pane_size.unwrap_or((40, 120)),
         idempotent,
     };
-    let handle = driver::start(board, store.clone(), parts);
-    let state = crate::http::AppState {
-        board: handle.clone(),
-        keys,
-        store: store.clone(),
-    };
+    let (handle, store) = driver::start(board, store, parts)
+        .map_err(|e| StartError::Board(format!("cannot start the board's thread: {e}")))?;
+    let state = crate::http::AppState::new(handle.clone(), keys, store.clone());
     let listener = crate::http::serve(bound, state, data).map_err(|e| {
         StartError::Listen(format!("cannot write {}: {e}", data.endpoint().display()))
     })?;

@@ -1,12 +1,15 @@
-//! The driver: owns the board, drains its queue, commits each drain as one transaction,
-//! then answers callers, runs effects (processes, polls, timers) and publishes notices.
+//! The driver: owns the board and the store on one thread of its own. It drains its queue,
+//! applies everything, commits the drain as one transaction (blocking: nothing else runs on
+//! this thread), then answers callers, runs effects (processes, polls, timers) and publishes
+//! notices.
 
 use std::collections::HashMap;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 
 use super::effects::{Effect, Event, Transition};
 use super::machine::Board;
@@ -15,10 +18,10 @@ use crate::command::CommandError;
 use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::model::{now_millis, TaskId};
-use crate::store::{Batch, StoreHandle};
+use crate::store::{Batch, Committer, ReadJob, Store, StoreHandle};
 
-pub use super::handle::{BoardHandle, GoalSummary, IdemKey, Notice, Summary, TokenScope};
-use super::handle::{Msg, Reply, IDEM_KEEP_MS};
+pub use super::handle::{BoardHandle, EventTx, GoalSummary, IdemKey, Notice, Summary, TokenScope};
+use super::handle::{Input, Msg, Reply, IDEM_KEEP_MS};
 
 /// What the driver needs besides the board.
 pub struct DriverParts {
@@ -35,14 +38,15 @@ pub struct DriverParts {
 
 pub(super) struct Driver {
     pub(super) board: Board,
-    pub(super) store: StoreHandle,
+    pub(super) store: Committer,
     pub(super) parts: DriverParts,
-    pub(super) rx: mpsc::UnboundedReceiver<Msg>,
-    pub(super) self_tx: mpsc::UnboundedSender<Msg>,
-    pub(super) events_rx: mpsc::UnboundedReceiver<Event>,
-    pub(super) events_tx: mpsc::UnboundedSender<Event>,
+    pub(super) rx: mpsc::Receiver<Input>,
+    /// The board's own queue, for the effects that report back (spawns, polls, sessions).
+    pub(super) events_tx: EventTx,
     pub(super) notices: broadcast::Sender<Notice>,
     pub(super) summary: watch::Sender<Summary>,
+    /// The summary again, told only when a goal's status or live count or the pause moved.
+    pub(super) settled: watch::Sender<Summary>,
     pub(super) sessions: HashMap<(TaskId, u32), Session>,
     pub(super) version: u64,
     pub(super) idem: HashMap<IdemKey, (i64, Reply)>,
@@ -50,19 +54,37 @@ pub(super) struct Driver {
     pub(super) idem_new: Vec<crate::store::IdempotentAnswer>,
 }
 
-/// Starts the driver task for a board loaded from the store (recovery already applied).
-pub fn start(board: Board, store: StoreHandle, parts: DriverParts) -> BoardHandle {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let (events_tx, events_rx) = mpsc::unbounded_channel();
+/// Sends `Gone` to the board's thread when the runtime drops the task that holds it.
+struct RuntimeGuard(mpsc::Sender<Input>);
+
+impl Drop for RuntimeGuard {
+    fn drop(&mut self) {
+        let _ = self.0.send(Input::Gone);
+    }
+}
+
+/// Starts the board's thread for a board loaded from the store (recovery already applied).
+/// Must be called inside a tokio runtime: effects (polls, spawns) run on it, and when it
+/// shuts down the board's thread ends.
+pub fn start(
+    board: Board,
+    store: Store,
+    parts: DriverParts,
+) -> std::io::Result<(BoardHandle, StoreHandle)> {
+    let (tx, rx) = mpsc::channel();
     let (notices, _) = broadcast::channel(16_384);
     let (summary_tx, summary_rx) = watch::channel(Summary::default());
+    let (settled_tx, settled_rx) = watch::channel(Summary::default());
+    let events_tx = EventTx(tx.clone());
     let handle = BoardHandle {
-        tx: tx.clone(),
-        events: events_tx.clone(),
+        tx: events_tx.clone(),
         notices: notices.clone(),
         summary: summary_rx,
+        settled: settled_rx,
     };
-    let _ = events_tx.send(Event::Tick);
+    let reads = tx.clone();
+    let store_handle = StoreHandle::new(move |job: ReadJob| reads.send(Input::Read(job)).is_ok());
+    let _ = tx.send(Input::Event(Event::Tick));
     let mut parts = parts;
     let idem = std::mem::take(&mut parts.idempotent)
         .into_iter()
@@ -79,29 +101,35 @@ pub fn start(board: Board, store: StoreHandle, parts: DriverParts) -> BoardHandl
         .collect();
     let driver = Driver {
         board,
-        store,
+        store: Committer::new(store),
         parts,
         rx,
-        self_tx: tx,
-        events_rx,
         events_tx,
         notices,
         summary: summary_tx,
+        settled: settled_tx,
         sessions: HashMap::new(),
         version: 0,
         idem,
         idem_new: Vec::new(),
     };
-    tokio::spawn(driver.run());
-    handle
+    let rt = tokio::runtime::Handle::current();
+    let guard = RuntimeGuard(tx);
+    rt.spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await
+    });
+    std::thread::Builder::new()
+        .name("board".into())
+        .spawn(move || driver.run(rt))?;
+    Ok((handle, store_handle))
 }
 
 /// How many messages one drain takes at most, so a flood cannot starve the commit.
 const MAX_DRAIN: usize = 4096;
 
-/// One drain's outcome, waiting for its commit before anyone hears of it.
-struct Inflight {
-    commit: Option<oneshot::Receiver<Result<(), String>>>,
+/// One drain's outcome, told to nobody before its commit.
+struct Drained {
     replies: Vec<(oneshot::Sender<Reply>, Reply)>,
     effects: Vec<Effect>,
     transitions: Vec<Transition>,
@@ -110,82 +138,73 @@ struct Inflight {
     summary: bool,
 }
 
-/// Resolves with the oldest drain's commit result (never, when none waits).
-async fn next_commit(queue: &mut std::collections::VecDeque<Inflight>) -> Result<(), String> {
-    match queue.front_mut() {
-        Some(Inflight {
-            commit: Some(rx), ..
-        }) => rx
-            .await
-            .unwrap_or_else(|_| Err("the store thread has stopped".into())),
-        Some(_) => Ok(()),
-        None => std::future::pending().await,
-    }
+/// What one drain collected besides the board's own changes.
+#[derive(Default)]
+struct Pending {
+    replies: Vec<(oneshot::Sender<Reply>, Reply)>,
+    effects: Vec<Effect>,
+    reads: Vec<ReadJob>,
+    shutdown: Option<oneshot::Sender<()>>,
+    gone: bool,
 }
 
-/// Drains waiting for their commit at most; then the board stops taking new messages.
-const MAX_INFLIGHT: usize = 64;
-
 impl Driver {
-    /// The loop: drain → apply → hand the batch to the store → (later) answer, run effects
-    /// and publish, in commit order. The next drain is applied while the store commits.
-    async fn run(mut self) {
-        let mut inflight: std::collections::VecDeque<Inflight> = std::collections::VecDeque::new();
-        let mut shutdown: Option<oneshot::Sender<()>> = None;
+    /// The loop: wait → drain → apply → commit → answer, run effects and publish.
+    fn run(mut self, rt: tokio::runtime::Handle) {
+        let _enter = rt.enter();
         loop {
-            let wake = self.board.next_wakeup().map(|at| {
-                let delay = (at - now_millis()).max(0) as u64;
-                tokio::time::Instant::now() + Duration::from_millis(delay)
-            });
-            let sleep = async {
-                match wake {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
+            let mut p = Pending::default();
+            let first = match self.board.next_wakeup() {
+                Some(at) => {
+                    let delay = (at - now_millis()).max(0) as u64;
+                    match self.rx.recv_timeout(Duration::from_millis(delay)) {
+                        Ok(i) => Some(i),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
                 }
+                None => match self.rx.recv() {
+                    Ok(i) => Some(i),
+                    Err(_) => return,
+                },
             };
-            let open = inflight.len() < MAX_INFLIGHT && shutdown.is_none();
-            let finished = shutdown.is_some() && inflight.is_empty();
-            let mut replies = Vec::new();
-            let mut effects = Vec::new();
-            tokio::select! {
-                biased;
-                result = next_commit(&mut inflight) => {
-                    if let Some(done) = inflight.pop_front() {
-                        self.finish(done, result);
-                    }
-                    continue;
-                }
-                Some(m) = self.rx.recv(), if open => self.on_msg(m, &mut replies, &mut effects, &mut shutdown),
-                Some(e) = self.events_rx.recv(), if open => self.on_event(e, &mut effects),
-                _ = sleep, if open => self.on_event(Event::Tick, &mut effects),
-                _ = std::future::ready(()), if finished => {
-                    self.stop_all().await;
-                    if let Some(done) = shutdown.take() {
-                        let _ = done.send(());
-                    }
-                    return;
-                }
+            match first {
+                Some(i) => self.on_input(i, &mut p),
+                None => self.on_event(Event::Tick, &mut p.effects),
             }
             let mut n = 1;
-            while n < MAX_DRAIN && shutdown.is_none() {
-                if let Ok(m) = self.rx.try_recv() {
-                    self.on_msg(m, &mut replies, &mut effects, &mut shutdown);
-                } else if let Ok(e) = self.events_rx.try_recv() {
-                    self.on_event(e, &mut effects);
-                } else {
-                    break;
+            while n < MAX_DRAIN && p.shutdown.is_none() && !p.gone {
+                match self.rx.try_recv() {
+                    Ok(i) => self.on_input(i, &mut p),
+                    Err(_) => break,
                 }
                 n += 1;
             }
             if self.board.next_wakeup().is_some_and(|w| w <= now_millis()) {
-                self.on_event(Event::Tick, &mut effects);
+                self.on_event(Event::Tick, &mut p.effects);
             }
-            let pending = self.submit(replies, effects);
-            if pending.commit.is_none() && inflight.is_empty() {
-                self.finish(pending, Ok(()));
-            } else {
-                inflight.push_back(pending);
+            let (drained, result) = self.commit(p.replies, p.effects);
+            self.finish(drained, result);
+            for read in p.reads {
+                read(self.store.store());
             }
+            if p.gone {
+                return;
+            }
+            if let Some(done) = p.shutdown {
+                rt.block_on(self.stop_all());
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+
+    fn on_input(&mut self, i: Input, p: &mut Pending) {
+        match i {
+            Input::Msg(m) => self.on_msg(m, &mut p.replies, &mut p.effects, &mut p.shutdown),
+            Input::Event(e) => self.on_event(e, &mut p.effects),
+            Input::Read(job) => p.reads.push(job),
+            Input::Gone => p.gone = true,
         }
     }
 
@@ -276,12 +295,12 @@ impl Driver {
         effects.extend(out.effects);
     }
 
-    /// Takes the drain's changes and hands them to the store without waiting.
-    fn submit(
+    /// Takes the drain's changes and commits them as one transaction.
+    fn commit(
         &mut self,
         replies: Vec<(oneshot::Sender<Reply>, Reply)>,
         effects: Vec<Effect>,
-    ) -> Inflight {
+    ) -> (Drained, Result<(), String>) {
         let changes = self.board.take_changes();
         let idempotency = std::mem::take(&mut self.idem_new);
         let idem_keys = idempotency
@@ -307,20 +326,24 @@ impl Driver {
                 .unwrap_or_default(),
             idempotency,
         };
-        let commit = (!batch.is_empty()).then(|| self.store.submit(batch));
-        Inflight {
-            commit,
+        let result = if batch.is_empty() {
+            Ok(())
+        } else {
+            self.store.commit(batch)
+        };
+        let drained = Drained {
             replies,
             effects,
             transitions: changes.transitions,
             attention: changes.attention,
             idem_keys,
             summary,
-        }
+        };
+        (drained, result)
     }
 
     /// A drain's commit is done: answer, run its effects, tell the world.
-    fn finish(&mut self, done: Inflight, result: Result<(), String>) {
+    fn finish(&mut self, done: Drained, result: Result<(), String>) {
         let failure = result.err();
         if let Some(e) = &failure {
             // Not stored, so not answered: a repeat must be applied afresh.
@@ -367,11 +390,20 @@ impl Driver {
                     live: self.board.goal_stats(g.id).live,
                 })
                 .collect();
-            let _ = self.summary.send(Summary {
+            let summary = Summary {
                 goals,
                 paused: self.board.paused(),
                 version: self.version,
+            };
+            self.settled.send_if_modified(|old| {
+                let moved =
+                    old.version == 0 || old.goals != summary.goals || old.paused != summary.paused;
+                if moved {
+                    *old = summary.clone();
+                }
+                moved
             });
+            let _ = self.summary.send(summary);
         }
     }
 }

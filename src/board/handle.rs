@@ -2,7 +2,7 @@
 //! a run watches. Messages go to the driver; nothing here touches task state.
 
 use serde_json::Value;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 
 use super::effects::{Event, Transition};
 use super::machine::Board;
@@ -87,13 +87,38 @@ pub(super) enum Msg {
     Shutdown(oneshot::Sender<()>),
 }
 
+/// Everything the board's thread hears, on one queue.
+pub(super) enum Input {
+    Msg(Msg),
+    Event(Event),
+    /// A store read, run after the drain it arrives in has been committed.
+    Read(crate::store::ReadJob),
+    /// The runtime that runs the effects has shut down: the board's thread ends too.
+    Gone,
+}
+
+/// Where events for the board go (sessions' reader and waiter threads, polls).
+#[derive(Clone)]
+pub struct EventTx(pub(super) std::sync::mpsc::Sender<Input>);
+
+impl EventTx {
+    /// Queues an event; false when the board has stopped.
+    pub fn send(&self, e: Event) -> bool {
+        self.0.send(Input::Event(e)).is_ok()
+    }
+
+    pub(super) fn msg(&self, m: Msg) -> bool {
+        self.0.send(Input::Msg(m)).is_ok()
+    }
+}
+
 /// The handle everyone else uses to talk to the board.
 #[derive(Clone)]
 pub struct BoardHandle {
-    pub(super) tx: mpsc::UnboundedSender<Msg>,
-    pub(super) events: mpsc::UnboundedSender<Event>,
+    pub(super) tx: EventTx,
     pub(super) notices: broadcast::Sender<Notice>,
     pub(super) summary: watch::Receiver<Summary>,
+    pub(super) settled: watch::Receiver<Summary>,
 }
 
 impl BoardHandle {
@@ -111,16 +136,17 @@ impl BoardHandle {
         idem: Option<IdemKey>,
     ) -> Reply {
         let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(Msg::Command {
-                cmd,
-                who: who.into(),
-                idem,
-                reply: tx,
-            })
-            .map_err(|_| CommandError::Storage {
+        let sent = self.tx.msg(Msg::Command {
+            cmd,
+            who: who.into(),
+            idem,
+            reply: tx,
+        });
+        if !sent {
+            return Err(CommandError::Storage {
                 message: "the board has stopped".into(),
-            })?;
+            });
+        }
         rx.await.map_err(|_| CommandError::Storage {
             message: "the board has stopped".into(),
         })?
@@ -135,34 +161,45 @@ impl BoardHandle {
         let job = Box::new(move |b: &Board| {
             let _ = tx.send(f(b));
         });
-        self.tx.send(Msg::Query(job)).ok()?;
+        if !self.tx.msg(Msg::Query(job)) {
+            return None;
+        }
         rx.await.ok()
     }
 
     /// The live pane of a task's open session, if it has one.
     pub async fn pane(&self, task: TaskId) -> Option<PaneRef> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Msg::Pane { task, reply: tx }).ok()?;
+        if !self.tx.msg(Msg::Pane { task, reply: tx }) {
+            return None;
+        }
         rx.await.ok().flatten()
     }
 
     /// Tells the board a person typed into a task's pane (clears its "needs you" flag).
     pub fn input_sent(&self, task: TaskId) {
-        let _ = self.events.send(Event::InputSent { task });
+        let _ = self.tx.send(Event::InputSent { task });
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
     }
 
+    /// The summary after every drain that changed something (a reason, a new task, ...).
     pub fn summary(&self) -> watch::Receiver<Summary> {
         self.summary.clone()
+    }
+
+    /// The same summary, but told only when a goal's status or live count, or the pause,
+    /// changed: what decides whether a run is over, without a wake-up per drain.
+    pub fn goal_summary(&self) -> watch::Receiver<Summary> {
+        self.settled.clone()
     }
 
     /// Stops every session and the driver.
     pub async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Msg::Shutdown(tx)).is_ok() {
+        if self.tx.msg(Msg::Shutdown(tx)) {
             let _ = rx.await;
         }
     }

@@ -140,7 +140,7 @@ impl Driver {
                 })
             },
         };
-        let tx = self.self_tx.clone();
+        let tx = self.events_tx.clone();
         // git and fork/exec block: keep them off the board's thread.
         tokio::task::spawn_blocking(move || {
             let result = (|| {
@@ -190,7 +190,7 @@ impl Driver {
                 };
                 agent::spawn(req, sinks).map(|s| (s, workdir))
             })();
-            let _ = tx.send(Msg::SpawnDone {
+            let _ = tx.msg(Msg::SpawnDone {
                 task,
                 attempt,
                 result,

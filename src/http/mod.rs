@@ -19,11 +19,30 @@ use crate::store::StoreHandle;
 pub use auth::Keys;
 pub use routes::BODY_LIMIT;
 
+/// What every route shares. Axum clones the state for each extractor of each request, so it
+/// is one `Arc` (a clone of the parts themselves costs a handful of atomics and two
+/// allocations for the keys).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(std::sync::Arc<Shared>);
+
+pub struct Shared {
     pub board: BoardHandle,
     pub keys: Keys,
     pub store: StoreHandle,
+}
+
+impl AppState {
+    pub fn new(board: BoardHandle, keys: Keys, store: StoreHandle) -> AppState {
+        AppState(std::sync::Arc::new(Shared { board, keys, store }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// `--listen` / config `listen`: an address on the loopback interface only.

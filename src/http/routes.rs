@@ -73,57 +73,67 @@ pub(super) struct Ctx {
 
 /// Host/Origin check, then the bearer token and what it may do.
 async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    // Owned copies: the request body is not Sync, so no borrow of it may cross an await.
-    let (host, origin, auth, client, idem_key) = {
+    // Everything but a pinned session's goal check is decided here from borrowed headers;
+    // only owned values cross the await below (the request body is not Sync).
+    let checked = {
         let header = |name: &str| {
             req.headers()
                 .get(name)
-                .map(|v| v.to_str().unwrap_or("\u{0}").to_string())
+                .map(|v| v.to_str().unwrap_or("\u{0}"))
         };
-        (
-            header("host"),
-            header("origin"),
-            header("authorization"),
-            header("x-taskboard-client"),
-            header("idempotency-key"),
-        )
+        if !local_host_ok(header("host")) || !local_host_ok(header("origin")) {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Host and Origin must be localhost",
+            )
+            .into_response();
+        }
+        if req.uri().path() == "/api/health" {
+            None
+        } else {
+            let token = header("authorization")
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .unwrap_or("");
+            let Some(caller) = state.keys.check(token) else {
+                return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong token: send Authorization: Bearer <token> (the token is in <data>/token)").into_response();
+            };
+            let (method, path) = (req.method().as_str(), req.uri().path());
+            // The task the goal's token acts on, to look up on the board.
+            let (allowed, in_goal) = match caller {
+                Caller::Admin => (true, None),
+                Caller::Task(t) => (task_may(t, method, path), None),
+                Caller::Goal(g) => match path_task(path) {
+                    Some(t) => (task_may(t, method, path), Some((t, g))),
+                    None => (false, None),
+                },
+            };
+            let who = match header("x-taskboard-client").map(clean_client) {
+                Some(c) if c == "cli" || c == "tui" => c,
+                Some(c) if !c.is_empty() => format!("http:{c}"),
+                _ => "http".to_string(),
+            };
+            let idem = header("idempotency-key")
+                .filter(|k| !k.is_empty() && k.len() <= 200)
+                .map(|k| IdemKey {
+                    scope: scope_of(token),
+                    key: k.to_string(),
+                });
+            Some((allowed, in_goal, Ctx { who, idem }))
+        }
     };
-    if !local_host_ok(host.as_deref()) || !local_host_ok(origin.as_deref()) {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Host and Origin must be localhost",
-        )
-        .into_response();
-    }
-    if req.uri().path() == "/api/health" {
+    let Some((mut allowed, in_goal, ctx)) = checked else {
         return next.run(req).await;
+    };
+    if let (true, Some((t, g))) = (allowed, in_goal) {
+        allowed = state
+            .board
+            .query(move |b| b.task(t).map(|x| x.goal))
+            .await
+            .flatten()
+            == Some(g);
     }
-    let token = auth
-        .as_deref()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or("")
-        .to_string();
-    let Some(caller) = state.keys.check(&token) else {
-        return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong token: send Authorization: Bearer <token> (the token is in <data>/token)").into_response();
-    };
-    let allowed = match caller {
-        Caller::Admin => true,
-        Caller::Task(t) => task_may(t, req.method().as_str(), req.uri().path()),
-        Caller::Goal(g) => match path_task(req.uri().path()) {
-            Some(t) => {
-                let in_goal = state
-                    .board
-                    .query(move |b| b.task(t).map(|x| x.goal))
-                    .await
-                    .flatten()
-                    == Some(g);
-                in_goal && task_may(t, req.method().as_str(), req.uri().path())
-            }
-            None => false,
-        },
-    };
     if !allowed {
         return ApiError::new(
             StatusCode::FORBIDDEN,
@@ -132,18 +142,7 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         )
         .into_response();
     }
-    let who = match client.as_deref().map(clean_client) {
-        Some(c) if c == "cli" || c == "tui" => c,
-        Some(c) if !c.is_empty() => format!("http:{c}"),
-        _ => "http".to_string(),
-    };
-    let idem = idem_key
-        .filter(|k| !k.is_empty() && k.len() <= 200)
-        .map(|k| IdemKey {
-            scope: scope_of(&token),
-            key: k,
-        });
-    req.extensions_mut().insert(Ctx { who, idem });
+    req.extensions_mut().insert(ctx);
     next.run(req).await
 }
 

@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::board::AuditEvent;
 use crate::model::{Task, TaskId};
-pub use thread::StoreHandle;
+pub use thread::{Committer, ReadJob, StoreHandle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
