@@ -161,10 +161,20 @@ fn bad_subtasks_are_refused_with_the_field() {
     assert_eq!(v["error"]["field"], "tasks[0].timeout", "{v}");
     let (code, v) = live.req("POST", "/api/tasks/2/subtasks", Some(r#"{"tasks":[]}"#));
     assert_eq!(code, 400, "{v}");
+    // On a goal (a group) with the admin token: the tasks are added to it.
     let (code, v) = live.req(
         "POST",
         "/api/tasks/1/subtasks",
-        Some(r#"{"tasks":[{"title":"a"}]}"#),
+        Some(r#"{"tasks":[{"title":"a","command":["sleep","30"],"worktree":false}]}"#),
+    );
+    assert_eq!(code, 201, "{v}");
+    let a = v["children"][0].as_u64().expect("the new task");
+    // A task that is neither a group nor a running agent cannot take subtasks.
+    let (code, v) = live.req(
+        "POST",
+        &format!("/api/tasks/{a}/subtasks"),
+        Some(r#"{"tasks":[{"title":"b"}]}"#),
     );
     assert_eq!(code, 409, "{v}");
+    assert_eq!(v["error"]["status"], "pending", "{v}");
 }
