@@ -190,3 +190,21 @@ fn cli_refuses_a_corrupt_database_with_what_to_do() {
     let out = s.run(&["status"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+#[test]
+fn a_reader_that_opens_the_file_before_its_tables_exist_waits_for_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = db(dir.path());
+    // The file exists but has no schema yet (a board is starting up).
+    drop(rusqlite::Connection::open(&path).expect("create"));
+    let writer = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Store::open(&path).expect("the board creates its tables")
+        })
+    };
+    let reader = Store::open_read_only(&path).expect("the reader waits, then reads");
+    assert!(reader.load_tasks().expect("tables exist now").is_empty());
+    drop(writer.join().expect("writer"));
+}

@@ -115,9 +115,18 @@ impl Store {
         };
         store.check_readable()?;
         store.conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: i64 = store
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let read_version = || -> Result<i64, StoreError> {
+            Ok(store
+                .conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))?)
+        };
+        let mut version = read_version()?;
+        // A board that just created the file commits its tables within moments.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while version == 0 && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            version = read_version()?;
+        }
         if version > schema::CURRENT {
             return Err(StoreError::Newer {
                 path: path.to_path_buf(),
