@@ -12,24 +12,13 @@
     cargo build --release && python3 bench/attach.py       # 100 MB, 5 attaches, 10 approvals
     python3 bench/attach.py --quick --bin target/debug/taskboard   # the tests' smoke run
 """
-import argparse, fcntl, os, pty, select, shutil, signal, statistics, struct, subprocess, sys, tempfile, termios, time
+import argparse, os, select, shutil, signal, statistics, subprocess, sys, tempfile, time
 
-ROWS, COLS = 50, 200
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from keylat import ROWS, COLS, spawn  # noqa: E402  (an outer PTY of 200x50)
+
 MARK = b"END-OF-FLOOD"
 DONE = "\u2714".encode()  # the tree's "done" glyph
-
-
-def spawn(argv, env=None):
-    pid, fd = pty.fork()
-    if pid == 0:
-        if env:
-            os.environ.update(env)
-        try:
-            os.execvp(argv[0], argv)
-        finally:
-            os._exit(127)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-    return pid, fd
 
 
 def read_until(fd, needle, timeout, keep=1 << 16):
@@ -168,7 +157,7 @@ def attach_tmux(work, size, reps):
         tails = []
         for _ in range(reps):
             t0 = time.perf_counter()
-            pid, fd = spawn(tm + ["attach"])
+            pid, fd = spawn(tm + ["attach"], {})
             t1, _ = read_until(fd, MARK, 30)
             if t1 is None:
                 sys.exit("tmux attach never showed the pane's end")
