@@ -5,7 +5,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "taskboard", version, about = "A terminal task board that supervises coding agents", long_about = None)]
+#[command(
+    name = "taskboard",
+    version,
+    about = "A terminal task board that supervises coding agents",
+    long_about = None,
+    after_help = "Without a command: the TUI on the data dir. When a board already runs there (`taskboard up`), the TUI attaches to it: `q` detaches and its agents keep running, `Q` stops it."
+)]
 pub struct Cli {
     /// Data dir (default: $TASKBOARD_HOME, else the platform data dir).
     #[arg(long, global = true, value_name = "DIR")]
