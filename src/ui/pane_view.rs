@@ -156,7 +156,7 @@ impl PaneView {
             let (row, _) = s.cursor_position();
             (0..=row)
                 .rev()
-                .map(|r| s.contents_between(r, 0, r, cols))
+                .map(|r| row_text(s, r, cols))
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or_default()
         });
@@ -198,6 +198,27 @@ impl PaneView {
     }
 }
 
+/// The text of one screen row. Cell by cell: vt100's `contents_between` for one row
+/// renders every row above it too, which made this quadratic in the cursor row.
+fn row_text(s: &vt100::Screen, row: u16, cols: u16) -> String {
+    let mut text = String::new();
+    let mut blanks = 0;
+    for col in 0..cols {
+        let Some(cell) = s.cell(row, col) else { break };
+        if cell.is_wide_continuation() {
+            continue;
+        }
+        if cell.has_contents() {
+            text.extend(std::iter::repeat_n(' ', blanks));
+            blanks = 0;
+            text.push_str(cell.contents());
+        } else {
+            blanks += 1;
+        }
+    }
+    text
+}
+
 fn replay(bytes: &[u8], rows: u16, cols: u16) -> vt100::Parser {
     let mut p = vt100::Parser::new(rows.max(2), cols.max(2), TAIL_SCROLLBACK);
     p.process(bytes);
@@ -206,4 +227,32 @@ fn replay(bytes: &[u8], rows: u16, cols: u16) -> vt100::Parser {
 
 fn pack((rows, cols): (u16, u16)) -> u32 {
     (u32::from(rows) << 16) | u32::from(cols)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_text_matches_vt100_contents() {
+        let mut p = vt100::Parser::new(5, 20, 0);
+        p.process("one\r\n  two  \u{4e16}x\r\n\r\n\x1b[31mred\x1b[0m   \r\n".as_bytes());
+        let s = p.screen();
+        for r in 0..5 {
+            assert_eq!(
+                row_text(s, r, 20),
+                s.contents_between(r, 0, r, 20),
+                "row {r}"
+            );
+        }
+        assert_eq!(row_text(s, 1, 20), "  two  \u{4e16}x");
+    }
+
+    #[test]
+    fn last_line_is_the_last_non_blank_row_at_or_above_the_cursor() {
+        let bytes = b"a\r\nb\r\nlast one\r\n".to_vec();
+        let v = PaneView::tail(1, bytes, 4, 20);
+        v.refresh_last_line();
+        assert_eq!(v.last_line(), "last one");
+    }
 }
