@@ -109,6 +109,9 @@ struct App {
     /// The pane a key was last typed into, and when.
     typed: Option<(TaskId, Instant)>,
     dirty: bool,
+    /// Something besides agents' output changed since the last frame (tree, inbox, status
+    /// bar, layout, a modal): the next frame draws everything, not only the panes.
+    around: bool,
     /// The least time between the last frame and the next one: ~60 fps for what the user
     /// did or the board changed, ~30 fps when only agents' output changed.
     pace: Duration,
@@ -143,6 +146,7 @@ impl App {
             pane_size,
             typed: None,
             dirty: true,
+            around: true,
             pace: FRAME,
             urgent: false,
             quit: false,
@@ -200,11 +204,15 @@ impl App {
                     Err(_) => return Err(self.board_gone()),
                 },
                 _ = sleep(draw_at) => {}
-                _ = sleep(tick) => self.mark(false),
+                _ = sleep(tick) => {}
                 _ = stop.recv() => {
                     self.quit = true;
                     code = crate::headless::EXIT_INTERRUPTED;
                 }
+            }
+            // A shown clock changed (also when another branch won the wake-up).
+            if tick.is_some_and(|at| at <= tokio::time::Instant::now()) {
+                self.mark(false);
             }
             // Drain everything pending before drawing once.
             for _ in 0..MAX_DRAIN {
@@ -283,6 +291,7 @@ impl App {
     /// Something on screen changed; `output` when it is only agents' output.
     fn mark(&mut self, output: bool) {
         if !output {
+            self.around = true;
             self.pace = FRAME;
         } else if !self.dirty {
             self.pace = OUTPUT_FRAME;
@@ -551,10 +560,11 @@ impl App {
     fn draw(&mut self, terminal: &mut term::Terminal) -> std::io::Result<()> {
         self.model.now = now_millis();
         let only = self.typed.filter(|_| self.urgent).map(|(t, _)| t);
-        let deferred = self
-            .painter
-            .paint(&mut terminal.inner, &mut self.model, only)?;
+        let deferred =
+            self.painter
+                .paint(&mut terminal.inner, &mut self.model, only, !self.around)?;
         self.dirty = deferred;
+        self.around = false;
         self.pace = OUTPUT_FRAME;
         self.urgent = false;
         Ok(())
