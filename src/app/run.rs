@@ -2,7 +2,8 @@
 //! notices and finished background jobs arrive through one `select!`. Each wake-up drains
 //! everything pending, applies it, runs the resulting effects, and draws once if something
 //! visible changed: at most ~60 frames a second, at once for the echo of a key just typed,
-//! and never while nothing changes (timers are set only for shown clocks).
+//! ~30 a second for the focused pane's output and ~10 for the other panes', and never
+//! while nothing changes (timers are set only for shown clocks).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -26,8 +27,12 @@ use crate::ui::{paint, term, Model, Snapshot};
 
 /// Frames are at least this far apart (≈ 60 fps), except for the echo of a typed key.
 const FRAME: Duration = Duration::from_micros(16_667);
-/// Frames that only show agents' new output come at most ~30 times a second.
+/// Frames that only show agents' new output come at most ~30 times a second for the
+/// focused pane (or a busy parser's pane drawn late)...
 const OUTPUT_FRAME: Duration = Duration::from_micros(33_333);
+/// ... and ~10 times a second for the other panes, tiled or in the list: still fresh
+/// enough to follow, at a third of the frames when 20 agents print (bench row B5).
+const BACKGROUND_FRAME: Duration = Duration::from_millis(100);
 /// Output from a pane within this long after a key was typed into it draws at once.
 const ECHO_WINDOW: Duration = Duration::from_millis(250);
 /// Events applied per wake-up at most, so a flood cannot starve drawing.
@@ -109,6 +114,9 @@ struct App {
     /// The pane a key was last typed into, and when.
     typed: Option<(TaskId, Instant)>,
     dirty: bool,
+    /// Something besides agents' output changed since the last frame (tree, inbox, status
+    /// bar, layout, a modal): the next frame draws everything, not only the panes.
+    around: bool,
     /// The least time between the last frame and the next one: ~60 fps for what the user
     /// did or the board changed, ~30 fps when only agents' output changed.
     pace: Duration,
@@ -143,6 +151,7 @@ impl App {
             pane_size,
             typed: None,
             dirty: true,
+            around: true,
             pace: FRAME,
             urgent: false,
             quit: false,
@@ -168,11 +177,22 @@ impl App {
                 tokio::time::Instant::now()
                     + Duration::from_millis((at - self.model.now).max(0) as u64)
             });
+            // While a frame is already due, notices wait for it (drained below): 20 panes
+            // each printing would otherwise wake the loop once per pane per frame. Not
+            // while an echo may come: it draws at once.
+            let listen = !self.dirty || self.urgent || self.echo_awaited();
             let draw_at = self.dirty.then(|| {
                 let at = if self.urgent {
                     Instant::now()
                 } else {
                     last_draw + self.pace
+                };
+                // Waiting for a slow (background) frame, look at the notices every
+                // OUTPUT_FRAME meanwhile: the focused pane's output draws at its own pace.
+                let at = if listen {
+                    at
+                } else {
+                    at.min(Instant::now() + OUTPUT_FRAME)
                 };
                 tokio::time::Instant::from_std(at)
             });
@@ -188,7 +208,7 @@ impl App {
                     Some(ev) => self.on_input(ev)?,
                     None => return Ok(code),
                 },
-                n = notices.recv() => match n {
+                n = notices.recv(), if listen => match n {
                     Ok(n) => self.on_notice(n),
                     Err(RecvError::Lagged(_)) => self.want_snapshot(),
                     Err(RecvError::Closed) => return Err(self.board_gone()),
@@ -200,11 +220,15 @@ impl App {
                     Err(_) => return Err(self.board_gone()),
                 },
                 _ = sleep(draw_at) => {}
-                _ = sleep(tick) => self.mark(false),
+                _ = sleep(tick) => {}
                 _ = stop.recv() => {
                     self.quit = true;
                     code = crate::headless::EXIT_INTERRUPTED;
                 }
+            }
+            // A shown clock changed (also when another branch won the wake-up).
+            if tick.is_some_and(|at| at <= tokio::time::Instant::now()) {
+                self.mark();
             }
             // Drain everything pending before drawing once.
             for _ in 0..MAX_DRAIN {
@@ -264,7 +288,7 @@ impl App {
             Ok(Err(e)) => self.model.warn(format!("cannot start the shell: {e}")),
             Err(e) => self.model.warn(format!("the shell failed: {e}")),
         }
-        self.mark(false);
+        self.mark();
         // What happened meanwhile.
         self.want_snapshot();
         Ok(term_input::start(self.route.clone(), self.input.clone()))
@@ -280,14 +304,27 @@ impl App {
         }
     }
 
-    /// Something on screen changed; `output` when it is only agents' output.
-    fn mark(&mut self, output: bool) {
-        if !output {
-            self.pace = FRAME;
-        } else if !self.dirty {
-            self.pace = OUTPUT_FRAME;
-        }
+    /// Something besides agents' output changed on screen: draw within a frame.
+    fn mark(&mut self) {
+        self.around = true;
+        self.pace = FRAME;
         self.dirty = true;
+    }
+
+    /// A shown pane has new output: draw it at most `pace` after the last frame (or
+    /// sooner, if something else wants a frame sooner).
+    fn mark_output(&mut self, pace: Duration) {
+        self.pace = if self.dirty {
+            self.pace.min(pace)
+        } else {
+            pace
+        };
+        self.dirty = true;
+    }
+
+    /// A key was typed into a pane lately: its output is an echo, drawn at once.
+    fn echo_awaited(&self) -> bool {
+        self.typed.is_some_and(|(_, at)| at.elapsed() < ECHO_WINDOW)
     }
 
     fn on_input(&mut self, ev: TermEvent) -> Result<(), String> {
@@ -305,7 +342,7 @@ impl App {
                 }
                 if let Some(p) = self.model.pane(task).filter(|p| p.scrolled() > 0) {
                     p.scroll(-(isize::MAX / 2));
-                    self.mark(false);
+                    self.mark();
                 }
             }
             TermEvent::Failed(e) => return Err(e),
@@ -329,7 +366,7 @@ impl App {
     fn on_term(&mut self, ev: &Event) {
         let mut fx = Vec::new();
         update::on_event(&mut self.model, ev, &mut fx);
-        self.mark(false);
+        self.mark();
         self.run_effects(fx);
     }
 
@@ -338,7 +375,12 @@ impl App {
             Notice::Output(task) => {
                 let l = &self.model.layout;
                 if l.panes.iter().any(|(t, _)| *t == task) || l.list_rows.contains(&task) {
-                    self.mark(true);
+                    let focused = self.model.focused().is_some_and(|p| p.task == task);
+                    self.mark_output(if focused {
+                        OUTPUT_FRAME
+                    } else {
+                        BACKGROUND_FRAME
+                    });
                     if self
                         .typed
                         .is_some_and(|(t, at)| t == task && at.elapsed() < ECHO_WINDOW)
@@ -349,12 +391,12 @@ impl App {
             }
             Notice::PaneOpened { pane, .. } => {
                 update::on_pane_opened(&mut self.model, pane);
-                self.mark(false);
+                self.mark();
             }
             Notice::StorageFailed(e) => {
                 self.model
                     .warn(format!("STORAGE ERROR: {e} (changes are not being saved)"));
-                self.mark(false);
+                self.mark();
             }
             Notice::Transition(_) | Notice::Attention { .. } => self.want_snapshot(),
         }
@@ -413,7 +455,7 @@ impl App {
                 }
             }
         }
-        self.mark(false);
+        self.mark();
         self.run_effects(fx);
     }
 
@@ -570,10 +612,11 @@ impl App {
     fn draw(&mut self, terminal: &mut term::Terminal) -> std::io::Result<()> {
         self.model.now = now_millis();
         let only = self.typed.filter(|_| self.urgent).map(|(t, _)| t);
-        let deferred = self
-            .painter
-            .paint(&mut terminal.inner, &mut self.model, only)?;
+        let deferred =
+            self.painter
+                .paint(&mut terminal.inner, &mut self.model, only, !self.around)?;
         self.dirty = deferred;
+        self.around = false;
         self.pace = OUTPUT_FRAME;
         self.urgent = false;
         Ok(())

@@ -129,15 +129,24 @@ pub fn draw(f: &mut Frame, m: &Model) {
 }
 
 /// Like `draw`, but panes whose parser is busy (or, in an echo frame, every pane but the
-/// typed one) are copied from the previous frame; returns those panes.
+/// typed one) are copied from the previous frame, and so is everything around the panes
+/// when only output changed; returns the panes with new output that were copied.
 pub fn draw_reusing(f: &mut Frame, m: &Model, reuse: Option<&Reuse>) -> Vec<crate::model::TaskId> {
     let l = &m.layout;
-    if !m.zoom || l.tree.width > 0 {
+    // Only output changed: tree, inbox and status bar are as the last frame drew them.
+    let around = reuse.filter(|r| r.output_only).map(|r| r.prev);
+    if let Some(prev) = around {
+        for r in [l.tree, l.inbox, l.status] {
+            panes::copy(f, prev, r);
+        }
+    } else if !m.zoom || l.tree.width > 0 {
         tree::draw_tree(f, m, l.tree);
         tree::draw_inbox(f, m, l.inbox);
     }
     let reused = panes::draw_panes(f, m, reuse);
-    status::draw_status(f, m, l.status);
+    if around.is_none() {
+        status::draw_status(f, m, l.status);
+    }
     modal_view::draw_modal(f, m);
     reused
 }

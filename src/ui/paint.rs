@@ -1,6 +1,7 @@
 //! Painting a frame: lay out, size the PTYs, then draw only what changed. Panes with no
-//! new output are copied from the last frame, a busy parser never makes a frame wait (its
-//! pane is copied and drawn next time), and an echo frame redraws only the typed pane.
+//! new output are copied from the last frame (and so are the tree, inbox and status bar when
+//! only output changed), a busy parser never makes a frame wait (its pane is copied and
+//! drawn next time), and an echo frame redraws only the typed pane.
 
 use std::time::Instant;
 
@@ -35,13 +36,16 @@ impl Painter {
         self.log.count
     }
 
-    /// Draws one frame; `echo` is the pane a key was just typed into (an echo frame).
+    /// Draws one frame; `echo` is the pane a key was just typed into (an echo frame);
+    /// `output_only` when nothing but agents' output changed since the last frame, so the
+    /// tree, inbox and status bar can be copied from it.
     /// Returns whether some pane still has output to show (another frame is due).
     pub fn paint(
         &mut self,
         terminal: &mut ratatui::DefaultTerminal,
         m: &mut Model,
         echo: Option<TaskId>,
+        output_only: bool,
     ) -> std::io::Result<bool> {
         let started = Instant::now();
         let size = terminal.size()?;
@@ -58,6 +62,7 @@ impl Painter {
             prev,
             fresh: &fresh,
             only: echo,
+            output_only,
         });
         let mut deferred = Vec::new();
         let done = terminal.draw(|f| deferred = super::draw_reusing(f, m, reuse.as_ref()))?;
@@ -81,6 +86,8 @@ impl Painter {
 #[derive(Clone, PartialEq)]
 struct Chrome {
     area: Rect,
+    /// Tree, inbox and status bar.
+    around: [Rect; 3],
     panes: Vec<(TaskId, Rect)>,
     focused: Option<TaskId>,
     focus_panes: bool,
@@ -94,6 +101,7 @@ impl Chrome {
     fn of(m: &Model) -> Chrome {
         Chrome {
             area: m.layout.area,
+            around: [m.layout.tree, m.layout.inbox, m.layout.status],
             panes: m.layout.panes.clone(),
             focused: m.focused().map(|p| p.task),
             focus_panes: m.focus == Focus::Panes,

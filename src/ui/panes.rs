@@ -59,6 +59,8 @@ pub struct Reuse<'a> {
     /// An echo frame: only this pane (a key was just typed into it) is drawn afresh, the
     /// others wait for the next frame.
     pub only: Option<TaskId>,
+    /// Nothing but agents' output changed since `prev`: what surrounds the panes is copied.
+    pub output_only: bool,
 }
 
 /// Draws the panes; returns those with something new that was not drawn (a busy parser,
@@ -152,13 +154,17 @@ pub fn draw_panes(f: &mut Frame, m: &Model, reuse: Option<&Reuse>) -> Vec<TaskId
 }
 
 /// Copies `area` from the previous frame (same screen size, same layout).
-fn copy(f: &mut Frame, prev: &Buffer, area: Rect) {
+pub fn copy(f: &mut Frame, prev: &Buffer, area: Rect) {
     let buf = f.buffer_mut();
     let area = area.intersection(prev.area).intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    let w = usize::from(area.width);
+    // Row by row, as slices: cell-by-cell indexing cost ~8% of a busy TUI's CPU.
     for y in area.top()..area.bottom() {
-        for x in area.left()..area.right() {
-            buf[(x, y)] = prev[(x, y)].clone();
-        }
+        let (to, from) = (buf.index_of(area.x, y), prev.index_of(area.x, y));
+        buf.content[to..to + w].clone_from_slice(&prev.content[from..from + w]);
     }
 }
 
