@@ -90,6 +90,15 @@ fn open(repo: &Path) -> Result<Repository, String> {
     Ok(r)
 }
 
+/// Held while worktrees are added or removed: libgit2 does not expect two at once in one
+/// repository (two tasks of a parallel group starting together both try to create
+/// `.git/worktrees` and one fails with "directory exists").
+static WORKTREES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn worktrees_lock() -> std::sync::MutexGuard<'static, ()> {
+    WORKTREES.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Makes (or reuses, for a retry) the worktree of a task: a new branch from `base_branch`
 /// (the nearest finished dependency's branch) or else the repository's HEAD.
 pub fn ensure_worktree(
@@ -98,6 +107,7 @@ pub fn ensure_worktree(
     branch: &str,
     base_branch: Option<&str>,
 ) -> Result<Worktree, String> {
+    let _one_at_a_time = worktrees_lock();
     let repo = open(repo_path)?;
     let base_commit = match base_branch.and_then(|b| repo.find_branch(b, BranchType::Local).ok()) {
         Some(b) => b.get().peel_to_commit().map_err(|e| {
@@ -267,6 +277,7 @@ pub fn diff(repo_path: &Path, base: &str, branch: &str) -> Result<Diff, String> 
 
 /// Removes the worktrees under `dir` whose names start with `<goal>-` (branches stay).
 pub fn remove_worktrees(repo_path: &Path, dir: &Path, goal: u64) -> Vec<String> {
+    let _one_at_a_time = worktrees_lock();
     let mut errors = Vec::new();
     let prefix = format!("{goal}-");
     let Ok(entries) = std::fs::read_dir(dir) else {

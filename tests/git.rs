@@ -380,3 +380,30 @@ fn a_ci_result_for_old_code_is_refused_as_stale() {
     let (code, out) = live.wait(LONG);
     assert_eq!(code, Some(0), "{out}");
 }
+
+#[test]
+fn worktrees_of_parallel_tasks_are_made_at_once_without_tripping_over_each_other() {
+    // A parallel group spawns its tasks together: their worktrees are added concurrently.
+    for round in 0..5 {
+        let s = Scratch::new();
+        let repo = s.path().join("repo");
+        git_repo(&repo);
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let (repo, dir) = (repo.clone(), s.path().join("worktrees"));
+                std::thread::spawn(move || {
+                    taskboard::git::ensure_worktree(
+                        &repo,
+                        &dir.join(format!("1-{i}")),
+                        &format!("taskboard/x/{i}-t"),
+                        None,
+                    )
+                })
+            })
+            .collect();
+        for t in threads {
+            let r = t.join().expect("thread");
+            assert!(r.is_ok(), "round {round}: {:?}", r.err());
+        }
+    }
+}
