@@ -373,14 +373,6 @@ fn s_opens_a_shell_in_the_worktree_or_says_why_not() {
         })
     });
     let mut m = model(t);
-    let id = |m: &Model, title: &str| {
-        m.snap
-            .tasks
-            .values()
-            .find(|t| t.spec.title == title)
-            .map(|t| t.id)
-            .expect("task")
-    };
     let build = id(&m, "Build");
     m.reveal(build);
     assert!(matches!(
@@ -408,14 +400,6 @@ fn s_opens_a_shell_in_the_worktree_or_says_why_not() {
 #[test]
 fn e_edits_a_waiting_prompt_and_plus_adds_a_task_to_the_group() {
     let mut m = model(tasks());
-    let id = |m: &Model, title: &str| {
-        m.snap
-            .tasks
-            .values()
-            .find(|t| t.spec.title == title)
-            .map(|t| t.id)
-            .expect("task")
-    };
     let (goal, release, gate) = (id(&m, "Ship"), id(&m, "Release"), id(&m, "Gate"));
     // e on a gate: a message, no editor.
     m.reveal(gate);
