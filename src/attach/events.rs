@@ -36,7 +36,7 @@ pub async fn run(client: Arc<Client>, board_pid: u32, changed: watch::Sender<Sum
                 }
             }
         }
-        if !alive(board_pid) {
+        if !crate::http::client::pid_alive(board_pid) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -52,10 +52,6 @@ fn names_an_event(block: &[u8]) -> bool {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-pub fn alive(pid: u32) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
 }
 
 #[cfg(test)]

@@ -13,27 +13,13 @@ use std::sync::{Arc, Mutex};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 
 use crate::agent::PaneRef;
+use crate::logs::read_tail;
 use crate::model::TaskId;
 
 /// Bytes of a log replayed when a pane is first shown (about the parser's scrollback).
 pub const ATTACH_TAIL: u64 = 256 * 1024;
 
 const CHUNK: usize = 64 * 1024;
-
-/// The end of a log: at most `max` bytes, starting at a line boundary when cut; and the
-/// offset where the file ended (where following goes on).
-pub fn read_tail(file: &mut File, max: u64) -> std::io::Result<(Vec<u8>, u64)> {
-    let len = file.metadata()?.len();
-    let from = len.saturating_sub(max);
-    file.seek(SeekFrom::Start(from))?;
-    let mut bytes = Vec::with_capacity((len - from) as usize);
-    file.by_ref().take(len - from).read_to_end(&mut bytes)?;
-    if from > 0 {
-        let cut = bytes.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
-        bytes.drain(..cut);
-    }
-    Ok((bytes, len))
-}
 
 struct Followed {
     pane: PaneRef,

@@ -94,23 +94,25 @@ impl Remote {
 
     /// Adds a goal given as the goal file's JSON (`POST /api/goals`).
     pub async fn add_goal(&self, body: Value) -> Result<Value, CommandError> {
-        self.client
-            .call("POST", "/api/goals", Some(&body), None)
-            .await
-            .map_err(|e| request::error(e, None))
+        self.post("/api/goals", body, None).await
     }
 
     /// Adds tasks under a group (`POST /api/tasks/:id/subtasks`).
     pub async fn add_tasks(&self, parent: u64, body: Value) -> Result<Value, CommandError> {
+        let path = format!("/api/tasks/{parent}/subtasks");
+        self.post(&path, body, Some(parent)).await
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        body: Value,
+        task: Option<u64>,
+    ) -> Result<Value, CommandError> {
         self.client
-            .call(
-                "POST",
-                &format!("/api/tasks/{parent}/subtasks"),
-                Some(&body),
-                None,
-            )
+            .call("POST", path, Some(&body), None)
             .await
-            .map_err(|e| request::error(e, Some(parent)))
+            .map_err(|e| request::error(e, task))
     }
 
     /// The board's tasks now; `None` if it did not answer.

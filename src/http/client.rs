@@ -33,8 +33,9 @@ pub struct Client {
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-fn pid_alive(pid: i32) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+/// Whether a process with this pid exists (signal 0).
+pub fn pid_alive(pid: u32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
 }
 
 impl Client {
@@ -53,12 +54,12 @@ impl Client {
         let text = std::fs::read_to_string(data.endpoint()).map_err(|_| not_running())?;
         let mut lines = text.lines();
         let url = lines.next().ok_or_else(not_running)?.trim().to_string();
-        let pid: i32 = lines
+        let pid: u32 = lines
             .next()
             .and_then(|p| p.trim().parse().ok())
             .ok_or_else(not_running)?;
         // A stale endpoint after a crash must never hand the token to whatever took the port.
-        if !pid_alive(pid) || data.running_pid() != Some(pid as u32) {
+        if !pid_alive(pid) || data.running_pid() != Some(pid) {
             return Err(not_running());
         }
         let token = std::fs::read_to_string(data.token())
@@ -118,6 +119,16 @@ impl Client {
         Ok(sender)
     }
 
+    /// A request to this board with the host, token and client headers set.
+    fn request(&self, method: &str, path: &str) -> hyper::http::request::Builder {
+        hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", &self.authority)
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("x-taskboard-client", self.who)
+    }
+
     /// One request; a non-2xx answer becomes `ClientError::Api` with the server's message.
     pub async fn call(
         &self,
@@ -140,12 +151,8 @@ impl Client {
         body: Bytes,
         idempotency_key: Option<&str>,
     ) -> Result<Value, ClientError> {
-        let mut req = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", &self.authority)
-            .header("authorization", format!("Bearer {}", self.token))
-            .header("x-taskboard-client", self.who)
+        let mut req = self
+            .request(method, path)
             .header("content-type", "application/json");
         if let Some(k) = idempotency_key {
             req = req.header("idempotency-key", k);
@@ -179,12 +186,8 @@ impl Client {
     /// The streaming body of a `GET` (Server-Sent Events); non-2xx is an error.
     pub async fn stream(&self, path: &str) -> Result<hyper::body::Incoming, ClientError> {
         let mut sender = self.connect().await?;
-        let req = hyper::Request::builder()
-            .method("GET")
-            .uri(path)
-            .header("host", &self.authority)
-            .header("authorization", format!("Bearer {}", self.token))
-            .header("x-taskboard-client", self.who)
+        let req = self
+            .request("GET", path)
             .header("accept", "text/event-stream")
             .body(Full::new(Bytes::new()))
             .map_err(|e| self.io(e))?;

@@ -40,6 +40,18 @@ pub struct ReviewDiff {
     pub hash: String,
 }
 
+impl ReviewDiff {
+    /// The stat, a blank line, then the patch: what a diff view shows.
+    pub fn lines(&self) -> Vec<String> {
+        self.stat
+            .lines()
+            .chain([""])
+            .chain(self.patch.lines())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum DiffState {
     Loading,

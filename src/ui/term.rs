@@ -3,7 +3,7 @@
 //! thread that writes keys into panes, the outer terminal's bell, stop signals, log tails.
 //! Only `crate::app` calls these; the rest of `ui` does no IO.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::Path;
 
 use crossterm::event::{
@@ -203,15 +203,7 @@ pub fn tail_candidates(snap: &Snapshot) -> Vec<TaskId> {
 /// The end of `<logs>/<task>.log`, starting at a line boundary; `None` if empty or absent.
 pub fn read_tail(logs: &Path, task: TaskId) -> Option<Vec<u8>> {
     let mut f = std::fs::File::open(logs.join(format!("{task}.log"))).ok()?;
-    let len = f.metadata().ok()?.len();
-    let from = len.saturating_sub(TAIL_BYTES);
-    f.seek(SeekFrom::Start(from)).ok()?;
-    let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes).ok()?;
-    if from > 0 {
-        let cut = bytes.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
-        bytes.drain(..cut);
-    }
+    let (bytes, _) = crate::logs::read_tail(&mut f, TAIL_BYTES).ok()?;
     (!bytes.is_empty()).then_some(bytes)
 }
 

@@ -109,13 +109,7 @@ pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
                     }
                     Some(Action::Diff) => {
                         let lines = match &a.diff {
-                            super::modal::DiffState::Ready(d) => d
-                                .stat
-                                .lines()
-                                .chain([""])
-                                .chain(d.patch.lines())
-                                .map(str::to_string)
-                                .collect(),
+                            super::modal::DiffState::Ready(d) => d.lines(),
                             super::modal::DiffState::Missing(why) => vec![why.clone()],
                             super::modal::DiffState::Loading => vec!["loading…".into()],
                         };

@@ -149,13 +149,7 @@ pub fn on_diff_loaded(m: &mut Model, task: TaskId, diff: Result<ReviewDiff, Stri
         }
         Some(Modal::Diff(v)) if v.task == task => {
             v.lines = match diff {
-                Ok(d) => d
-                    .stat
-                    .lines()
-                    .chain([""])
-                    .chain(d.patch.lines())
-                    .map(str::to_string)
-                    .collect(),
+                Ok(d) => d.lines(),
                 Err(why) => vec![why],
             }
         }
