@@ -2,6 +2,7 @@
 //! file:line:col and a sentence a user can act on; this module never touches the store.
 
 mod deps;
+mod land;
 mod raw;
 mod signal;
 mod vars;
@@ -161,6 +162,7 @@ pub fn parse_str(
         cx,
         vars: values,
         nodes: Vec::new(),
+        lands: Vec::new(),
     };
     let inherited = Inherited {
         session: SessionPolicy::Spawn,
@@ -177,6 +179,7 @@ pub fn parse_str(
             Some("task".into()),
         ));
     }
+    land::check_tasks(&b.cx, &b.nodes, &b.lands)?;
     deps::check(&b.cx, &b.nodes)?;
     Ok(goal)
 }
@@ -266,6 +269,8 @@ struct Builder<'a> {
     cx: Cx<'a>,
     vars: BTreeMap<String, String>,
     nodes: Vec<NodeInfo>,
+    /// Land tasks (node index) and the keys their `tasks` names: checked after the tree.
+    lands: Vec<(usize, Vec<Spanned<String>>)>,
 }
 
 impl Builder<'_> {
@@ -300,12 +305,13 @@ impl Builder<'_> {
                     "agent" => Kind::Agent,
                     "human_review" => Kind::HumanReview,
                     "signal" => Kind::Signal,
+                    "land" => Kind::Land,
                     "group" => Kind::Group,
                     other => {
                         return Err(self.cx.err(
                             k.span(),
                             format!(
-                            "unknown kind \"{other}\": use agent, human_review, signal or group"
+                            "unknown kind \"{other}\": use agent, human_review, signal, land or group"
                         ),
                             field("kind"),
                         ))
@@ -437,15 +443,26 @@ impl Builder<'_> {
         if kind == Kind::Signal {
             self.signal_fields(raw, &mut spec, table_span.clone(), &field)?;
         }
+        // What a land task lands, it also waits for.
+        let lands: Vec<Spanned<String>> = match kind {
+            Kind::Land => self.land_fields(raw, &mut spec, &field)?,
+            _ => Vec::new(),
+        };
 
         let index = self.nodes.len();
+        if !lands.is_empty() {
+            self.lands.push((index, lands.clone()));
+        }
         self.nodes.push(NodeInfo {
             key: raw.key.clone(),
             after: raw
                 .after
                 .as_ref()
                 .map(|a| a.get_ref().clone())
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .into_iter()
+                .chain(lands.iter().cloned())
+                .collect(),
             parent,
             children: Vec::new(),
             parallel: spec.parallel,
@@ -474,11 +491,16 @@ impl Builder<'_> {
                 &child_path,
             )?);
         }
-        let after = raw
+        let mut after: Vec<String> = raw
             .after
             .as_ref()
             .map(|a| a.get_ref().iter().map(|s| s.get_ref().clone()).collect())
             .unwrap_or_default();
+        for k in &lands {
+            if !after.contains(k.get_ref()) {
+                after.push(k.get_ref().clone());
+            }
+        }
         Ok(NewTask {
             kind,
             spec,
@@ -553,6 +575,7 @@ impl Builder<'_> {
             spawns_per_minute: raw.spawns_per_minute.as_ref().map(|m| *m.get_ref()),
             vars: self.vars.clone(),
             source: None,
+            branch: None,
         })
     }
 }

@@ -37,6 +37,11 @@ pub struct RawTask {
     pub pr_url: S<String>,
     pub poll: S<String>,
     pub poll_every: S<String>,
+    pub into: S<String>,
+    pub strategy: S<String>,
+    pub tasks: S<Vec<Spanned<String>>>,
+    pub remote: S<String>,
+    pub pr_command: S<Vec<String>>,
     pub task: Option<Vec<Spanned<RawTask>>>,
 }
 
@@ -112,6 +117,11 @@ impl RawTask {
             ("pr_url", span(&self.pr_url)),
             ("poll", span(&self.poll)),
             ("poll_every", span(&self.poll_every)),
+            ("into", span(&self.into)),
+            ("strategy", span(&self.strategy)),
+            ("tasks", span(&self.tasks)),
+            ("remote", span(&self.remote)),
+            ("pr_command", span(&self.pr_command)),
         ];
         all.into_iter()
             .filter_map(|(n, s)| s.map(|s| (n, s)))
@@ -168,6 +178,19 @@ pub fn allowed_fields(kind: Option<crate::model::Kind>) -> &'static [&'static st
             "retries",
             "timeout",
             "on_timeout",
+        ],
+        Some(Kind::Land) => &[
+            "title",
+            "key",
+            "kind",
+            "after",
+            "priority",
+            "into",
+            "strategy",
+            "tasks",
+            "pr",
+            "remote",
+            "pr_command",
         ],
     }
 }
