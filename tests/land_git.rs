@@ -52,7 +52,18 @@ fn branch(r: &Path, branch: &str, base: &str, files: &[(&str, &str)]) {
         .expect("parent")
         .join(format!("wt-{}", branch.replace('/', "-")));
     if !wt.exists() {
-        git(r, &["worktree", "add", "-q", "-b", branch, wt.to_str().unwrap(), base]);
+        git(
+            r,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                branch,
+                wt.to_str().unwrap(),
+                base,
+            ],
+        );
     }
     for (f, text) in files {
         let p = wt.join(f);
@@ -125,14 +136,26 @@ fn merge_lands_parallel_branches_and_brings_a_clean_checkout_along() {
     assert_eq!(landed.merged, vec!["a", "b"]);
     assert_eq!(landed.before, before);
     assert_eq!(landed.commit, tip(&r, "main"), "main is at the result");
-    assert!(matches!(landed.checkout, Checkout::Updated { dirty: false, .. }));
+    assert!(matches!(
+        landed.checkout,
+        Checkout::Updated { dirty: false, .. }
+    ));
     // One merge commit per branch, each with two parents.
-    let merges = git(&r, &["log", "--merges", "--format=%s", &format!("{before}..main")]);
+    let merges = git(
+        &r,
+        &["log", "--merges", "--format=%s", &format!("{before}..main")],
+    );
     assert_eq!(merges.lines().count(), 2, "{merges}");
     assert!(merges.contains("Merge a into main") && merges.contains("Merge b into main"));
     // The checkout was brought along: files there, nothing left to commit.
-    assert_eq!(std::fs::read_to_string(r.join("a.txt")).unwrap(), "from a\n");
-    assert_eq!(std::fs::read_to_string(r.join("b.txt")).unwrap(), "from b\n");
+    assert_eq!(
+        std::fs::read_to_string(r.join("a.txt")).unwrap(),
+        "from a\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(r.join("b.txt")).unwrap(),
+        "from b\n"
+    );
     assert_eq!(git(&r, &["status", "--porcelain"]), "");
 }
 
@@ -142,10 +165,22 @@ fn ff_follows_a_stacked_chain_once_and_refuses_diverged_branches() {
     branch(&r, "a", "main", &[("a.txt", "a\n")]);
     branch(&r, "b", "a", &[("b.txt", "b\n")]);
     let landed = land(&req(&r, LandStrategy::Ff, &["a", "b"])).expect("lands");
-    assert_eq!(tip(&r, "main"), tip(&r, "b"), "main fast-forwarded to the chain's end");
+    assert_eq!(
+        tip(&r, "main"),
+        tip(&r, "b"),
+        "main fast-forwarded to the chain's end"
+    );
     assert_eq!(landed.merged, vec!["b"]);
-    assert_eq!(landed.skipped, vec!["a (in b)"], "the stacked branch lands once");
-    assert_eq!(git(&r, &["log", "--merges", "--format=%s"]), "", "no merge commit");
+    assert_eq!(
+        landed.skipped,
+        vec!["a (in b)"],
+        "the stacked branch lands once"
+    );
+    assert_eq!(
+        git(&r, &["log", "--merges", "--format=%s"]),
+        "",
+        "no merge commit"
+    );
     assert!(r.join("b.txt").exists() && r.join("a.txt").exists());
     // Landing again finds everything there already.
     let again = land(&req(&r, LandStrategy::Ff, &["a", "b"])).expect("no-op");
@@ -156,7 +191,10 @@ fn ff_follows_a_stacked_chain_once_and_refuses_diverged_branches() {
     branch(&r, "d", "main", &[("d.txt", "d\n")]);
     let main = tip(&r, "main");
     let why = blocked(land(&req(&r, LandStrategy::Ff, &["c", "d"])));
-    assert!(why.contains("cannot fast-forward main to d") && why.contains("merge"), "{why}");
+    assert!(
+        why.contains("cannot fast-forward main to d") && why.contains("merge"),
+        "{why}"
+    );
     assert_eq!(tip(&r, "main"), main);
     assert!(!r.join("c.txt").exists(), "nothing was checked out");
 }
@@ -170,7 +208,10 @@ fn squash_makes_one_commit_with_all_the_work() {
     let landed = land(&req(&r, LandStrategy::Squash, &["a", "b"])).expect("lands");
     let log = git(&r, &["log", "--format=%P %s", &format!("{before}..main")]);
     assert_eq!(log.lines().count(), 1, "one commit: {log}");
-    assert!(log.starts_with(&before), "its only parent is the old main: {log}");
+    assert!(
+        log.starts_with(&before),
+        "its only parent is the old main: {log}"
+    );
     assert!(log.contains("Land it"), "{log}");
     assert_eq!(landed.commit, tip(&r, "main"));
     let tree = git(&r, &["ls-tree", "--name-only", "main"]);
@@ -181,14 +222,31 @@ fn squash_makes_one_commit_with_all_the_work() {
 #[test]
 fn a_conflict_stops_landing_naming_the_files_and_the_branch_and_changes_nothing() {
     let (_t, r) = repo();
-    branch(&r, "a", "main", &[("README.md", "line one\nA says two\nline three\n")]);
-    branch(&r, "b", "main", &[("README.md", "line one\nB says two\nline three\n")]);
+    branch(
+        &r,
+        "a",
+        "main",
+        &[("README.md", "line one\nA says two\nline three\n")],
+    );
+    branch(
+        &r,
+        "b",
+        "main",
+        &[("README.md", "line one\nB says two\nline three\n")],
+    );
     let main = tip(&r, "main");
     let why = blocked(land(&req(&r, LandStrategy::Merge, &["a", "b"])));
-    assert!(why.contains("merging b (#11) into main conflicts in README.md"), "{why}");
+    assert!(
+        why.contains("merging b (#11) into main conflicts in README.md"),
+        "{why}"
+    );
     assert!(why.contains("retry (R)"), "{why}");
     assert_eq!(tip(&r, "main"), main, "main did not move");
-    assert_eq!(git(&r, &["status", "--porcelain"]), "", "the checkout is untouched");
+    assert_eq!(
+        git(&r, &["status", "--porcelain"]),
+        "",
+        "the checkout is untouched"
+    );
     // The same check the watcher makes, in memory.
     let repo = git2::Repository::open(&r).unwrap();
     let oid = |b: &str| repo.revparse_single(b).unwrap().id();
@@ -197,13 +255,20 @@ fn a_conflict_stops_landing_naming_the_files_and_the_branch_and_changes_nothing(
         vec!["README.md"]
     );
     branch(&r, "c", "main", &[("other.txt", "c\n")]);
-    assert!(conflicting_paths(&repo, oid("a"), oid("c")).unwrap().is_empty());
+    assert!(conflicting_paths(&repo, oid("a"), oid("c"))
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
 fn a_dirty_checkout_is_brought_along_only_where_the_user_has_nothing() {
     let (_t, r) = repo();
-    branch(&r, "a", "main", &[("a.txt", "a\n"), ("docs/guide.md", "guide\n")]);
+    branch(
+        &r,
+        "a",
+        "main",
+        &[("a.txt", "a\n"), ("docs/guide.md", "guide\n")],
+    );
     // The user's work in progress: a modified file, a staged new file, an untracked file,
     // an ignored file, none of them touched by the landed work.
     std::fs::write(r.join("notes.txt"), "my unsaved notes\n").unwrap();
@@ -225,7 +290,10 @@ fn a_dirty_checkout_is_brought_along_only_where_the_user_has_nothing() {
         assert_eq!(after.get(path), Some(bytes), "{path} changed");
     }
     assert_eq!(after.get("a.txt").map(Vec::as_slice), Some(&b"a\n"[..]));
-    assert_eq!(after.get("docs/guide.md").map(Vec::as_slice), Some(&b"guide\n"[..]));
+    assert_eq!(
+        after.get("docs/guide.md").map(Vec::as_slice),
+        Some(&b"guide\n"[..])
+    );
     // Same uncommitted state as before: still modified, still staged, still untracked.
     assert_eq!(git(&r, &["status", "--porcelain", "--ignored"]), status);
     assert_eq!(git(&r, &["diff", "--cached", "--name-only"]), "staged.txt");
@@ -312,7 +380,10 @@ fn every_overlap_with_uncommitted_work_blocks_and_loses_nothing() {
             Err(e) => e.to_string(),
         };
         if !why.contains(case.says) || !why.contains("nothing was changed") {
-            failures.push(format!("{}: reason {why:?} lacks {:?}", case.name, case.says));
+            failures.push(format!(
+                "{}: reason {why:?} lacks {:?}",
+                case.name, case.says
+            ));
         }
         if tip(&r, "main") != main {
             failures.push(format!("{}: main moved", case.name));
@@ -351,12 +422,22 @@ fn a_linked_worktree_that_has_the_target_checked_out_is_protected_the_same_way()
     // The user works on main in a linked worktree; the main checkout is elsewhere.
     git(&r, &["checkout", "-q", "-b", "other"]);
     let linked = t.path().join("linked");
-    git(&r, &["worktree", "add", "-q", linked.to_str().unwrap(), "main"]);
-    std::fs::write(linked.join("README.md"), "user edit in the linked worktree\n").unwrap();
+    git(
+        &r,
+        &["worktree", "add", "-q", linked.to_str().unwrap(), "main"],
+    );
+    std::fs::write(
+        linked.join("README.md"),
+        "user edit in the linked worktree\n",
+    )
+    .unwrap();
     let mine = files(&linked);
     let main = tip(&r, "main");
     let why = blocked(land(&req(&r, LandStrategy::Merge, &["work"])));
-    assert!(why.contains("README.md (modified)") && why.contains("linked"), "{why}");
+    assert!(
+        why.contains("README.md (modified)") && why.contains("linked"),
+        "{why}"
+    );
     assert_eq!(tip(&r, "main"), main);
     assert_eq!(files(&linked), mine);
     // Once the edit is gone, the linked worktree is the one brought along.
@@ -367,7 +448,10 @@ fn a_linked_worktree_that_has_the_target_checked_out_is_protected_the_same_way()
         "{:?}",
         landed.checkout
     );
-    assert_eq!(std::fs::read_to_string(linked.join("README.md")).unwrap(), "agent\n");
+    assert_eq!(
+        std::fs::read_to_string(linked.join("README.md")).unwrap(),
+        "agent\n"
+    );
     assert_eq!(git(&linked, &["status", "--porcelain"]), "");
 }
 
@@ -392,7 +476,12 @@ fn a_pull_request_branch_gets_the_result_and_the_target_stays() {
 #[test]
 fn the_watcher_flags_a_conflict_within_seconds_and_clears_it_when_resolved() {
     let (_t, r) = repo();
-    branch(&r, "a", "main", &[("README.md", "line one\nA\nline three\n")]);
+    branch(
+        &r,
+        "a",
+        "main",
+        &[("README.md", "line one\nA\nline three\n")],
+    );
     branch(&r, "b", "main", &[("notes.txt", "b's notes\n")]);
     branch(&r, "c", "main", &[("other.txt", "c\n")]);
     let (tx, rx) = mpsc::channel();
@@ -411,10 +500,19 @@ fn the_watcher_flags_a_conflict_within_seconds_and_clears_it_when_resolved() {
     }]);
     let next = |limit: Duration| rx.recv_timeout(limit).expect("a report");
     let (goal, found) = next(Duration::from_secs(5));
-    assert_eq!((goal, found.len()), (1, 0), "the first check finds nothing: {found:?}");
+    assert_eq!(
+        (goal, found.len()),
+        (1, 0),
+        "the first check finds nothing: {found:?}"
+    );
     // b now edits the same lines as a: both are flagged, c is not.
     let started = Instant::now();
-    branch(&r, "b", "main", &[("README.md", "line one\nB\nline three\n")]);
+    branch(
+        &r,
+        "b",
+        "main",
+        &[("README.md", "line one\nB\nline three\n")],
+    );
     let (_, found) = next(Duration::from_secs(5));
     let took = started.elapsed();
     let of = |t: u64| found.iter().find(|(x, _)| *x == t).map(|(_, c)| c.clone());
@@ -430,15 +528,26 @@ fn the_watcher_flags_a_conflict_within_seconds_and_clears_it_when_resolved() {
     assert_eq!(of(4), None, "c edits other files");
     assert!(took < Duration::from_secs(3), "flagged after {took:?}");
     // b takes a's version: resolved, and the report says so.
-    branch(&r, "b", "main", &[("README.md", "line one\nA\nline three\n")]);
+    branch(
+        &r,
+        "b",
+        "main",
+        &[("README.md", "line one\nA\nline three\n")],
+    );
     let (_, found) = next(Duration::from_secs(5));
     assert!(found.is_empty(), "{found:?}");
     // The target moves under a: flagged against main.
     std::fs::write(r.join("README.md"), "line one\nmain says\nline three\n").unwrap();
     git(&r, &["commit", "-qam", "main moves"]);
     let (_, found) = next(Duration::from_secs(5));
-    let a = found.iter().find(|(x, _)| *x == 2).expect("a conflicts with main");
-    assert!(a.1.iter().any(|c| c.task.is_none() && c.branch == "main"), "{found:?}");
+    let a = found
+        .iter()
+        .find(|(x, _)| *x == 2)
+        .expect("a conflicts with main");
+    assert!(
+        a.1.iter().any(|c| c.task.is_none() && c.branch == "main"),
+        "{found:?}"
+    );
     // Nothing watched any more: the goal is cleared.
     w.watch(Vec::new());
     let (_, found) = next(Duration::from_secs(5));
