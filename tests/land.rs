@@ -623,3 +623,37 @@ fn the_demo_leaves_the_agents_work_on_main() {
     );
     let _ = std::fs::remove_dir_all(repo.parent().unwrap());
 }
+
+#[test]
+fn into_defaults_to_the_branch_checked_out_when_the_goal_was_added() {
+    let s = Scratch::new();
+    let r = repo(&s);
+    let goal = format!(
+        "title = \"recorded\"\nrepo = \"repo\"\n{}[[task]]\ntitle = \"Ship\"\nkind = \"land\"\n",
+        agent("A", "wait_for go; printf 'a\\n' > a.txt; commit a")
+    );
+    let f = s.file("g.toml", &goal);
+    let live = Live::start(&s, Some(&f), &[]);
+    assert!(wait_status(&s, "A", "active", LONG), "{}", s.status());
+    let goal_json = &s.status()["goals"][0];
+    assert_eq!(goal_json["into"], "main", "recorded at add: {goal_json}");
+    // The user moves on to another branch before the work lands.
+    git(&r, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(r.join("notes.txt"), "work in progress on feature\n").unwrap();
+    std::fs::write(s.path().join("go"), "").unwrap();
+    let (code, out) = live.wait(LONG);
+    assert_eq!(code, Some(0), "{out}");
+    let result = task(&s.status(), "Ship")["result"].clone();
+    assert_eq!(result["into"], "main", "{result}");
+    assert_eq!(result["checkout"], "ref_only", "{result}");
+    assert_eq!(git(&r, &["show", "main:a.txt"]), "a");
+    assert_eq!(git(&r, &["symbolic-ref", "--short", "HEAD"]), "feature");
+    assert!(
+        !r.join("a.txt").exists(),
+        "the feature checkout is left alone"
+    );
+    assert_eq!(
+        std::fs::read_to_string(r.join("notes.txt")).unwrap(),
+        "work in progress on feature\n"
+    );
+}

@@ -39,8 +39,9 @@ after = []
 /// #1 goal (recorded branch main), #2 A done on a branch, #3 B active, #4 gate waiting.
 fn tasks() -> Vec<Task> {
     let mut b = Board::new(Default::default(), uuid::Uuid::nil());
-    let mut goal = taskboard::goalfile::parse_str(GOAL, "g.toml", Path::new("/r"), &BTreeMap::new())
-        .expect("goal");
+    let mut goal =
+        taskboard::goalfile::parse_str(GOAL, "g.toml", Path::new("/r"), &BTreeMap::new())
+            .expect("goal");
     goal.spec.goal.as_mut().unwrap().branch = Some("main".into());
     b.add_goal_offline(goal, "test", NOW - 60_000);
     let mut out: Vec<Task> = b.tasks().cloned().collect();
@@ -70,7 +71,11 @@ fn tasks() -> Vec<Task> {
 fn model(tasks: Vec<Task>, keymap: Keymap) -> Model {
     let mut m = Model::new(Info::default(), keymap, Theme { color: false }, NOW);
     let mut fx = Vec::new();
-    update::on_snapshot(&mut m, Snapshot::from_board(&Board::from_tasks(tasks, false)), &mut fx);
+    update::on_snapshot(
+        &mut m,
+        Snapshot::from_board(&Board::from_tasks(tasks, false)),
+        &mut fx,
+    );
     m
 }
 
@@ -88,22 +93,43 @@ fn press(m: &mut Model, code: KeyCode) -> Vec<Effect> {
 fn shift_l_asks_with_target_and_strategy_then_sends_land() {
     let mut m = model(tasks(), Keymap::default());
     select(&mut m, 2);
-    assert!(press(&mut m, KeyCode::Char('L')).is_empty(), "it asks first");
+    assert!(
+        press(&mut m, KeyCode::Char('L')).is_empty(),
+        "it asks first"
+    );
     let Some(Modal::Confirm(c)) = &m.modal else {
         panic!("a question, got {:?}", m.modal.is_some());
     };
     assert!(
-        c.question.contains("Land #2 A (1 branch) on main with strategy merge"),
+        c.question
+            .contains("Land #2 A (1 branch) on main with strategy merge"),
         "{}",
         c.question
     );
     assert!(
-        matches!(&c.on_yes, Pending::Send { cmd: Command::Land { task: 2, into: None, strategy: None, pr: false }, .. }),
+        matches!(
+            &c.on_yes,
+            Pending::Send {
+                cmd: Command::Land {
+                    task: 2,
+                    into: None,
+                    strategy: None,
+                    pr: false
+                },
+                ..
+            }
+        ),
         "the yes carries the command"
     );
     let fx = press(&mut m, KeyCode::Char('y'));
     assert!(
-        fx.iter().any(|e| matches!(e, Effect::Send { cmd: Command::Land { task: 2, .. }, .. })),
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::Send {
+                cmd: Command::Land { task: 2, .. },
+                ..
+            }
+        )),
         "y sends it"
     );
     // On a task still running: a warning, no question.
@@ -198,5 +224,30 @@ fn the_review_modal_names_the_conflicts_before_approving() {
     assert!(
         screen.contains("conflicts ⚠ with #3 B: src/api.rs"),
         "the modal warns:\n{screen}"
+    );
+}
+
+#[test]
+fn an_attached_tui_lands_through_the_documented_route() {
+    let r = taskboard::attach::request::request(&Command::Land {
+        task: 7,
+        into: Some("release".into()),
+        strategy: Some(taskboard::model::LandStrategy::Squash),
+        pr: true,
+    })
+    .expect("a route");
+    assert_eq!((r.method, r.path.as_str()), ("POST", "/api/tasks/7/land"));
+    assert_eq!(
+        r.body,
+        Some(serde_json::json!({"into": "release", "strategy": "squash", "pr": true}))
+    );
+    assert_eq!(
+        taskboard::attach::request::task_of(&Command::Land {
+            task: 7,
+            into: None,
+            strategy: None,
+            pr: false
+        }),
+        Some(7)
     );
 }
