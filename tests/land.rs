@@ -657,3 +657,31 @@ fn into_defaults_to_the_branch_checked_out_when_the_goal_was_added() {
         "work in progress on feature\n"
     );
 }
+
+#[test]
+fn shift_l_in_the_tui_asks_then_lands() {
+    assert!(
+        !tmux::tmux_missing(),
+        "tmux is needed for this end-to-end test of the TUI (apt-get install tmux)"
+    );
+    let s = Scratch::new();
+    let r = repo(&s);
+    let goal = format!(
+        "title = \"tui land\"\nrepo = \"repo\"\nparallel = true\n{}[[task]]\ntitle = \"Hold\"\nkind = \"human_review\"\n",
+        agent("A", "printf 'a\\n' > a.txt; commit a")
+    );
+    let f = s.file("g.toml", &goal);
+    let t = tmux::Tmux::start(&s, &["run", f.to_str().unwrap()], &[], (200, 50));
+    t.wait_for("✔ #2 A", LONG);
+    // `run FILE` selects its goal; A is the next row.
+    t.keys(&["j", "L"]);
+    let screen = t.wait_for("Land #2 A (1 branch) on main with strategy merge?", LONG);
+    assert!(
+        !r.join("a.txt").exists(),
+        "nothing lands before the answer:\n{screen}"
+    );
+    t.keys(&["y"]);
+    t.wait_for("✔ #4 Land #2 A", LONG);
+    assert_eq!(std::fs::read_to_string(r.join("a.txt")).unwrap(), "a\n");
+    assert_eq!(git(&r, &["status", "--porcelain"]), "");
+}
