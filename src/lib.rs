@@ -20,6 +20,7 @@ pub mod http;
 pub mod logs;
 pub mod model;
 pub mod runtime;
+pub mod selfexe;
 pub mod shell;
 pub mod signal_match;
 pub mod store;
