@@ -17,6 +17,7 @@ pub mod git;
 pub mod goalfile;
 pub mod headless;
 pub mod http;
+pub mod init;
 pub mod logs;
 pub mod model;
 pub mod runtime;
