@@ -25,5 +25,6 @@ pub mod selfexe;
 pub mod shell;
 pub mod signal_match;
 pub mod store;
+pub mod tomlcheck;
 pub mod ui;
 pub mod view;
