@@ -12,6 +12,7 @@ pub mod config;
 pub mod daemon;
 pub mod datadir;
 pub mod demo;
+pub mod doctor;
 pub mod entry;
 pub mod git;
 pub mod goalfile;
