@@ -297,7 +297,7 @@ fn a_running_board_shows_its_pid_url_and_listener() {
     let text = stdout(&out);
     assert_eq!(
         line(&text, "board"),
-        format!("✔ board: running: pid {pid}, {}", live.url)
+        format!("✔ board: running: pid {pid} holds the lock, {}", live.url)
     );
     assert_eq!(
         line(&text, "listener"),

@@ -193,12 +193,16 @@ pub(super) async fn board(data: &DataDir) -> Vec<Check> {
     };
     let Some(url) = endpoint_url(data, pid) else {
         return vec![
-            Check::new("board", Status::Ok, format!("running: pid {pid}")),
+            Check::new("board", Status::Ok, format!("running: pid {pid} holds the lock")),
             Check::new("listener", Status::Fail, format!("board pid {pid} holds the lock but names no listener in {}", data.endpoint().display()))
                 .hint("it may still be starting; else stop it (`taskboard down --force`) and start it again"),
         ];
     };
-    let board = Check::new("board", Status::Ok, format!("running: pid {pid}, {url}"));
+    let board = Check::new(
+        "board",
+        Status::Ok,
+        format!("running: pid {pid} holds the lock, {url}"),
+    );
     let health = async {
         let client = crate::http::client::Client::new(&url, String::new())?;
         client.call("GET", "/api/health", None, None).await

@@ -1,4 +1,5 @@
-//! Goal files (TOML, or the same schema as JSON) → a validated task tree. Errors carry
+//! Goal files (TOML, or the same schema as JSON) → a validated task tree. Every mistake in a
+//! file is found in one go (`schema` on the TOML tree, then `build` and `deps`), each with
 //! file:line:col and a sentence a user can act on; this module never touches the store.
 
 mod build;

@@ -77,7 +77,8 @@ impl RawVar {
     }
 }
 
-/// Every field a goal-file table may have (some only on some kinds; `task` holds children).
+/// Every field a goal-file table may have, some only on some kinds (`task`, the children,
+/// is apart).
 pub const FIELDS: &[&str] = &[
     "title",
     "key",
