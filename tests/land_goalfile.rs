@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use taskboard::goalfile::{parse_json, parse_str, GoalError};
+use taskboard::goalfile::{parse_json, parse_str, GoalErrors};
 use taskboard::model::{Kind, LandStrategy, NewTask};
 
-fn parse(text: &str) -> Result<NewTask, GoalError> {
+fn parse(text: &str) -> Result<NewTask, GoalErrors> {
     parse_str(text, "goal.toml", Path::new("/tmp"), &BTreeMap::new())
 }
 
@@ -168,7 +168,13 @@ fn every_mistake_on_a_land_task_is_located_and_says_what_to_do() {
         let text = format!("{HEAD}{}", c.tail);
         match parse(&text) {
             Ok(_) => failures.push(format!("{}: accepted", c.name)),
-            Err(e) => {
+            Err(all) if all.len() != 1 => failures.push(format!(
+                "{}: want one mistake, got {}:\n{all}",
+                c.name,
+                all.len()
+            )),
+            Err(all) => {
+                let e = all.first();
                 let shown = e.to_string();
                 let ok = (e.line, e.col) == c.at
                     && e.message.contains(c.says)
@@ -204,8 +210,8 @@ fn the_json_form_takes_land_tasks_and_names_the_field_at_fault() {
         "task": [{"title": "S", "kind": "land", "strategy": "octopus"}]
     });
     let e = parse_json(&bad).unwrap_err();
-    assert!(e.message.contains("unknown strategy \"octopus\""), "{e}");
-    assert_eq!(e.field.as_deref(), Some("task[0].strategy"));
+    assert!(e.message().contains("unknown strategy \"octopus\""), "{e}");
+    assert_eq!(e.field().as_deref(), Some("task[0].strategy"));
 }
 
 #[test]
@@ -222,6 +228,27 @@ fn a_signal_pr_url_may_name_results_and_is_checked_when_it_arms() {
         "{HEAD}[[task]]\ntitle = \"CI\"\nkind = \"signal\"\ngate = \"gh_ci\"\npr_url = \"https://example.com/x\"\n"
     ))
     .unwrap_err();
+    let e = e.first();
     assert_eq!((e.line, e.col), (10, 10));
     assert!(e.message.contains("is not a pull request URL"), "{e}");
+}
+
+#[test]
+fn every_land_mistake_of_a_file_is_reported_at_once_with_nearest_names() {
+    let text = format!(
+        "{HEAD}[[task]]\ntitle = \"S\"\nkind = \"land\"\nstrategy = \"sqash\"\ninto = \"\"\ntasks = [\"a\", \"nope\"]\nremote = \"up\"\n[[task]]\nkey = \"b\"\ntitle = \"B\"\nkind = \"lnd\"\n"
+    );
+    let all = parse(&text).unwrap_err();
+    let lines: Vec<String> = all.iter().map(|e| e.to_string()).collect();
+    let want = [
+        "goal.toml:9:12: unknown strategy \"sqash\" (did you mean \"squash\"?): use ff, merge or squash",
+        "goal.toml:10:8: `into` must not be empty",
+        "goal.toml:11:15: `tasks` names \"nope\" but no task of this goal has that key",
+        "goal.toml:12:10: `remote` is used only with pr = true",
+        "goal.toml:16:8: unknown kind \"lnd\" (did you mean \"land\"?): use agent, human_review, signal, land or group",
+    ];
+    assert_eq!(lines.len(), want.len(), "{all}");
+    for (got, want) in lines.iter().zip(want) {
+        assert!(got.starts_with(want), "got `{got}`, want `{want}…`\n{all}");
+    }
 }

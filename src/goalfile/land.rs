@@ -1,120 +1,126 @@
 //! A `land` task's own fields (`into`, `strategy`, `tasks`, `pr`, `remote`, `pr_command`) and
 //! the check that `tasks` names tasks of the goal. Landing itself is the git adapter's job.
+//! Each mistake is reported into the collector and a neutral value stands in, so the rest of
+//! the file is still checked.
 
 use toml::Spanned;
 
+use super::build::{choice, Builder, NodeInfo};
 use super::raw::{RawPr, RawTask};
-use super::{Builder, Cx, GoalError, NodeInfo};
+use super::Cx;
 use crate::model::{LandSpec, LandStrategy, TaskSpec};
 
-impl Builder<'_> {
+impl Builder<'_, '_> {
     /// Fills `spec.land`; returns the keys `tasks` names (the task waits for them too).
     pub(super) fn land_fields(
         &self,
         raw: &RawTask,
         spec: &mut TaskSpec,
         field: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Vec<Spanned<String>>, GoalError> {
+    ) -> Vec<Spanned<String>> {
+        let cx = self.cx;
         let mut land = LandSpec::default();
-        let text = |name: &str, v: &Option<Spanned<String>>| -> Result<_, GoalError> {
-            match v {
-                None => Ok(None),
-                Some(s) => {
-                    let filled = self.fill(s.get_ref());
-                    if filled.trim().is_empty() {
-                        return Err(self.cx.err(
-                            s.span(),
-                            format!("`{name}` must not be empty"),
-                            field(name),
-                        ));
-                    }
-                    Ok(Some(filled.trim().to_string()))
-                }
+        let text = |name: &str, v: &Option<Spanned<String>>| -> Option<String> {
+            let s = v.as_ref()?;
+            let filled = self.fill(s.get_ref());
+            if filled.trim().is_empty() {
+                cx.report(s.span(), format!("`{name}` must not be empty"), field(name));
+                return None;
             }
+            Some(filled.trim().to_string())
         };
-        land.into = text("into", &raw.into)?;
-        land.remote = text("remote", &raw.remote)?;
+        land.into = text("into", &raw.into);
+        land.remote = text("remote", &raw.remote);
         if let Some(s) = &raw.strategy {
-            land.strategy = match self.fill(s.get_ref()).as_str() {
-                "ff" => LandStrategy::Ff,
-                "merge" => LandStrategy::Merge,
-                "squash" => LandStrategy::Squash,
-                other => {
-                    return Err(self.cx.err(
-                        s.span(),
-                        format!("unknown strategy \"{other}\": use ff, merge or squash"),
-                        field("strategy"),
-                    ))
-                }
-            };
+            let options = [
+                ("ff", LandStrategy::Ff),
+                ("merge", LandStrategy::Merge),
+                ("squash", LandStrategy::Squash),
+            ];
+            let value = self.fill(s.get_ref());
+            if let Some(v) = choice(
+                cx,
+                "strategy",
+                &value,
+                s.span(),
+                &options,
+                field("strategy"),
+            ) {
+                land.strategy = v;
+            }
         }
+        // Whether `pr` was written at all, mistaken or not (stray PR settings go unsaid then).
+        let pr_written = raw.pr.is_some();
         if let Some(pr) = &raw.pr {
-            land.pr = match pr.get_ref() {
-                RawPr::Other(toml::Value::Boolean(b)) => *b,
+            match pr.get_ref() {
+                RawPr::Other(toml::Value::Boolean(b)) => land.pr = *b,
                 RawPr::Text(t) if matches!(self.fill(t).as_str(), "true" | "false") => {
-                    self.fill(t) == "true"
+                    land.pr = self.fill(t) == "true";
                 }
-                _ => {
-                    return Err(self.cx.err(
-                        pr.span(),
-                        "`pr` on a land task is true (push and open a pull request) or false"
-                            .into(),
-                        field("pr"),
-                    ))
-                }
-            };
+                _ => cx.report(
+                    pr.span(),
+                    "`pr` on a land task is true (push and open a pull request) or false".into(),
+                    field("pr"),
+                ),
+            }
         }
         if let Some(c) = &raw.pr_command {
             if c.get_ref().is_empty() {
-                return Err(self.cx.err(
+                cx.report(
                     c.span(),
                     "`pr_command` must name a program: pr_command = [\"gh\", \"pr\", \"create\", …]"
                         .into(),
                     field("pr_command"),
-                ));
+                );
+            } else {
+                land.pr_command = Some(c.get_ref().iter().map(|s| self.fill(s)).collect());
             }
-            land.pr_command = Some(c.get_ref().iter().map(|s| self.fill(s)).collect());
         }
         // Pull-request settings without a pull request are a mistake worth saying.
-        if !land.pr {
-            let stray = [
+        if !land.pr && !pr_written {
+            for (name, span) in [
                 ("remote", raw.remote.as_ref().map(|r| r.span())),
                 ("pr_command", raw.pr_command.as_ref().map(|r| r.span())),
-            ];
-            if let Some((name, Some(span))) = stray.into_iter().find(|(_, s)| s.is_some()) {
-                return Err(self.cx.err(
-                    span,
-                    format!("`{name}` is used only with pr = true: add pr = true or remove it"),
-                    field(name),
-                ));
+            ] {
+                if let Some(span) = span {
+                    cx.report(
+                        span,
+                        format!("`{name}` is used only with pr = true: add pr = true or remove it"),
+                        field(name),
+                    );
+                }
             }
         }
         let keys: Vec<Spanned<String>> = match &raw.tasks {
             None => Vec::new(),
             Some(list) if list.get_ref().is_empty() => {
-                return Err(self.cx.err(
+                cx.report(
                     list.span(),
                     "`tasks` is empty: name the tasks to land, or leave it out to land every \
                      agent task of the goal"
                         .into(),
                     field("tasks"),
-                ))
+                );
+                Vec::new()
             }
             Some(list) => list.get_ref().clone(),
         };
         land.tasks = keys.iter().map(|k| k.get_ref().clone()).collect();
         spec.land = Some(land);
-        Ok(keys)
+        keys
     }
 }
 
 /// Every key a land task's `tasks` names is a task of the goal, not itself, not an ancestor.
+/// Each wrong key is reported and taken out of the task's dependencies, so the dependency
+/// check does not report it again.
 pub(super) fn check_tasks(
     cx: &Cx,
-    nodes: &[NodeInfo],
+    nodes: &mut [NodeInfo],
     lands: &[(usize, Vec<Spanned<String>>)],
-) -> Result<(), GoalError> {
+) {
     for (node, keys) in lands {
+        let mut wrong = Vec::new();
         let field = Some(if nodes[*node].path.is_empty() {
             "tasks".to_string()
         } else {
@@ -133,33 +139,40 @@ pub(super) fn check_tasks(
                 let hint = if known.is_empty() {
                     "no task has a key yet".to_string()
                 } else {
-                    format!("keys: {}", known.join(", "))
+                    match crate::tomlcheck::suggest(k.get_ref(), known.iter().copied()) {
+                        Some(s) => format!("did you mean \"{s}\"? keys: {}", known.join(", ")),
+                        None => format!("keys: {}", known.join(", ")),
+                    }
                 };
-                return Err(cx.err(
+                cx.report(
                     k.span(),
                     format!(
                         "`tasks` names \"{}\" but no task of this goal has that key ({hint})",
                         k.get_ref()
                     ),
-                    field,
-                ));
+                    field.clone(),
+                );
+                wrong.push(k.span());
+                continue;
             };
             let mut up = Some(*node);
             while let Some(x) = up {
                 if x == target {
-                    return Err(cx.err(
+                    cx.report(
                         k.span(),
                         format!(
                             "`tasks` names \"{}\", which is this land task or a group it is in: \
                              name the tasks to land",
                             k.get_ref()
                         ),
-                        field,
-                    ));
+                        field.clone(),
+                    );
+                    wrong.push(k.span());
+                    break;
                 }
                 up = nodes[x].parent;
             }
         }
+        nodes[*node].after.retain(|a| !wrong.contains(&a.span()));
     }
-    Ok(())
 }
