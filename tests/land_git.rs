@@ -358,7 +358,11 @@ const IN_THE_WAY: &[InTheWay] = &[
 #[test]
 fn every_overlap_with_uncommitted_work_blocks_and_loses_nothing() {
     let mut failures = Vec::new();
-    for case in IN_THE_WAY {
+    let strategies = [LandStrategy::Merge, LandStrategy::Squash, LandStrategy::Ff];
+    for (case, strategy) in IN_THE_WAY
+        .iter()
+        .flat_map(|c| strategies.iter().map(move |s| (c, *s)))
+    {
         let (_t, r) = repo();
         branch(&r, "work", "main", case.lands);
         let sh = Command::new("sh")
@@ -372,30 +376,158 @@ fn every_overlap_with_uncommitted_work_blocks_and_loses_nothing() {
             files(&r),
             git(&r, &["status", "--porcelain", "--ignored"]),
         );
-        let why = match land(&req(&r, LandStrategy::Merge, &["work"])) {
+        let name = format!("{} ({strategy:?})", case.name);
+        let why = match land(&req(&r, strategy, &["work"])) {
             Ok(l) => {
-                failures.push(format!("{}: landed ({:?})", case.name, l.checkout));
+                failures.push(format!("{name}: landed ({:?})", l.checkout));
                 continue;
             }
             Err(e) => e.to_string(),
         };
         if !why.contains(case.says) || !why.contains("nothing was changed") {
-            failures.push(format!(
-                "{}: reason {why:?} lacks {:?}",
-                case.name, case.says
-            ));
+            failures.push(format!("{name}: reason {why:?} lacks {:?}", case.says));
         }
         if tip(&r, "main") != main {
-            failures.push(format!("{}: main moved", case.name));
+            failures.push(format!("{name}: main moved"));
         }
         if files(&r) != mine {
-            failures.push(format!("{}: the checkout's files changed", case.name));
+            failures.push(format!("{name}: the checkout's files changed"));
         }
         if git(&r, &["status", "--porcelain", "--ignored"]) != status {
-            failures.push(format!("{}: the checkout's status changed", case.name));
+            failures.push(format!("{name}: the checkout's status changed"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// An operation the user is in the middle of, on `main`, in the main checkout.
+struct Busy {
+    name: &'static str,
+    /// Shell run in the checkout (on main); its last command is expected to stop halfway.
+    user: &'static str,
+    says: &'static str,
+}
+
+const BUSY: &[Busy] = &[
+    Busy {
+        name: "a merge stopped on a conflict in a file the work does not touch",
+        user: "git checkout -q -b side && echo side > notes.txt && git commit -qam side \
+               && git checkout -q main && echo mine > notes.txt && git commit -qam mine \
+               && git merge side",
+        says: "has a merge in progress on main",
+    },
+    Busy {
+        name: "a merge with its conflict resolved and staged, not yet committed",
+        user: "git checkout -q -b side && echo side > notes.txt && git commit -qam side \
+               && git checkout -q main && echo mine > notes.txt && git commit -qam mine \
+               && { git merge side; echo both > notes.txt && git add notes.txt; false; }",
+        says: "has a merge in progress on main",
+    },
+    Busy {
+        name: "a rebase of main stopped on a conflict (HEAD detached meanwhile)",
+        user: "git checkout -q -b side && echo side > notes.txt && git commit -qam side \
+               && git checkout -q main && echo mine > notes.txt && git commit -qam mine \
+               && git rebase side",
+        says: "has a rebase in progress on main",
+    },
+    Busy {
+        name: "a cherry-pick stopped on a conflict",
+        user: "git checkout -q -b side && echo side > notes.txt && git commit -qam side \
+               && git checkout -q main && echo mine > notes.txt && git commit -qam mine \
+               && git cherry-pick side",
+        says: "has a cherry-pick in progress on main",
+    },
+];
+
+#[test]
+fn a_checkout_in_the_middle_of_an_operation_is_not_touched_and_its_branch_stays() {
+    let mut failures = Vec::new();
+    for case in BUSY {
+        let (_t, r) = repo();
+        // The work touches a file the user's operation does not.
+        branch(&r, "work", "main", &[("a.txt", "from the agent\n")]);
+        let out = Command::new("sh")
+            .args(["-c", case.user])
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .env("GIT_EDITOR", "true")
+            .current_dir(&r)
+            .output()
+            .expect("sh");
+        assert!(
+            !out.status.success(),
+            "{}: the operation should stop halfway: {}",
+            case.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let git_dir = r.join(".git");
+        let state = |d: &Path| {
+            ["MERGE_HEAD", "CHERRY_PICK_HEAD", "rebase-merge", "index"]
+                .map(|f| std::fs::read(d.join(f)).ok())
+        };
+        let (main, mine, status, before) = (
+            tip(&r, "main"),
+            files(&r),
+            git(&r, &["status", "--porcelain", "--ignored"]),
+            state(&git_dir),
+        );
+        for strategy in [LandStrategy::Merge, LandStrategy::Squash] {
+            let name = format!("{} ({strategy:?})", case.name);
+            match land(&req(&r, strategy, &["work"])) {
+                Ok(l) => failures.push(format!("{name}: landed ({:?})", l.checkout)),
+                Err(e) => {
+                    let why = e.to_string();
+                    if !why.contains(case.says) || !why.contains("nothing was changed") {
+                        failures.push(format!("{name}: reason {why:?} lacks {:?}", case.says));
+                    }
+                }
+            }
+            if tip(&r, "main") != main {
+                failures.push(format!("{name}: main moved"));
+            }
+            if files(&r) != mine {
+                failures.push(format!("{name}: the checkout's files changed"));
+            }
+            if git(&r, &["status", "--porcelain", "--ignored"]) != status {
+                failures.push(format!("{name}: the checkout's status changed"));
+            }
+            if state(&git_dir) != before {
+                failures.push(format!("{name}: the operation's state changed"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_target_that_moved_since_landing_began_gets_nothing_written() {
+    let (_t, r) = repo();
+    branch(&r, "work", "main", &[("a.txt", "from the agent\n")]);
+    let (old, work) = (tip(&r, "main"), tip(&r, "work"));
+    // The user commits on main while the merge is being made.
+    std::fs::write(r.join("notes.txt"), "committed meanwhile\n").unwrap();
+    git(&r, &["commit", "-qam", "meanwhile"]);
+    let (now, mine) = (tip(&r, "main"), files(&r));
+    let repo = git2::Repository::open(&r).unwrap();
+    let e = taskboard::git::checkout::advance(
+        &repo,
+        "main",
+        git2::Oid::from_str(&old).unwrap(),
+        git2::Oid::from_str(&work).unwrap(),
+        "test",
+    )
+    .expect_err("main moved");
+    assert!(e.to_string().contains("main moved while landing"), "{e}");
+    assert_eq!(tip(&r, "main"), now);
+    assert_eq!(files(&r), mine, "nothing written into the checkout");
+    assert_eq!(git(&r, &["status", "--porcelain"]), "");
+    // Landing again starts from where main is now and keeps the user's commit.
+    let landed = land(&req(&r, LandStrategy::Merge, &["work"])).expect("lands");
+    assert_eq!(tip(&r, "main"), landed.commit);
+    assert_eq!(git(&r, &["show", "main:notes.txt"]), "committed meanwhile");
+    assert_eq!(git(&r, &["show", "main:a.txt"]), "from the agent");
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Moving a branch that a person may have checked out, without ever losing their work.
 //!
-//! `advance` moves `refs/heads/<into>` from `old` to `new` (a descendant made by landing):
+//! `advance` moves `refs/heads/<into>` from `old` to `new` (a descendant made by landing).
+//! When `into` is no longer at `old` (someone committed while landing ran), nothing is
+//! written. Then:
 //! - not checked out anywhere: only the ref moves (compare-and-swap on `old`);
 //! - checked out (the main checkout or a linked worktree): the paths that differ between
 //!   `old` and `new` are checked against the checkout's status first. Any of them modified,
@@ -8,11 +10,13 @@
 //!   way) → nothing is written and the reason names them. Otherwise only those paths are
 //!   written (git2 safe checkout, which refuses to overwrite anything it did not expect),
 //!   then the ref moves. Uncommitted changes to other paths, staged or not, stay as they are.
+//!   A checkout in the middle of a merge, rebase, cherry-pick, revert or `git am` is not
+//!   touched at all: moving its branch would change what that operation finishes with.
 
 use std::path::{Path, PathBuf};
 
 use git2::build::CheckoutBuilder;
-use git2::{Delta, Oid, Repository, Status, StatusOptions, Tree};
+use git2::{Delta, Oid, Repository, RepositoryState, Status, StatusOptions, Tree};
 
 use super::land::LandError;
 
@@ -49,11 +53,35 @@ pub fn advance(
     message: &str,
 ) -> Result<Checkout, LandError> {
     let refname = format!("refs/heads/{into}");
+    // Checked before any file is written, not only when the ref moves.
+    match repo.refname_to_id(&refname) {
+        Ok(now) if now == old => {}
+        Ok(now) => {
+            return Err(LandError::Moved {
+                into: into.to_string(),
+                detail: format!("it is at {now} now, not at {old}"),
+            })
+        }
+        Err(e) => {
+            return Err(LandError::Moved {
+                into: into.to_string(),
+                detail: e.message().to_string(),
+            })
+        }
+    }
     let Some(wt) = checkout_of(repo, &refname) else {
         move_ref(repo, into, &refname, old, new, message)?;
         return Ok(Checkout::RefOnly);
     };
     let path = wt.workdir().map(Path::to_path_buf).unwrap_or_default();
+    if let Some(op) = operation(wt.state()) {
+        return Err(LandError::Busy {
+            into: into.to_string(),
+            path,
+            op,
+            commit: new.to_string(),
+        });
+    }
     let old_tree = repo.find_commit(old)?.tree()?;
     let new_tree = repo.find_commit(new)?.tree()?;
     let changed = changed_paths(repo, &old_tree, &new_tree)?;
@@ -109,10 +137,35 @@ fn checkout_of(repo: &Repository, refname: &str) -> Option<Repository> {
     }
     all.into_iter().find(|r| {
         !r.is_bare()
-            && r.find_reference("HEAD")
+            && (r
+                .find_reference("HEAD")
                 .ok()
                 .is_some_and(|h| h.symbolic_target() == Some(refname))
+                || rebasing(r).as_deref() == Some(refname))
     })
+}
+
+/// The branch a rebase in this checkout will write when it finishes (HEAD is detached
+/// meanwhile, but the branch is still the user's).
+fn rebasing(r: &Repository) -> Option<String> {
+    ["rebase-merge/head-name", "rebase-apply/head-name"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(r.path().join(f)).ok())
+        .map(|s| s.trim().to_string())
+}
+
+/// The operation a checkout is in the middle of, if any.
+fn operation(state: RepositoryState) -> Option<&'static str> {
+    use RepositoryState as S;
+    match state {
+        // A bisect only looks at commits; `git bisect reset` goes back to the branch by name.
+        S::Clean | S::Bisect => None,
+        S::Merge => Some("a merge"),
+        S::Revert | S::RevertSequence => Some("a revert"),
+        S::CherryPick | S::CherryPickSequence => Some("a cherry-pick"),
+        S::Rebase | S::RebaseInteractive | S::RebaseMerge => Some("a rebase"),
+        S::ApplyMailbox | S::ApplyMailboxOrRebase => Some("git am"),
+    }
 }
 
 /// Compare-and-swap: the ref moves only if it still points at `old`.

@@ -76,6 +76,13 @@ pub enum LandError {
         files: Vec<String>,
         commit: String,
     },
+    #[error("{path} has {op} in progress on {into}: finish or abort it, then retry (R) (nothing was changed; the merged work is commit {commit})", path = path.display())]
+    Busy {
+        into: String,
+        path: PathBuf,
+        op: &'static str,
+        commit: String,
+    },
     #[error("{into} moved while landing ({detail}): retry (R)")]
     Moved { into: String, detail: String },
     #[error("nothing to propose: {into} already has all of this work")]
