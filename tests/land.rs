@@ -685,3 +685,42 @@ fn shift_l_in_the_tui_asks_then_lands() {
     assert_eq!(std::fs::read_to_string(r.join("a.txt")).unwrap(), "a\n");
     assert_eq!(git(&r, &["status", "--porcelain"]), "");
 }
+
+#[test]
+fn a_conflict_between_two_live_agents_shows_in_the_tui_tree_before_any_approval() {
+    assert!(
+        !tmux::tmux_missing(),
+        "tmux is needed for this end-to-end test of the TUI (apt-get install tmux)"
+    );
+    let s = Scratch::new();
+    let r = repo(&s);
+    let review = |title: &str, line: &str| {
+        agent(
+            title,
+            &format!("printf 'line one\\n{line}\\nline three\\n' > README.md; commit {title}"),
+        ) + "review = true\n"
+    };
+    let goal = format!(
+        "title = \"two at once\"\nrepo = \"repo\"\nparallel = true\n{}{}",
+        review("A", "A says two"),
+        review("B", "B says two"),
+    );
+    let f = s.file("g.toml", &goal);
+    let t = tmux::Tmux::start(&s, &["run", f.to_str().unwrap()], &[], (200, 50));
+    // The rows are cut at the pane's width (README.md → READM…).
+    let screen = t.wait_for("#3 B  needs you: review · ⚠ conflicts with #2: READM", LONG);
+    assert!(
+        screen.contains("#2 A  needs you: review · ⚠ conflicts with #3: READM"),
+        "both rows show it:\n{screen}"
+    );
+    // Nothing was approved: both wait for their review, and main is as it was.
+    let st = s.status();
+    for title in ["A", "B"] {
+        assert_eq!(task(&st, title)["status"], "pending_review", "{st}");
+    }
+    assert_eq!(git(&r, &["log", "--oneline", "main"]).lines().count(), 1);
+    // The review modal says it before approving.
+    t.keys(&["j", "a"]);
+    let modal = t.wait_for("conflicts ⚠ with #3 B: README.md", LONG);
+    assert!(modal.contains("Decide #2 · A"), "{modal}");
+}
