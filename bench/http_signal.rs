@@ -1,9 +1,23 @@
-//! Benchmark: requests/s on taskboard's durable signal path (`POST /api/tasks/:id/signal`,
-//! a gate that keeps waiting, so every request is applied and committed) next to a minimal
-//! axum handler, measured the same way in the same run. Also times a slowloris close.
-//! Run: `cargo bench --bench http_signal` (add `-- --quick` for a short run).
+//! Benchmark B10, two rows measured the same way in one run (keep-alive connections,
+//! interleaved, alternating who goes first):
+//! - the HTTP layer: `POST /api/tasks/:id/resize` on a live agent (token check, JSON parse,
+//!   the pane looked up on the board, an answer; nothing committed) against a minimal axum
+//!   handler that parses the JSON and answers;
+//! - the durable path: `POST /api/tasks/:id/signal` on a gate that keeps waiting (applied
+//!   and committed with fsync before the answer) against a minimal axum handler that
+//!   commits the same rows with the same pragmas and the same group commit
+//!   (`group_commit.rs`) before it answers.
+//!
+//! The durable path against the parse-and-answer handler is printed for information.
+//! Also times a slowloris close. Run: `cargo bench --bench http_signal` (`-- --quick`).
 // Also compiled into tests/bench_smoke.rs, which uses only part of it.
 #![allow(dead_code)]
+
+#[path = "group_commit.rs"]
+mod group_commit;
+
+pub const SIGNAL_BODY: &str = r#"{"status":"fail","payload":{"summary":"bench"}}"#;
+pub const RESIZE_BODY: &str = r#"{"rows":24,"cols":80}"#;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -24,7 +38,50 @@ pub fn serve_reference(port: u16) {
         async fn handler(Json(v): Json<serde_json::Value>) -> Json<serde_json::Value> {
             Json(serde_json::json!({"id": 1, "status": v["status"]}))
         }
-        let app = Router::new().route("/api/tasks/{id}/signal", post(handler));
+        let app = Router::new()
+            .route("/api/tasks/{id}/signal", post(handler))
+            .route("/api/tasks/{id}/resize", post(handler));
+        let l = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind");
+        axum::serve(l, app).await.expect("serve");
+    });
+}
+
+/// The durable reference: parses the JSON, has the change committed by a rusqlite writer
+/// doing the board's group commit (`task_json`: the board's record of the gate), answers.
+pub fn serve_reference_durable(port: u16, dir: &std::path::Path, task_json: String) {
+    use axum::{extract::State, routing::post, Json, Router};
+    let writer = Arc::new(std::sync::Mutex::new(group_commit::Writer::start(
+        dir, task_json,
+    )));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        type W = Arc<std::sync::Mutex<group_commit::Writer>>;
+        async fn handler(
+            State(w): State<W>,
+            Json(v): Json<serde_json::Value>,
+        ) -> Json<serde_json::Value> {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let payload = v["payload"].to_string();
+            if let Ok(w) = w.lock() {
+                w.send(
+                    payload,
+                    Box::new(move || {
+                        let _ = tx.send(());
+                    }),
+                );
+            }
+            let _ = rx.await;
+            Json(serde_json::json!({"id": 2, "status": "active"}))
+        }
+        let app = Router::new()
+            .route("/api/tasks/{id}/signal", post(handler))
+            .with_state(writer);
         let l = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind");
@@ -33,8 +90,7 @@ pub fn serve_reference(port: u16) {
 }
 
 /// Keep-alive load from `conns` threads for `secs`; returns requests/s (2xx only).
-pub fn load(addr: &str, path: &str, token: &str, conns: usize, secs: f64) -> f64 {
-    let body = r#"{"status":"fail","payload":{"summary":"bench"}}"#;
+pub fn load(addr: &str, path: &str, body: &str, token: &str, conns: usize, secs: f64) -> f64 {
     let req = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
@@ -104,14 +160,17 @@ pub struct Board {
     pub addr: String,
     pub token: String,
     pub gate: u64,
-    _dir: tempfile::TempDir,
+    /// A live agent (`sleep`), whose pane the HTTP-layer row resizes.
+    pub agent: u64,
+    pub dir: tempfile::TempDir,
 }
 
-/// A headless taskboard with one signal gate that never runs out of retries.
+/// A headless taskboard with one signal gate that never runs out of retries and one live
+/// agent; its data dir is in the system temp dir (the machine's disk).
 pub fn start_board(bin: &str) -> Board {
     let dir = tempfile::tempdir().expect("tempdir");
     let goal = dir.path().join("bench.toml");
-    std::fs::write(&goal, "title = \"bench\"\n[[task]]\ntitle = \"gate\"\nkind = \"signal\"\ngate = \"bench\"\nretries = 4000000000\n").expect("goal");
+    std::fs::write(&goal, "title = \"bench\"\nparallel = true\n[[task]]\ntitle = \"gate\"\nkind = \"signal\"\ngate = \"bench\"\nretries = 4000000000\n[[task]]\ntitle = \"agent\"\ncommand = [\"sleep\", \"600\"]\nworktree = false\n").expect("goal");
     let data = dir.path().join("data");
     let child = Command::new(bin)
         .args([
@@ -146,13 +205,21 @@ pub fn start_board(bin: &str) -> Board {
         .unwrap_or_default()
         .trim()
         .to_string();
-    Board {
+    let board = Board {
         child,
         addr: url.trim_start_matches("http://").to_string(),
         token,
         gate: 2,
-        _dir: dir,
+        agent: 3,
+        dir,
+    };
+    // The agent's pane is open once a resize is answered.
+    let path = format!("/api/tasks/{}/resize", board.agent);
+    while Instant::now() < end && load(&board.addr, &path, RESIZE_BODY, &board.token, 1, 0.05) == 0.0
+    {
+        std::thread::sleep(Duration::from_millis(50));
     }
+    board
 }
 
 /// Seconds until the server closes a connection that sent half a header line.
@@ -169,9 +236,17 @@ pub fn slowloris(addr: &str) -> f64 {
 }
 
 pub struct Figures {
-    pub ours: Vec<f64>,
-    pub reference: Vec<f64>,
+    /// req/s per repetition: our resize, our signal, parse-and-answer, group-commit reference.
+    pub resize: Vec<f64>,
+    pub signal: Vec<f64>,
+    pub plain: Vec<f64>,
+    pub durable: Vec<f64>,
     pub slowloris_s: f64,
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    l.local_addr().expect("addr").port()
 }
 
 pub fn run(
@@ -182,38 +257,67 @@ pub fn run(
     reps: usize,
     with_slowloris: bool,
 ) -> Figures {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-        l.local_addr().expect("addr").port()
-    };
-    let mut reference = Command::new(self_exe)
-        .args(["--serve-ref", &port.to_string()])
+    let mut board = start_board(bin);
+    let signal = format!("/api/tasks/{}/signal", board.gate);
+    let resize = format!("/api/tasks/{}/resize", board.agent);
+    // A first signal so the gate's stored record is what the reference will write.
+    load(&board.addr, &signal, SIGNAL_BODY, &board.token, 1, 0.2);
+    let record = group_commit::task_json(&board.dir.path().join("data").join("taskboard.db"));
+    let ref_dir = tempfile::tempdir().expect("tempdir");
+    let record_file = ref_dir.path().join("record.json");
+    std::fs::write(&record_file, &record).expect("record");
+    let (plain_port, durable_port) = (free_port(), free_port());
+    let mut plain_srv = Command::new(self_exe)
+        .args(["--serve-ref", &plain_port.to_string()])
         .stdout(Stdio::null())
         .spawn()
         .expect("reference server");
-    let ref_addr = format!("127.0.0.1:{port}");
-    wait_port(&ref_addr);
-    let mut board = start_board(bin);
-    let path = format!("/api/tasks/{}/signal", board.gate);
-    let (mut ours, mut refs) = (Vec::new(), Vec::new());
-    for _ in 0..reps {
-        ours.push(load(&board.addr, &path, &board.token, conns, secs));
-        refs.push(load(&ref_addr, &path, "", conns, secs));
-    }
-    let slowloris_s = if with_slowloris {
-        slowloris(&board.addr)
-    } else {
-        f64::NAN
+    let mut durable_srv = Command::new(self_exe)
+        .args(["--serve-ref-durable", &durable_port.to_string()])
+        .arg(ref_dir.path())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("durable reference server");
+    let plain_addr = format!("127.0.0.1:{plain_port}");
+    let durable_addr = format!("127.0.0.1:{durable_port}");
+    wait_port(&plain_addr);
+    wait_port(&durable_addr);
+    let mut f = Figures {
+        resize: Vec::new(),
+        signal: Vec::new(),
+        plain: Vec::new(),
+        durable: Vec::new(),
+        slowloris_s: f64::NAN,
     };
-    let _ = reference.kill();
-    let _ = reference.wait();
-    let _ = board.child.kill();
-    let _ = board.child.wait();
-    Figures {
-        ours,
-        reference: refs,
-        slowloris_s,
+    for rep in 0..reps {
+        let ours = |f: &mut Figures| {
+            f.resize
+                .push(load(&board.addr, &resize, RESIZE_BODY, &board.token, conns, secs));
+            f.signal
+                .push(load(&board.addr, &signal, SIGNAL_BODY, &board.token, conns, secs));
+        };
+        let theirs = |f: &mut Figures| {
+            f.plain
+                .push(load(&plain_addr, &resize, RESIZE_BODY, "", conns, secs));
+            f.durable
+                .push(load(&durable_addr, &signal, SIGNAL_BODY, "", conns, secs));
+        };
+        if rep % 2 == 0 {
+            ours(&mut f);
+            theirs(&mut f);
+        } else {
+            theirs(&mut f);
+            ours(&mut f);
+        }
     }
+    if with_slowloris {
+        f.slowloris_s = slowloris(&board.addr);
+    }
+    for c in [&mut plain_srv, &mut durable_srv, &mut board.child] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    f
 }
 
 pub fn median(v: &[f64]) -> f64 {
@@ -224,6 +328,13 @@ pub fn median(v: &[f64]) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--serve-ref-durable") {
+        let port = args.get(i + 1).and_then(|p| p.parse().ok()).unwrap_or(18081);
+        let dir = std::path::PathBuf::from(args.get(i + 2).cloned().unwrap_or_default());
+        let record = std::fs::read_to_string(dir.join("record.json")).unwrap_or_default();
+        serve_reference_durable(port, &dir, record);
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--serve-ref") {
         serve_reference(
             args.get(i + 1)
@@ -248,20 +359,44 @@ fn main() {
         reps,
         !quick,
     );
-    let (o, r) = (median(&f.ours), median(&f.reference));
-    println!("signal path ({conns} keep-alive connections, {reps}×{secs}s interleaved)");
+    let runs = |v: &[f64]| v.iter().map(|x| *x as u64).collect::<Vec<_>>();
+    let m = |v: &[f64]| median(v);
+    println!("B10 HTTP ({conns} keep-alive connections, {reps}x{secs}s interleaved, alternating)");
     println!(
-        "  taskboard POST /api/tasks/:id/signal  {o:>9.0} req/s  (runs: {:?})",
-        f.ours.iter().map(|x| *x as u64).collect::<Vec<_>>()
+        "  taskboard POST /api/tasks/:id/resize      {:>9.0} req/s  (runs: {:?})",
+        m(&f.resize),
+        runs(&f.resize)
     );
     println!(
-        "  minimal axum handler                   {r:>9.0} req/s  (runs: {:?})",
-        f.reference.iter().map(|x| *x as u64).collect::<Vec<_>>()
+        "  minimal axum, parse + answer              {:>9.0} req/s  (runs: {:?})",
+        m(&f.plain),
+        runs(&f.plain)
     );
-    println!("  ratio taskboard / axum: {:.2} (goal ≥ 0.80)", o / r);
+    println!(
+        "  taskboard POST /api/tasks/:id/signal      {:>9.0} req/s  (runs: {:?})",
+        m(&f.signal),
+        runs(&f.signal)
+    );
+    println!(
+        "  minimal axum + group commit               {:>9.0} req/s  (runs: {:?})",
+        m(&f.durable),
+        runs(&f.durable)
+    );
+    println!(
+        "  HTTP layer: taskboard / axum {:.2} (goal >= 0.80)",
+        m(&f.resize) / m(&f.plain)
+    );
+    println!(
+        "  durable path: taskboard / axum + group commit {:.2} (goal >= 0.80)",
+        m(&f.signal) / m(&f.durable)
+    );
+    println!(
+        "  (information) durable signal / axum without a commit {:.2}",
+        m(&f.signal) / m(&f.plain)
+    );
     if !quick {
         println!(
-            "  slowloris (half a header line) closed after {:.1} s (goal ≤ 10 s)",
+            "  slowloris (half a header line) closed after {:.1} s (goal <= 10 s)",
             f.slowloris_s
         );
     }

@@ -1,6 +1,7 @@
 //! Agent sessions: PTY spawn, reader/waiter threads, the vt100 pane, profiles, and stopping
 //! process groups without orphans.
 
+pub mod history;
 pub mod pane;
 pub mod procs;
 pub mod profile;

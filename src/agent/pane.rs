@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use portable_pty::{MasterPty, PtySize};
 
+use super::history::History;
 use super::term::Parser;
 use crate::model::TaskId;
 
@@ -24,7 +25,10 @@ pub struct Pane {
     pub task: TaskId,
     pub attempt: u32,
     pub pid: u32,
+    /// The screen only: what scrolled off is kept as bytes in `history`.
     pub parser: Mutex<Parser>,
+    /// The last `scrollback` lines as printed (see `super::history`).
+    pub history: Mutex<History>,
     /// Set by the reader after new output; the UI clears it when it pulls.
     pub dirty: AtomicBool,
     /// Set once the process has exited.
@@ -61,12 +65,21 @@ impl PaneIo for PtyIo {
 }
 
 impl Pane {
-    pub fn new(task: TaskId, attempt: u32, pid: u32, parser: Parser, io: Box<dyn PaneIo>) -> Pane {
+    /// `parser` should keep no scrollback of its own: `scrollback` lines are kept as bytes.
+    pub fn new(
+        task: TaskId,
+        attempt: u32,
+        pid: u32,
+        parser: Parser,
+        scrollback: usize,
+        io: Box<dyn PaneIo>,
+    ) -> Pane {
         Pane {
             task,
             attempt,
             pid,
             parser: Mutex::new(parser),
+            history: Mutex::new(History::new(scrollback)),
             dirty: AtomicBool::new(true),
             exited: AtomicBool::new(false),
             io,
@@ -110,6 +123,13 @@ impl Pane {
         }
         self.io.resize(rows, cols);
         self.dirty.store(true, Ordering::Release);
+    }
+
+    /// Keeps printed bytes for scrolling back (call after parsing them).
+    pub fn remember(&self, bytes: &[u8]) {
+        if let Ok(mut h) = self.history.lock() {
+            h.push(bytes);
+        }
     }
 
     pub fn take_dirty(&self) -> bool {

@@ -94,12 +94,13 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
         .take_writer()
         .map_err(|e| format!("cannot write the PTY: {e}"))?;
     let killer = child.clone_killer();
-    let parser = new_parser(req.rows, req.cols, req.scrollback);
+    let parser = new_parser(req.rows, req.cols, 0);
     let pane = Arc::new(Pane::new(
         req.task,
         req.attempt,
         pid,
         parser,
+        req.scrollback,
         Box::new(PtyIo {
             writer: std::sync::Mutex::new(writer),
             master: std::sync::Mutex::new(pair.master),
@@ -140,6 +141,7 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
                     }
                     Err(_) => break,
                 };
+                r_pane.remember(chunk);
                 if !replies.is_empty() {
                     let _ = r_pane.write(&replies);
                 }

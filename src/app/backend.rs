@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::attach::Remote;
+use crate::attach::{Fresh, Remote};
 use crate::board::driver::BoardHandle;
 use crate::command::{Command, CommandError};
 use crate::model::{NewTask, TaskId};
@@ -66,10 +66,19 @@ impl Backend {
         }
     }
 
-    pub async fn snapshot(&self) -> Option<Snapshot> {
+    /// What changed: in-process always a whole snapshot; attached, usually the deltas
+    /// since the snapshot the app has.
+    pub async fn fresh(&self) -> Option<Fresh> {
         match self {
-            Backend::Local(b) => b.query(Snapshot::from_board).await,
-            Backend::Remote(r) => r.snapshot().await,
+            Backend::Local(b) => b.query(Snapshot::from_board).await.map(Fresh::Full),
+            Backend::Remote(r) => r.fresh().await,
+        }
+    }
+
+    /// Attached: the next look reads a full snapshot (a delta was missing).
+    pub fn need_full(&self) {
+        if let Backend::Remote(r) = self {
+            r.need_full();
         }
     }
 

@@ -23,7 +23,7 @@ use crate::ui::modal::{Hit, ReviewDiff};
 use crate::ui::term_input::{self, TermEvent};
 use crate::ui::update::LoadedGoal;
 use crate::ui::update::{self, Effect, Then};
-use crate::ui::{paint, term, Model, Snapshot};
+use crate::ui::{paint, term, Model};
 
 /// Frames are at least this far apart (≈ 60 fps), except for the echo of a typed key.
 const FRAME: Duration = Duration::from_micros(16_667);
@@ -40,7 +40,7 @@ const MAX_DRAIN: usize = 4096;
 
 /// What background jobs report back to the loop.
 enum AppMsg {
-    Snapshot(Option<Snapshot>),
+    Snapshot(Option<crate::attach::Fresh>),
     Reply {
         label: String,
         then: Then,
@@ -409,8 +409,22 @@ impl App {
         let m = &mut self.model;
         m.now = now_millis();
         match msg {
-            AppMsg::Snapshot(snap) => {
+            AppMsg::Snapshot(fresh) => {
                 self.snapshot_busy = false;
+                let snap = match fresh {
+                    Some(crate::attach::Fresh::Full(snap)) => Some(snap),
+                    Some(crate::attach::Fresh::Deltas(ds)) if ds.is_empty() => None,
+                    Some(crate::attach::Fresh::Deltas(ds)) => {
+                        // Applied to the snapshot shown, in place (no copy of the board).
+                        let mut snap = std::mem::take(&mut m.snap);
+                        if !ds.iter().all(|d| snap.apply(d)) {
+                            self.board.need_full();
+                            self.snapshot_again = true;
+                        }
+                        Some(snap)
+                    }
+                    None => None,
+                };
                 if let Some(snap) = snap {
                     update::on_snapshot(m, snap, &mut fx);
                     if let Some(remote) = &mut self.remote_panes {
@@ -469,8 +483,8 @@ impl App {
         self.snapshot_busy = true;
         let (board, tx) = (self.board.clone(), self.tx.clone());
         tokio::spawn(async move {
-            let snap = board.snapshot().await;
-            let _ = tx.send(AppMsg::Snapshot(snap));
+            let fresh = board.fresh().await;
+            let _ = tx.send(AppMsg::Snapshot(fresh));
         });
     }
 

@@ -139,4 +139,5 @@ fn feed(pane: &PaneRef, bytes: &[u8]) {
         cb.replies.clear();
         cb.attention = None;
     }
+    pane.remember(bytes);
 }

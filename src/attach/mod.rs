@@ -28,6 +28,15 @@ pub struct Remote {
     client: Arc<Client>,
     /// The board's process.
     pub pid: u32,
+    /// Changes received on the event stream, not yet taken.
+    feed: Arc<std::sync::Mutex<events::Feed>>,
+}
+
+/// What an attached TUI learns when it looks: a whole snapshot, or the changes since the
+/// one it has (applied in order with `Snapshot::apply`).
+pub enum Fresh {
+    Full(Snapshot),
+    Deltas(Vec<crate::board::delta::Delta>),
 }
 
 /// What the app loop needs to run attached: the remote, its panes, and the same two
@@ -67,10 +76,14 @@ pub async fn connect(data: &DataDir, pid: u32, scrollback: usize) -> Result<Atta
     let (input_tx, input_rx) = mpsc::unbounded_channel();
     tokio::spawn(io::run(client.clone(), input_rx));
     let (changed_tx, summary) = watch::channel(Summary::default());
-    tokio::spawn(events::run(client.clone(), pid, changed_tx));
+    let feed = Arc::new(std::sync::Mutex::new(events::Feed {
+        full: true,
+        ..Default::default()
+    }));
+    tokio::spawn(events::run(client.clone(), pid, changed_tx, feed.clone()));
     let panes = RemotePanes::new(follower, input_tx, data.logs(), scrollback);
     Ok(Attached {
-        remote: Arc::new(Remote { client, pid }),
+        remote: Arc::new(Remote { client, pid, feed }),
         panes,
         notices,
         summary,
@@ -113,6 +126,31 @@ impl Remote {
             .call("POST", path, Some(&body), None)
             .await
             .map_err(|e| request::error(e, task))
+    }
+
+    /// What changed since the last look: the queued deltas, or a full snapshot when one is
+    /// needed (deltas queued before it are older than it and go). `None` if the board did
+    /// not answer (the next look asks again).
+    pub async fn fresh(&self) -> Option<Fresh> {
+        let (full, deltas) = match self.feed.lock() {
+            Ok(mut f) => (std::mem::take(&mut f.full), std::mem::take(&mut f.deltas)),
+            Err(_) => (true, Vec::new()),
+        };
+        if !full {
+            return Some(Fresh::Deltas(deltas));
+        }
+        let snap = self.snapshot().await;
+        if snap.is_none() {
+            self.need_full();
+        }
+        snap.map(Fresh::Full)
+    }
+
+    /// The app found a change missing: the next look reads a full snapshot.
+    pub fn need_full(&self) {
+        if let Ok(mut f) = self.feed.lock() {
+            f.full = true;
+        }
     }
 
     /// The board's tasks now; `None` if it did not answer.

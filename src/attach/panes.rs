@@ -75,8 +75,15 @@ impl RemotePanes {
             let io = RemoteIo::new(id, self.inputs.clone());
             // Attaching claims the size, as a tmux client does.
             io.resize(rows.max(2), cols.max(2));
-            let parser = new_parser(rows.max(2), cols.max(2), self.scrollback);
-            let pane = Arc::new(Pane::new(id, attempt, pid, parser, Box::new(io)));
+            let parser = new_parser(rows.max(2), cols.max(2), 0);
+            let pane = Arc::new(Pane::new(
+                id,
+                attempt,
+                pid,
+                parser,
+                self.scrollback,
+                Box::new(io),
+            ));
             let log = self.logs.join(format!("{id}.log"));
             match self.follower.follow(pane.clone(), &log, ATTACH_TAIL) {
                 Ok(()) => {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::{broadcast, oneshot, watch};
 
+use super::delta::Delta;
 use super::effects::{Effect, Event, Transition};
 use super::machine::Board;
 use crate::agent::Session;
@@ -44,6 +45,8 @@ pub(super) struct Driver {
     /// The board's own queue, for the effects that report back (spawns, polls, sessions).
     pub(super) events_tx: EventTx,
     pub(super) notices: broadcast::Sender<Notice>,
+    /// Each changing batch as task records, built only while someone listens.
+    pub(super) deltas: broadcast::Sender<Arc<Delta>>,
     pub(super) summary: watch::Sender<Summary>,
     /// The summary again, told only when a goal's status or live count or the pause moved.
     pub(super) settled: watch::Sender<Summary>,
@@ -89,12 +92,14 @@ pub fn start(
 ) -> std::io::Result<(BoardHandle, StoreHandle)> {
     let (tx, rx) = mpsc::channel();
     let (notices, _) = broadcast::channel(16_384);
+    let (deltas, _) = broadcast::channel(1024);
     let (summary_tx, summary_rx) = watch::channel(Summary::default());
     let (settled_tx, settled_rx) = watch::channel(Summary::default());
     let events_tx = EventTx(tx.clone());
     let handle = BoardHandle {
         tx: events_tx.clone(),
         notices: notices.clone(),
+        deltas: deltas.clone(),
         summary: summary_rx,
         settled: settled_rx,
     };
@@ -123,6 +128,7 @@ pub fn start(
         rx,
         events_tx,
         notices,
+        deltas,
         summary: summary_tx,
         settled: settled_tx,
         sessions: HashMap::new(),
@@ -156,6 +162,9 @@ struct Drained {
     conflicts: Vec<TaskId>,
     idem_keys: Vec<IdemKey>,
     summary: bool,
+    /// Tasks written and deleted (for the delta of this batch).
+    dirty: Vec<TaskId>,
+    deleted: Vec<TaskId>,
 }
 
 /// What one drain collected besides the board's own changes.
@@ -353,6 +362,8 @@ impl Driver {
             .collect();
         let summary =
             !changes.dirty.is_empty() || !changes.deleted.is_empty() || changes.paused.is_some();
+        let dirty: Vec<TaskId> = changes.dirty.iter().copied().collect();
+        let deleted = changes.deleted.clone();
         let batch = Batch {
             tasks: changes
                 .dirty
@@ -380,6 +391,8 @@ impl Driver {
             conflicts: changes.conflicts,
             idem_keys,
             summary,
+            dirty,
+            deleted,
         };
         (drained, result)
     }
@@ -432,6 +445,10 @@ impl Driver {
         if done.summary {
             self.rewatch();
             self.version += 1;
+            if self.deltas.receiver_count() > 0 {
+                let d = Delta::of(&self.board, &done.dirty, &done.deleted, self.version);
+                let _ = self.deltas.send(Arc::new(d));
+            }
             let goals = self
                 .board
                 .goals()

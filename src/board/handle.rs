@@ -124,6 +124,7 @@ impl EventTx {
 pub struct BoardHandle {
     pub(super) tx: EventTx,
     pub(super) notices: broadcast::Sender<Notice>,
+    pub(super) deltas: broadcast::Sender<std::sync::Arc<super::delta::Delta>>,
     pub(super) summary: watch::Receiver<Summary>,
     pub(super) settled: watch::Receiver<Summary>,
 }
@@ -190,6 +191,12 @@ impl BoardHandle {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
+    }
+
+    /// Every batch that changed something, as task records (`super::delta`); the board
+    /// builds them only while someone holds a receiver.
+    pub fn deltas(&self) -> broadcast::Receiver<std::sync::Arc<super::delta::Delta>> {
+        self.deltas.subscribe()
     }
 
     /// The summary after every drain that changed something (a reason, a new task, ...).

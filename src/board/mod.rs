@@ -2,6 +2,7 @@
 //! effects (processes, timers, store) and feeds results back as events.
 
 mod commands;
+pub mod delta;
 mod edits;
 pub mod effects;
 mod land;

@@ -33,6 +33,15 @@ pub struct Client {
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
+/// Body bytes this process has read from a board (answers and event streams): what an
+/// attached TUI costs per change (`TASKBOARD_DRAW_LOG` prints it with each frame).
+pub static RECEIVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Counts `n` bytes read from a board.
+pub fn received(n: usize) {
+    RECEIVED.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Whether a process with this pid exists (signal 0).
 pub fn pid_alive(pid: u32) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
@@ -167,6 +176,7 @@ impl Client {
             .await
             .map_err(|e| self.io(e))?
             .to_bytes();
+        received(raw.len());
         let value: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
         if (200..300).contains(&status) {
             Ok(value)

@@ -246,10 +246,14 @@ async fn goals(
     let v = match view.as_deref() {
         None | Some("tree") => state.board.query(crate::view::goals_json).await,
         Some("full") => {
+            // Read on the board's thread, between batches: the version is the one shown.
+            let summary = state.board.summary();
             state
                 .board
-                .query(|b| {
-                    serde_json::to_value(crate::ui::Snapshot::from_board(b)).unwrap_or_default()
+                .query(move |b| {
+                    let mut snap = crate::ui::Snapshot::from_board(b);
+                    snap.version = summary.borrow().version;
+                    serde_json::to_value(snap).unwrap_or_default()
                 })
                 .await
         }
@@ -322,21 +326,60 @@ async fn audit(
     Ok(Json(json!({"id": id, "events": events})))
 }
 
+#[derive(serde::Deserialize)]
+struct EventsQuery {
+    deltas: Option<u8>,
+}
+
+type DeltaRx = tokio::sync::broadcast::Receiver<std::sync::Arc<crate::board::delta::Delta>>;
+
+/// The next delta, when the client asked for them; never otherwise.
+async fn next_delta(
+    d: &mut Option<DeltaRx>,
+) -> Result<std::sync::Arc<crate::board::delta::Delta>, tokio::sync::broadcast::error::RecvError> {
+    match d {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Server-Sent Events: one `task` event per status change, `attention` when a task asks
 /// for a human, `conflicts` when a task's conflicts with other branches change, `board`
 /// (coalesced) after every applied batch that changed anything, and a comment every 15 s.
+/// With `?deltas=1` also `delta` after every such batch: its version and the changed task
+/// records (`crate::board::delta`), what an attached TUI applies to its snapshot.
 async fn events(
     State(state): State<AppState>,
+    query: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
     _method: Method,
     _headers: HeaderMap,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let deltas = query
+        .map_err(|e| ApiError::bad(e.body_text(), Some("deltas".into())))?
+        .0
+        .deltas
+        .is_some_and(|d| d == 1)
+        .then(|| state.board.deltas());
     let rx = state.board.subscribe();
     let mut summary = state.board.summary();
     summary.mark_unchanged();
-    let stream = futures::stream::unfold((rx, summary), |(mut rx, mut summary)| async move {
+    let init = (rx, summary, deltas);
+    let stream = futures::stream::unfold(init, |(mut rx, mut summary, mut deltas)| async move {
         loop {
             let n = tokio::select! {
                 biased;
+                d = next_delta(&mut deltas) => {
+                    let ev = match d {
+                        Ok(d) => SseEvent::default()
+                            .event("delta")
+                            .data(serde_json::to_string(&*d).unwrap_or_default()),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
+                            .event("lagged")
+                            .data(json!({"missed": n}).to_string()),
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    };
+                    return Some((Ok(ev), (rx, summary, deltas)));
+                }
                 n = rx.recv() => n,
                 changed = summary.changed() => {
                     if changed.is_err() {
@@ -345,7 +388,7 @@ async fn events(
                     let s = summary.borrow_and_update().clone();
                     let data = json!({"version": s.version, "paused": s.paused});
                     let ev = SseEvent::default().event("board").data(data.to_string());
-                    return Some((Ok(ev), (rx, summary)));
+                    return Some((Ok(ev), (rx, summary, deltas)));
                 }
             };
             let ev = match n {
@@ -376,8 +419,8 @@ async fn events(
                     .data(json!({"missed": n}).to_string()),
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             };
-            return Some((Ok(ev), (rx, summary)));
+            return Some((Ok(ev), (rx, summary, deltas)));
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

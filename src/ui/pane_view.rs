@@ -1,5 +1,8 @@
 //! A pane as the UI holds it: a live agent session (its parser is filled by the PTY reader)
 //! or, after a restart, the tail of the task's log replayed into a parser of our own.
+//! A live pane's parser holds the screen only; scrolling back parses the session's kept
+//! bytes (`crate::agent::history`) once into a parser of the view's own, which is shown
+//! until the view is back at the bottom (like tmux's copy mode, it does not move meanwhile).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -32,6 +35,8 @@ pub struct PaneView {
     stale: AtomicBool,
     /// Lines scrolled back, as last set (the UI is the only one who scrolls).
     offset: AtomicUsize,
+    /// A live pane scrolled back: its kept bytes parsed with their scrollback.
+    back: Mutex<Option<vt100::Parser>>,
 }
 
 impl PaneView {
@@ -48,6 +53,7 @@ impl PaneView {
             last_line: Mutex::new(String::new()),
             stale: AtomicBool::new(true),
             offset: AtomicUsize::new(0),
+            back: Mutex::new(None),
         }
     }
 
@@ -64,11 +70,20 @@ impl PaneView {
             last_line: Mutex::new(String::new()),
             stale: AtomicBool::new(true),
             offset: AtomicUsize::new(0),
+            back: Mutex::new(None),
         }
     }
 
     /// Reads the screen; `None` only if a parser lock was poisoned by a panic.
     pub fn with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> Option<R> {
+        if let Some(back) = self.back.lock().ok().as_ref().and_then(|b| b.as_ref()) {
+            return Some(f(back.screen()));
+        }
+        self.with_live_screen(f)
+    }
+
+    /// The program's own screen (never the scrolled-back view).
+    fn with_live_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> Option<R> {
         match &self.source {
             PaneSource::Live(p) => p.parser.lock().ok().map(|p| f(p.screen())),
             PaneSource::Tail { parser, .. } => parser.lock().ok().map(|p| f(p.screen())),
@@ -78,6 +93,9 @@ impl PaneView {
     /// Reads the screen only if nobody holds the parser (its reader may be mid-chunk);
     /// `None` when it is busy, so drawing never waits for a flooding agent.
     pub fn try_with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> Option<R> {
+        if let Some(back) = self.back.try_lock().ok().as_ref().and_then(|b| b.as_ref()) {
+            return Some(f(back.screen()));
+        }
         match &self.source {
             PaneSource::Live(p) => p.parser.try_lock().ok().map(|p| f(p.screen())),
             PaneSource::Tail { parser, .. } => parser.try_lock().ok().map(|p| f(p.screen())),
@@ -109,7 +127,16 @@ impl PaneView {
         self.size.store(pack((rows, cols)), Ordering::Release);
         self.stale.store(true, Ordering::Release);
         match &self.source {
-            PaneSource::Live(p) => p.resize(rows, cols),
+            PaneSource::Live(p) => {
+                if p.parser.lock().is_ok_and(|p| p.screen().size() != (rows, cols)) {
+                    // A scrolled-back view of the old size goes; the view is at the bottom.
+                    if let Ok(mut back) = self.back.lock() {
+                        *back = None;
+                    }
+                    self.offset.store(0, Ordering::Release);
+                }
+                p.resize(rows, cols)
+            }
             PaneSource::Tail { bytes, parser } => {
                 if let Ok(mut p) = parser.lock() {
                     if p.screen().size() != (rows, cols) {
@@ -171,22 +198,60 @@ impl PaneView {
 
     /// Scrolls by `delta` lines (positive = back in time); clamped by the parser.
     pub fn scroll(&self, delta: isize) {
-        let now = self.with_screen_mut(|s| {
-            let to = (s.scrollback() as isize + delta).max(0) as usize;
-            s.set_scrollback(to);
-            s.scrollback()
-        });
+        let now = match &self.source {
+            PaneSource::Live(p) => Some(self.scroll_back(p, delta)),
+            PaneSource::Tail { .. } => self.with_screen_mut(|s| {
+                let to = (s.scrollback() as isize + delta).max(0) as usize;
+                s.set_scrollback(to);
+                s.scrollback()
+            }),
+        };
         self.offset.store(now.unwrap_or(0), Ordering::Release);
         self.stale.store(true, Ordering::Release);
     }
 
+    /// Scrolls a live pane: the first step back parses its kept bytes; back at the bottom,
+    /// that parser goes and the live screen shows again.
+    fn scroll_back(&self, pane: &PaneRef, delta: isize) -> usize {
+        let Ok(mut back) = self.back.lock() else {
+            return 0;
+        };
+        let to = (self.offset.load(Ordering::Acquire) as isize + delta).max(0) as usize;
+        if to == 0 {
+            *back = None;
+            return 0;
+        }
+        let parser = back.get_or_insert_with(|| {
+            let (bytes, lines) = pane
+                .history
+                .lock()
+                .map(|h| (h.bytes(), h.max_lines()))
+                .unwrap_or_default();
+            let (rows, cols) = pane
+                .parser
+                .lock()
+                .map(|p| p.screen().size())
+                .unwrap_or((24, 80));
+            let mut p = vt100::Parser::new(rows, cols, lines);
+            p.process(&bytes);
+            p
+        });
+        parser.screen_mut().set_scrollback(to);
+        let now = parser.screen().scrollback();
+        if now == 0 {
+            *back = None;
+        }
+        now
+    }
+
     pub fn app_cursor(&self) -> bool {
-        self.with_screen(|s| s.application_cursor())
+        self.with_live_screen(|s| s.application_cursor())
             .unwrap_or(false)
     }
 
     pub fn bracketed_paste(&self) -> bool {
-        self.with_screen(|s| s.bracketed_paste()).unwrap_or(false)
+        self.with_live_screen(|s| s.bracketed_paste())
+            .unwrap_or(false)
     }
 }
 

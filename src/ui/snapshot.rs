@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use crate::board::delta::Delta;
 use crate::board::Board;
 use crate::model::{Kind, Millis, Status, Task, TaskId};
 
@@ -14,22 +15,43 @@ pub struct Snapshot {
     pub paused: bool,
     /// For each task waiting on a decision: the agent task a "request changes" re-runs.
     pub rework: HashMap<TaskId, TaskId>,
+    /// The board summary's version this shows (attached: deltas apply on top of it).
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl Snapshot {
     pub fn from_board(b: &Board) -> Snapshot {
-        let tasks: HashMap<TaskId, Task> = b.tasks().map(|t| (t.id, t.clone())).collect();
-        let rework = tasks
-            .values()
-            .filter(|t| t.awaits_decision() && t.kind != Kind::Agent)
-            .filter_map(|t| b.rework_target(t.id).map(|r| (t.id, r)))
-            .collect();
         Snapshot {
-            tasks,
+            tasks: b.tasks().map(|t| (t.id, t.clone())).collect(),
             goals: b.goals().to_vec(),
             paused: b.paused(),
-            rework,
+            rework: crate::board::delta::rework(b),
+            version: 0,
         }
+    }
+
+    /// Applies the next batch's changes; false (and nothing changed) when `d` is not the
+    /// next version: a change was missed, so a full snapshot is needed. An older or the
+    /// same version was already seen and is skipped (true).
+    pub fn apply(&mut self, d: &Delta) -> bool {
+        if d.version <= self.version {
+            return true;
+        }
+        if d.version != self.version + 1 {
+            return false;
+        }
+        for t in &d.tasks {
+            self.tasks.insert(t.id, t.clone());
+        }
+        for id in &d.deleted {
+            self.tasks.remove(id);
+        }
+        self.goals.clone_from(&d.goals);
+        self.paused = d.paused;
+        self.rework.clone_from(&d.rework);
+        self.version = d.version;
+        true
     }
 
     pub fn task(&self, id: TaskId) -> Option<&Task> {

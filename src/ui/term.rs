@@ -70,8 +70,9 @@ impl Drop for Terminal {
 }
 
 /// Counts frames; with `TASKBOARD_DRAW_LOG=FILE` also appends one line per frame
-/// (`draw N MILLIS MICROSus [echo]`), which is how tests check that an idle board draws
-/// nothing, and how the latency benchmark sees frame times.
+/// (`draw N MILLIS MICROSus[ echo] rx=BYTES`: BYTES read from an attached board so far),
+/// which is how tests check that an idle board draws nothing, and how the benchmarks see
+/// frame times and what an attached TUI reads per change.
 pub struct DrawLog {
     pub count: u64,
     file: Option<std::fs::File>,
@@ -95,11 +96,12 @@ impl DrawLog {
         if let Some(f) = &mut self.file {
             let _ = writeln!(
                 f,
-                "draw {} {} {}us{}",
+                "draw {} {} {}us{} rx={}",
                 self.count,
                 crate::model::now_millis(),
                 took.as_micros(),
-                if urgent { " echo" } else { "" }
+                if urgent { " echo" } else { "" },
+                crate::http::client::RECEIVED.load(std::sync::atomic::Ordering::Relaxed)
             );
         }
     }
