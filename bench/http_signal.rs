@@ -215,7 +215,8 @@ pub fn start_board(bin: &str) -> Board {
     };
     // The agent's pane is open once a resize is answered.
     let path = format!("/api/tasks/{}/resize", board.agent);
-    while Instant::now() < end && load(&board.addr, &path, RESIZE_BODY, &board.token, 1, 0.05) == 0.0
+    while Instant::now() < end
+        && load(&board.addr, &path, RESIZE_BODY, &board.token, 1, 0.05) == 0.0
     {
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -291,10 +292,22 @@ pub fn run(
     };
     for rep in 0..reps {
         let ours = |f: &mut Figures| {
-            f.resize
-                .push(load(&board.addr, &resize, RESIZE_BODY, &board.token, conns, secs));
-            f.signal
-                .push(load(&board.addr, &signal, SIGNAL_BODY, &board.token, conns, secs));
+            f.resize.push(load(
+                &board.addr,
+                &resize,
+                RESIZE_BODY,
+                &board.token,
+                conns,
+                secs,
+            ));
+            f.signal.push(load(
+                &board.addr,
+                &signal,
+                SIGNAL_BODY,
+                &board.token,
+                conns,
+                secs,
+            ));
         };
         let theirs = |f: &mut Figures| {
             f.plain
@@ -329,7 +342,10 @@ pub fn median(v: &[f64]) -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--serve-ref-durable") {
-        let port = args.get(i + 1).and_then(|p| p.parse().ok()).unwrap_or(18081);
+        let port = args
+            .get(i + 1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(18081);
         let dir = std::path::PathBuf::from(args.get(i + 2).cloned().unwrap_or_default());
         let record = std::fs::read_to_string(dir.join("record.json")).unwrap_or_default();
         serve_reference_durable(port, &dir, record);

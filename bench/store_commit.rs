@@ -167,12 +167,31 @@ pub fn main() {
         }
         raw.push(raw_rate(secs));
     }
-    let (o, g, r) = (median(ours.clone()), median(group.clone()), median(raw.clone()));
+    let (o, g, r) = (
+        median(ours.clone()),
+        median(group.clone()),
+        median(raw.clone()),
+    );
     let runs = |v: &[f64]| v.iter().map(|x| *x as u64).collect::<Vec<_>>();
     println!("B9 store: status changes committed per second ({reps}x{secs}s interleaved, {clients} callers, task record {} bytes)", record.len());
-    println!("  taskboard board ({clients} callers, group commit){o:>9.0}/s  runs {:?}", runs(&ours));
-    println!("  raw rusqlite, group commit ({clients} callers) {g:>9.0}/s  runs {:?}", runs(&group));
-    println!("  raw rusqlite, one commit per change (1 caller) {r:>9.0}/s  runs {:?}", runs(&raw));
-    println!("  ratio taskboard / group-commit reference: {:.2} (goal >= 0.80)", o / g);
-    println!("  (information) ratio taskboard / one-commit-per-change loop: {:.2}", o / r);
+    println!(
+        "  taskboard board ({clients} callers, group commit){o:>9.0}/s  runs {:?}",
+        runs(&ours)
+    );
+    println!(
+        "  raw rusqlite, group commit ({clients} callers) {g:>9.0}/s  runs {:?}",
+        runs(&group)
+    );
+    println!(
+        "  raw rusqlite, one commit per change (1 caller) {r:>9.0}/s  runs {:?}",
+        runs(&raw)
+    );
+    println!(
+        "  ratio taskboard / group-commit reference: {:.2} (goal >= 0.80)",
+        o / g
+    );
+    println!(
+        "  (information) ratio taskboard / one-commit-per-change loop: {:.2}",
+        o / r
+    );
 }

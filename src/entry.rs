@@ -208,7 +208,7 @@ fn status(data: &DataDir, json: bool) -> Result<i32, Failure> {
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&view::goals_json(&board)).unwrap_or_default()
+            serde_json::to_string_pretty(&view::Goals(&board)).unwrap_or_default()
         );
     } else {
         let endpoint = std::fs::read_to_string(data.endpoint())

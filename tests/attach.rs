@@ -247,3 +247,86 @@ fn shift_q_asks_then_stops_the_board_and_its_agents() {
         text(&out)
     );
 }
+
+/// Four signal gates, all waiting.
+const GATES: &str = r#"title = "Gates goal"
+parallel = true
+[[task]]
+title = "gate 0"
+kind = "signal"
+gate = "g"
+[[task]]
+title = "gate 1"
+kind = "signal"
+gate = "g"
+[[task]]
+title = "gate 2"
+kind = "signal"
+gate = "g"
+[[task]]
+title = "gate 3"
+kind = "signal"
+gate = "g"
+"#;
+
+/// Changes reach an attached TUI as deltas (the changed records only); when its event
+/// stream drops and changes happen before it is back (a gap), it reads the whole board
+/// again on reconnecting and shows them too.
+#[test]
+fn an_attached_tui_follows_deltas_and_converges_after_a_reconnect() {
+    if tmux_missing() {
+        return;
+    }
+    let up = Up::with(GATES, "gate 3", "active");
+    let t = up.tui((200, 50));
+    t.wait_for("#5 gate 3", LONG);
+    let pass = |title: &str| {
+        let id = id_of(&up.s, title).to_string();
+        let out = up.s.run(&["signal", "--task", &id, "--status", "pass"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    };
+    pass("gate 0");
+    t.wait_for("✔ #2 gate 0", LONG);
+
+    // Stop the TUI, cut its connections to the board, change the board, let it go on.
+    let pane = t.tmux(&["display", "-p", "#{pane_pid}"]);
+    let pane = String::from_utf8_lossy(&pane.stdout).trim().to_string();
+    let kids = std::process::Command::new("pgrep")
+        .args(["-P", &pane])
+        .output()
+        .expect("pgrep");
+    let tui = String::from_utf8_lossy(&kids.stdout).trim().to_string();
+    assert!(
+        !tui.is_empty() && !tui.contains('\n'),
+        "one TUI process: {tui:?}"
+    );
+    let kill = |sig: &str| {
+        let st = std::process::Command::new("kill")
+            .args([sig, &tui])
+            .status()
+            .expect("kill");
+        assert!(st.success());
+    };
+    kill("-STOP");
+    let (url, _) = up.s.endpoint();
+    let port = url.rsplit(':').next().unwrap_or("").trim_end_matches('/');
+    let cut = std::process::Command::new("ss")
+        .args(["-K", "dst", "127.0.0.1", "dport", "=", port])
+        .output()
+        .expect("ss");
+    assert!(
+        String::from_utf8_lossy(&cut.stdout).contains("ESTAB"),
+        "the TUI's event stream was cut: {}",
+        text(&cut)
+    );
+    pass("gate 1");
+    pass("gate 2");
+    kill("-CONT");
+    let screen = t.wait("the changes made while it was cut off", LONG, |sc| {
+        sc.contains("✔ #3 gate 1") && sc.contains("✔ #4 gate 2")
+    });
+    assert!(screen.contains("#5 gate 3") && !screen.contains("✔ #5"), "{screen}");
+    // And it follows changes again.
+    pass("gate 3");
+    t.wait_for("✔ #5 gate 3", LONG);
+}

@@ -27,12 +27,43 @@ fn http_signal_bench_produces_numbers_for_both_contenders() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let mut board = http_signal::start_board(env!("CARGO_BIN_EXE_taskboard"));
-    let path = format!("/api/tasks/{}/signal", board.gate);
-    let ours = http_signal::load(&board.addr, &path, &board.token, 4, 0.5);
-    let theirs = http_signal::load(&reference, &path, "", 4, 0.5);
+    let signal = format!("/api/tasks/{}/signal", board.gate);
+    let resize = format!("/api/tasks/{}/resize", board.agent);
+    let body = http_signal::SIGNAL_BODY;
+    let ours = http_signal::load(&board.addr, &signal, body, &board.token, 4, 0.5);
+    let layer = http_signal::load(
+        &board.addr,
+        &resize,
+        http_signal::RESIZE_BODY,
+        &board.token,
+        4,
+        0.5,
+    );
+    let theirs = http_signal::load(&reference, &signal, body, "", 4, 0.5);
+    assert!(
+        board.dir.path().join("data").join("taskboard.db").exists(),
+        "the board's store is on disk"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = dir.path().to_path_buf();
+    std::thread::spawn(move || http_signal::serve_reference_durable(port, &d, "{}".into()));
+    let durable_addr = format!("127.0.0.1:{port}");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(&durable_addr).is_err() && std::time::Instant::now() < end {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let durable = http_signal::load(&durable_addr, &signal, body, "", 4, 0.5);
     let _ = board.child.kill();
     let _ = board.child.wait();
-    assert!(ours > 0.0 && theirs > 0.0, "ours {ours} reference {theirs}");
+    assert!(
+        ours > 0.0 && layer > 0.0 && theirs > 0.0 && durable > 0.0,
+        "ours {ours} resize {layer} reference {theirs} durable reference {durable}"
+    );
 }
 
 #[test]
@@ -59,9 +90,17 @@ mod store_commit;
 
 #[test]
 fn store_commit_bench_produces_numbers_for_both_contenders() {
-    let ours = store_commit::board_rate(4, 0.3);
+    let (ours, record) = store_commit::board_rate_and_record(4, 0.3);
+    assert!(
+        record.contains("\"gate\""),
+        "the board's record of the gate: {record}"
+    );
+    let group = store_commit::group_rate(4, 0.3, &record);
     let raw = store_commit::raw_rate(0.3);
-    assert!(ours > 0.0 && raw > 0.0, "ours {ours} raw {raw}");
+    assert!(
+        ours > 0.0 && group > 0.0 && raw > 0.0,
+        "ours {ours} group {group} raw {raw}"
+    );
 }
 
 /// The side-by-side suite against tmux (`bench/run --quick`): every row comes out with
@@ -77,13 +116,44 @@ fn bench_run_quick_prints_every_row_for_both_contenders() {
             .find(|l| l.starts_with(id))
             .unwrap_or_else(|| panic!("no row {id} in {text}"));
         let cells: Vec<&str> = row.split(" | ").collect();
-        assert_eq!(cells.len(), 7, "{row}");
+        assert_eq!(cells.len(), 9, "{row}");
+        // The pane sizes each side's panes reported (`stty size`) are the same.
+        assert!(cells[2].ends_with("(same)"), "{row}");
         assert!(
-            cells[2].chars().any(|c| c.is_ascii_digit())
-                && cells[3].chars().any(|c| c.is_ascii_digit()),
+            cells[4].chars().any(|c| c.is_ascii_digit())
+                && cells[5].chars().any(|c| c.is_ascii_digit()),
             "{row}"
         );
     }
+}
+
+/// B13/B14 on a small big board: every figure comes out, the attached TUI reads the same
+/// bytes per change at both sizes (deltas), and draws each change.
+#[test]
+fn bigboard_bench_runs_quick() {
+    let text = quick("bench/bigboard.py");
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("no RESULT in {text}"));
+    let r: serde_json::Value = serde_json::from_str(line).expect("json");
+    let b13 = &r["B13"]["raw"];
+    assert!(b13["tasks"].as_u64().unwrap_or(0) > 400, "{b13}");
+    assert!(b13["frames"].as_u64().unwrap_or(0) > 0, "{b13}");
+    assert!(b13["status_json_ms"].as_f64().unwrap_or(0.0) > 0.0, "{b13}");
+    assert!(b13["rss_mb"].as_f64().unwrap_or(0.0) > 0.0, "{b13}");
+    let (small, big) = (&r["B14"]["raw"]["small"], &r["B14"]["raw"]["big"]);
+    let (s, b) = (
+        small["bytes_per_change"].as_f64().unwrap_or(0.0),
+        big["bytes_per_change"].as_f64().unwrap_or(0.0),
+    );
+    assert!(s > 0.0 && b > 0.0, "{small} {big}");
+    assert!(
+        b <= 1.5 * s,
+        "bytes per change grow with the board: {s} at {} tasks, {b} at {}",
+        small["tasks"],
+        big["tasks"]
+    );
 }
 
 /// Runs a Python harness with `--quick` on the debug binary; its output (it must succeed).

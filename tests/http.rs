@@ -557,3 +557,79 @@ fn client_words_say_when_no_board_runs() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(s.read("hi.txt"), "hi\n");
 }
+
+/// `GET /api/events?deltas=1`: after each applied batch a `delta` event with the next
+/// version and the changed task records. Applied in order to the full view (which carries
+/// its version) they give exactly what the full view says afterwards; a missing version is
+/// found, so a client knows to read the full view again.
+#[test]
+fn deltas_applied_to_the_full_view_give_the_later_full_view() {
+    use taskboard::board::delta::Delta;
+    use taskboard::ui::Snapshot;
+    let s = Scratch::new();
+    let mut goal = String::from("title = \"d\"\nparallel = true\n");
+    // Gate 5 keeps waiting, so the run goes on.
+    for i in 0..6 {
+        goal.push_str(&format!(
+            "[[task]]\ntitle = \"gate {i}\"\nkind = \"signal\"\ngate = \"g\"\n"
+        ));
+    }
+    let f = s.file("d.toml", &goal);
+    let live = Live::start(&s, Some(&f), &[]);
+    assert!(wait_status(&s, "gate 5", "active", LONG));
+    let mut sse = live.events_with("?deltas=1");
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, v) = live.req("GET", "/api/goals?view=full", None);
+    assert_eq!(code, 200, "{v}");
+    let base: Snapshot = serde_json::from_value(v).expect("snapshot");
+    assert!(base.version > 0, "the full view carries its version");
+    for i in 0..5 {
+        let gate = id_of(&s, &format!("gate {i}"));
+        let body = if i % 2 == 0 {
+            r#"{"status":"pass"}"#
+        } else {
+            r#"{"status":"fail","payload":{"summary":"red"}}"#
+        };
+        let (code, v) = live.req("POST", &format!("/api/tasks/{gate}/signal"), Some(body));
+        assert_eq!(code, 200, "{v}");
+    }
+    let (code, _) = live.req("POST", "/api/pause", Some("{}"));
+    assert_eq!(code, 200);
+    let got = read_until(&mut sse, "\"paused\":true,", Duration::from_secs(10));
+    let deltas: Vec<Delta> = got
+        .split("event: delta\ndata: ")
+        .skip(1)
+        .map(|b| serde_json::from_str(b.split("\n\n").next().unwrap_or("")).expect("delta json"))
+        .collect();
+    assert!(deltas.len() >= 6, "a delta per change: {got}");
+    assert!(
+        deltas.iter().all(|d| d.tasks.len() <= 2),
+        "only what changed: {got}"
+    );
+    let mut gap = base.clone();
+    let mut snap = base;
+    for d in &deltas {
+        assert!(snap.apply(d), "versions follow each other: {got}");
+    }
+    let (_, v) = live.req("GET", "/api/goals?view=full", None);
+    let later: Snapshot = serde_json::from_value(v).expect("snapshot");
+    assert_eq!(snap.version, later.version);
+    assert_eq!(snap.paused, later.paused);
+    assert_eq!(snap.goals, later.goals);
+    assert_eq!(snap.rework, later.rework);
+    assert_eq!(
+        serde_json::to_value(&snap.tasks).expect("json"),
+        serde_json::to_value(&later.tasks).expect("json"),
+        "the deltas brought the snapshot to the later full view"
+    );
+    // One delta missed: the next does not apply, and nothing changed.
+    let before = serde_json::to_value(&gap.tasks).expect("json");
+    assert!(gap.apply(&deltas[0]));
+    let after_first = serde_json::to_value(&gap.tasks).expect("json");
+    assert_ne!(before, after_first);
+    assert!(!gap.apply(&deltas[2]), "a skipped version is a gap");
+    assert_eq!(serde_json::to_value(&gap.tasks).expect("json"), after_first);
+    // A bad query is refused.
+    let (code, v) = live.req("GET", "/api/events?deltas=yes", None);
+    assert_eq!(code, 400, "{v}");
+}

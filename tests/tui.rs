@@ -383,3 +383,46 @@ fn auto_approve_works_in_the_tui_too() {
     );
     t.wait_for("✔ #7 Review the work", LONG);
 }
+
+/// Scrollback is kept as the bytes the agent printed (`scrollback` lines) and parsed when
+/// the user scrolls back: PgUp shows earlier lines up to the oldest kept one, new output
+/// does not move the view meanwhile, and PgDn back at the bottom shows the live screen.
+#[test]
+fn scrolling_back_shows_the_kept_lines_and_returns_to_the_live_screen() {
+    if tmux_missing() {
+        return;
+    }
+    let s = Scratch::new();
+    std::fs::write(s.path().join("config.toml"), "scrollback = 500\n").expect("config");
+    let goal = one_task_goal(
+        &s,
+        "Rows",
+        &[
+            "sh",
+            "-c",
+            "seq -f 'row %g' 1 3000; while [ ! -e more ]; do sleep 0.1; done; echo 'row after'; sleep 600",
+        ],
+    );
+    let t = Tmux::start(&s, &["run", &goal], &[], (120, 40));
+    t.wait_for("row 3000", LONG);
+    t.keys(&["Tab"]);
+    t.keys(&["PPage"]);
+    let back = t.wait("a page back", LONG, |sc| {
+        sc.contains("↑") && !sc.contains("row 3000")
+    });
+    assert!(back.contains("row 29"), "{back}");
+    // New output while scrolled back does not move the view.
+    std::fs::write(s.path().join("more"), "").expect("more");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!t.screen().contains("row after"), "{}", t.screen());
+    for _ in 0..40 {
+        t.keys(&["PPage"]);
+    }
+    let top = t.wait("the oldest kept line", LONG, |sc| sc.contains("row 2501 "));
+    assert!(!top.contains("row 2500 "), "only 500 lines are kept: {top}");
+    for _ in 0..60 {
+        t.keys(&["NPage"]);
+    }
+    let live = t.wait("the live screen again", LONG, |sc| sc.contains("row after"));
+    assert!(!live.contains("↑"), "{live}");
+}

@@ -238,22 +238,24 @@ struct GoalsQuery {
 async fn goals(
     State(state): State<AppState>,
     query: Result<axum::extract::Query<GoalsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let view = query
         .map_err(|e| ApiError::bad(e.body_text(), Some("view".into())))?
         .0
         .view;
-    let v = match view.as_deref() {
-        None | Some("tree") => state.board.query(crate::view::goals_json).await,
+    let bytes = match view.as_deref() {
+        // Written straight to bytes on the board's thread: no `Value` per task.
+        None | Some("tree") => state.board.query(crate::view::goals_bytes).await,
         Some("full") => {
-            // Read on the board's thread, between batches: the version is the one shown.
+            // Read between batches: the version is the one the records show.
             let summary = state.board.summary();
             state
                 .board
                 .query(move |b| {
                     let mut snap = crate::ui::Snapshot::from_board(b);
                     snap.version = summary.borrow().version;
-                    serde_json::to_value(snap).unwrap_or_default()
+                    serde_json::to_vec(&snap).unwrap_or_default()
                 })
                 .await
         }
@@ -264,7 +266,12 @@ async fn goals(
             ))
         }
     };
-    Ok(Json(v.unwrap_or(json!({"goals": []}))))
+    let body = bytes.unwrap_or_else(|| br#"{"goals":[]}"#.to_vec());
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 async fn task(

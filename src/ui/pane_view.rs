@@ -128,7 +128,10 @@ impl PaneView {
         self.stale.store(true, Ordering::Release);
         match &self.source {
             PaneSource::Live(p) => {
-                if p.parser.lock().is_ok_and(|p| p.screen().size() != (rows, cols)) {
+                if p.parser
+                    .lock()
+                    .is_ok_and(|p| p.screen().size() != (rows, cols))
+                {
                     // A scrolled-back view of the old size goes; the view is at the bottom.
                     if let Ok(mut back) = self.back.lock() {
                         *back = None;

@@ -283,11 +283,16 @@ impl Live {
 
     /// An open `GET /api/events` stream (Server-Sent Events), 10 s read timeout.
     pub fn events(&self) -> std::net::TcpStream {
+        self.events_with("")
+    }
+
+    /// The same with a query (`?deltas=1`).
+    pub fn events_with(&self, query: &str) -> std::net::TcpStream {
         use std::io::Write;
         let mut sse = std::net::TcpStream::connect(self.addr()).expect("connect");
         write!(
             sse,
-            "GET /api/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\r\n",
+            "GET /api/events{query} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\r\n",
             self.addr(),
             self.token
         )
