@@ -325,7 +325,10 @@ fn an_attached_tui_follows_deltas_and_converges_after_a_reconnect() {
     let screen = t.wait("the changes made while it was cut off", LONG, |sc| {
         sc.contains("✔ #3 gate 1") && sc.contains("✔ #4 gate 2")
     });
-    assert!(screen.contains("#5 gate 3") && !screen.contains("✔ #5"), "{screen}");
+    assert!(
+        screen.contains("#5 gate 3") && !screen.contains("✔ #5"),
+        "{screen}"
+    );
     // And it follows changes again.
     pass("gate 3");
     t.wait_for("✔ #5 gate 3", LONG);
