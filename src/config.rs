@@ -19,6 +19,19 @@ pub struct Profile {
     /// Append the "how to finish" note to each prompt.
     #[serde(default = "yes")]
     pub prompt_suffix: bool,
+    /// Which agent program this runs, for the per-session wiring the board sets up (hooks,
+    /// MCP server, notifications): `claude`, `codex` or `aider`. None: no wiring.
+    #[serde(default)]
+    pub integration: Option<Integration>,
+}
+
+/// The agent programs the board wires up per session (see `agent::wiring`).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Integration {
+    Claude,
+    Codex,
+    Aider,
 }
 
 fn yes() -> bool {
@@ -39,6 +52,10 @@ pub struct Config {
     pub agents: BTreeMap<String, Profile>,
     /// TUI key bindings: action name → key or keys (`approve = "a"`, `quit = ["q", "ctrl-c"]`).
     pub keys: BTreeMap<String, KeyBinding>,
+    /// Agents' tool calls allowed without asking (`"Bash(cargo test:*)"`, `"Read"`).
+    pub allow: Vec<String>,
+    /// How long a held tool call waits for an answer before the agent asks in its pane.
+    pub permission_wait: String,
 }
 
 /// One or more keys bound to a TUI action in `[keys]`.
@@ -70,6 +87,8 @@ impl Default for Config {
             bell: true,
             agents: BTreeMap::new(),
             keys: BTreeMap::new(),
+            allow: Vec::new(),
+            permission_wait: "10m".into(),
         }
     }
 }
@@ -102,6 +121,7 @@ pub fn builtin_profiles() -> BTreeMap<String, Profile> {
         env: BTreeMap::new(),
         attention: strs(attention),
         prompt_suffix: true,
+        integration: None,
     };
     BTreeMap::from([
         (
@@ -180,6 +200,8 @@ impl Config {
         if cfg.spawns_per_minute == 0 {
             return Err(bad("spawns_per_minute must be at least 1".into()));
         }
+        cfg.allow_rules().map_err(bad)?;
+        cfg.permission_wait().map_err(bad)?;
         // A bad [keys] entry is a config error for every command, not only the TUI.
         crate::ui::keymap::Keymap::new(&cfg.keys).map_err(bad)?;
         for (name, p) in &cfg.agents {
@@ -195,6 +217,28 @@ impl Config {
             }
         }
         Ok(cfg)
+    }
+
+    /// The `allow` list, parsed.
+    pub fn allow_rules(&self) -> Result<Vec<crate::model::AllowRule>, String> {
+        self.allow
+            .iter()
+            .map(|r| crate::model::AllowRule::parse(r))
+            .collect()
+    }
+
+    /// `permission_wait`, parsed (at least 1 s).
+    pub fn permission_wait(&self) -> Result<std::time::Duration, String> {
+        let d = humantime::parse_duration(self.permission_wait.trim()).map_err(|e| {
+            format!(
+                "permission_wait {:?}: {e} (e.g. \"10m\", \"90s\")",
+                self.permission_wait
+            )
+        })?;
+        if d < std::time::Duration::from_secs(1) {
+            return Err("permission_wait must be at least 1s".into());
+        }
+        Ok(d)
     }
 
     /// Default config path: the platform config dir's `taskboard/config.toml`.

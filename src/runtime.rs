@@ -114,6 +114,8 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
         spawns_per_minute: config.spawns_per_minute,
     };
     let mut board = Board::new(limits, seed);
+    // Checked when the config was parsed.
+    board.set_allow_rules(config.allow_rules().unwrap_or_default());
     for task in loaded {
         board.insert_loaded(task);
     }

@@ -74,6 +74,18 @@ pub fn request(cmd: &Command) -> Option<Request> {
         },
         Command::Pause => post("/api/pause".into(), json!({})),
         Command::Resume => post("/api/resume".into(), json!({})),
+        Command::AnswerPermission {
+            task,
+            allow,
+            reason,
+        } => post(
+            t(task, "permission"),
+            json!({"allow": allow, "reason": reason}),
+        ),
+        // Only agents' hooks send these, never a TUI.
+        Command::AskPermission { .. } | Command::ExpirePermission { .. } | Command::Hook { .. } => {
+            return None
+        }
     })
 }
 
@@ -118,7 +130,11 @@ pub fn task_of(cmd: &Command) -> Option<u64> {
         | Command::Retry { task }
         | Command::Skip { task }
         | Command::Stop { task }
-        | Command::Delete { task } => Some(*task),
+        | Command::Delete { task }
+        | Command::AskPermission { task, .. }
+        | Command::AnswerPermission { task, .. }
+        | Command::ExpirePermission { task, .. }
+        | Command::Hook { task, .. } => Some(*task),
         Command::AddGoal { .. }
         | Command::ResolveSignals { .. }
         | Command::Pause

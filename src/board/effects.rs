@@ -92,6 +92,13 @@ pub enum Effect {
         goal: TaskId,
         repo: PathBuf,
     },
+    /// Answer the agent's held tool call (the hook waiting on the listener).
+    AnswerPermission {
+        task: TaskId,
+        request: u64,
+        allow: bool,
+        reason: Option<String>,
+    },
     /// Compute the diff base..branch and report it for `task` (`DiffReady`).
     ComputeDiff {
         task: TaskId,

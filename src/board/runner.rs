@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::driver::Driver;
 use super::effects::{Effect, Event, SpawnSpec};
-use super::handle::{Msg, Notice, TokenScope};
+use super::handle::{Msg, Notice, PermissionAnswer, TokenScope};
 use crate::agent::{self, procs, Sinks, SpawnRequest};
 use crate::model::TaskId;
 
@@ -24,6 +24,16 @@ impl Driver {
                 }
             }
             Effect::WriteInput { session, text } => self.type_into(session, text),
+            Effect::AnswerPermission {
+                task,
+                request,
+                allow,
+                reason,
+            } => {
+                if let Some(w) = self.permission_waiters.remove(&(task, request)) {
+                    let _ = w.send(PermissionAnswer { allow, reason });
+                }
+            }
             Effect::TypePrompt {
                 session,
                 task,

@@ -242,6 +242,8 @@ impl Board {
                 }
             }
             self.touch(id);
+            // A held permission request died with the hook call that held it.
+            self.forget_session_state(id, now);
             if kind == Kind::Agent && status == Status::Active {
                 if let Some(t) = self.task_mut(id) {
                     t.free_spawn = true;
