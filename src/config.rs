@@ -123,29 +123,73 @@ pub fn builtin_profiles() -> BTreeMap<String, Profile> {
         prompt_suffix: true,
         integration: None,
     };
+    let wired = |integration: Integration, profile: Profile| Profile {
+        integration: Some(integration),
+        ..profile
+    };
     BTreeMap::from([
         (
             "claude".to_string(),
-            p(
-                &["claude", "--session-id", "{session_id}", "{prompt}"],
-                Some(&["claude", "--resume", "{session_id}"]),
-                &[r"Do you want to proceed\?", r"\(y/n\)"],
+            wired(
+                Integration::Claude,
+                p(
+                    &["claude", "--session-id", "{session_id}", "{prompt}"],
+                    Some(&[
+                        "claude",
+                        "--resume",
+                        "{session_id}",
+                        "taskboard restarted this session: go on with the task where you left off.",
+                    ]),
+                    &[
+                        r"Do you want to proceed\?",
+                        // First run: folder trust, API key, login, connection, theme.
+                        r"Is this a project you created or one you trust\?",
+                        r"Do you want to use this API key\?",
+                        r"Unable to connect to Anthropic services",
+                        r"Select login method",
+                        r"Please run /login",
+                        r"Choose the text style that looks best",
+                    ],
+                ),
             ),
         ),
         (
             "codex".to_string(),
-            p(
-                &["codex", "{prompt}"],
-                None,
-                &[r"Allow command\?", r"\(y/n\)"],
+            wired(
+                Integration::Codex,
+                p(
+                    // No shared background server: it would outlive the session.
+                    &["codex", "--no-daemon", "{prompt}"],
+                    None,
+                    &[
+                        r"Would you like to run the following command\?",
+                        r"Would you like to make the following edits\?",
+                        r"Would you like to grant these permissions",
+                        r"Allow the \S+ MCP server to run tool",
+                        r"Trust this folder\?",
+                        r"Sign in with ChatGPT",
+                    ],
+                ),
             ),
         ),
         (
             "aider".to_string(),
-            p(
-                &["aider", "--message", "{prompt}"],
-                None,
-                &[r"\(Y\)es/\(N\)o"],
+            wired(
+                Integration::Aider,
+                p(
+                    &[
+                        "aider",
+                        "--yes-always",
+                        "--no-check-update",
+                        "--no-analytics",
+                        "--no-show-model-warnings",
+                        "--no-gitignore",
+                        "--message",
+                        "{prompt}",
+                    ],
+                    None,
+                    &[r"\(Y\)es/\(N\)o"],
+                ),
             ),
         ),
         (

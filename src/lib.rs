@@ -16,6 +16,7 @@ pub mod entry;
 pub mod git;
 pub mod goalfile;
 pub mod headless;
+pub mod hook_cmd;
 pub mod http;
 pub mod logs;
 pub mod model;

@@ -50,6 +50,8 @@ pub struct Plan {
     pub attention: Vec<String>,
     /// The prompt as given to the agent (with the suffix when the profile wants it).
     pub prompt: String,
+    /// The agent program the board wires up for this session, if any.
+    pub integration: Option<crate::config::Integration>,
 }
 
 pub fn plan(
@@ -58,13 +60,14 @@ pub fn plan(
     prompt_file: &Path,
     worktree: &Path,
 ) -> Result<Plan, String> {
-    let (template, env, attention, prompt, what) = match &spec.command {
+    let (template, env, attention, prompt, what, integration) = match &spec.command {
         Some(cmd) => (
             cmd.clone(),
             Vec::new(),
             Vec::new(),
             spec.prompt.clone(),
             "command",
+            None,
         ),
         None => {
             let name = spec
@@ -93,6 +96,7 @@ pub fn plan(
                 p.attention.clone(),
                 prompt,
                 "agent",
+                p.integration,
             )
         }
     };
@@ -121,6 +125,7 @@ pub fn plan(
         env,
         attention,
         prompt,
+        integration,
     })
 }
 

@@ -95,7 +95,9 @@ impl Board {
                 Some(t.status),
             ));
         };
-        let reason = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+        let reason = reason
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
         if let Some(t) = self.task_mut(task) {
             t.permission = None;
             t.attention = None;
@@ -141,7 +143,10 @@ impl Board {
             now,
         );
         // Still a person's call, now in the pane's own dialog.
-        self.flag(task, format!("permission (answer in the pane): {}", ask.summary()));
+        self.flag(
+            task,
+            format!("permission (answer in the pane): {}", ask.summary()),
+        );
         Ok(json!({"id": task, "expired": true}))
     }
 
@@ -153,7 +158,14 @@ impl Board {
             // A held permission already says what the agent waits for, more precisely.
             HookEvent::NeedsYou { message } if live && !held => {
                 let m = message.trim();
-                self.needs_you(task, if m.is_empty() { "waiting for you".into() } else { m.to_string() });
+                self.needs_you(
+                    task,
+                    if m.is_empty() {
+                        "waiting for you".into()
+                    } else {
+                        m.to_string()
+                    },
+                );
             }
             HookEvent::NeedsYou { .. } => {}
             HookEvent::Working => {

@@ -180,7 +180,21 @@ impl Driver {
                     .map(|w| w.path.clone())
                     .unwrap_or_else(|| spec.repo.clone());
                 let prompt_file = data.logs().join(format!("{task}.prompt"));
-                let plan = agent::profile::plan(&spec, &config, &prompt_file, &cwd)?;
+                let mut plan = agent::profile::plan(&spec, &config, &prompt_file, &cwd)?;
+                if let Some(integration) = plan.integration {
+                    let exe = agent::wiring::taskboard_exe();
+                    let wired = agent::wiring::prepare(&agent::wiring::Wiring {
+                        integration,
+                        dir: data.root.join("agents").join(task.to_string()),
+                        exe: &exe,
+                        permission_wait: config
+                            .permission_wait()
+                            .unwrap_or(Duration::from_secs(600)),
+                        codex_home: agent::wiring::user_codex_home(),
+                    })?;
+                    plan.argv.splice(1..1, wired.args);
+                    plan.env.extend(wired.env);
+                }
                 std::fs::write(&prompt_file, &plan.prompt)
                     .map_err(|e| format!("cannot write {}: {e}", prompt_file.display()))?;
                 env.push(("TASKBOARD_WORKTREE".into(), cwd.display().to_string()));

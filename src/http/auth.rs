@@ -105,7 +105,7 @@ pub fn task_may(task: TaskId, method: &str, path: &str) -> bool {
     let own = format!("/api/tasks/{task}");
     match method {
         "GET" => path == own,
-        "POST" => ["complete", "subtasks", "block", "signal"]
+        "POST" => ["complete", "subtasks", "block", "signal", "hook"]
             .iter()
             .any(|r| path == format!("{own}/{r}")),
         _ => false,
