@@ -110,6 +110,11 @@ pub enum HookEvent {
     Working,
     /// The agent's turn ended; it waits for the next prompt.
     TurnEnded,
+    /// A tool call ran (or failed): if it was the held one, it was answered in the pane.
+    ToolFinished {
+        tool: String,
+        input: serde_json::Value,
+    },
     /// The agent started (or resumed) this conversation.
     SessionStarted {
         session_id: String,

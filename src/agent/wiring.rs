@@ -78,6 +78,9 @@ pub fn claude_settings(exe: &Path, permission_wait: std::time::Duration) -> serd
             "UserPromptSubmit": hook(10),
             "Notification": hook(10),
             "Stop": hook(10),
+            // A held tool call that ran (or failed) was answered in the pane.
+            "PostToolUse": hook(10),
+            "PostToolUseFailure": hook(10),
             // Held while the board asks; past this Claude Code asks in its own dialog.
             "PermissionRequest": hook(permission_wait.as_secs() + 30),
         }

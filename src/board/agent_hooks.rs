@@ -150,7 +150,35 @@ impl Board {
         Ok(json!({"id": task, "expired": true}))
     }
 
-    pub(super) fn hook(&mut self, task: TaskId, event: HookEvent, who: &str, now: Millis) -> Reply {
+    /// The agent went on without the board's answer (it was given in the pane).
+    fn answered_in_pane(&mut self, task: TaskId, now: Millis, fx: &mut Vec<Effect>) {
+        let Some(t) = self.task_mut(task) else { return };
+        let Some(ask) = t.permission.take() else {
+            return;
+        };
+        t.attention = None;
+        self.touch(task);
+        self.audit(
+            Some(task),
+            "pane",
+            "permission_answered_in_pane",
+            json!({"request": ask.request, "call": ask.summary()}),
+            now,
+        );
+        fx.push(Effect::DropPermission {
+            task,
+            request: ask.request,
+        });
+    }
+
+    pub(super) fn hook(
+        &mut self,
+        task: TaskId,
+        event: HookEvent,
+        who: &str,
+        now: Millis,
+        fx: &mut Vec<Effect>,
+    ) -> Reply {
         let t = self.task(task).ok_or(CommandError::NotFound { id: task })?;
         let live = t.kind == Kind::Agent && !t.status.is_terminal();
         let held = t.permission.is_some();
@@ -168,16 +196,25 @@ impl Board {
                 );
             }
             HookEvent::NeedsYou { .. } => {}
+            HookEvent::ToolFinished { tool, input } => {
+                let same = self
+                    .task(task)
+                    .and_then(|t| t.permission.as_ref())
+                    .is_some_and(|a| a.tool == tool && a.input == input);
+                if same {
+                    self.answered_in_pane(task, now, fx);
+                }
+            }
             HookEvent::Working => {
+                self.answered_in_pane(task, now, fx);
                 if let Some(t) = self.task_mut(task) {
                     t.turn_ended = false;
                 }
                 self.touch(task);
-                if !held {
-                    self.clear_flag(task);
-                }
+                self.clear_flag(task);
             }
             HookEvent::TurnEnded => {
+                self.answered_in_pane(task, now, fx);
                 if let Some(t) = self.task_mut(task) {
                     t.turn_ended = true;
                 }

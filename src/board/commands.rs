@@ -33,7 +33,7 @@ impl Board {
             Command::ExpirePermission { task, request } => {
                 self.expire_permission(task, request, who, now)
             }
-            Command::Hook { task, event } => self.hook(task, event, who, now),
+            Command::Hook { task, event } => self.hook(task, event, who, now, fx),
             Command::Decide {
                 task,
                 decision,

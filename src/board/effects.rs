@@ -99,6 +99,12 @@ pub enum Effect {
         allow: bool,
         reason: Option<String>,
     },
+    /// Nobody waits for this answer any more (it was given in the pane): let the held
+    /// hook call go without one.
+    DropPermission {
+        task: TaskId,
+        request: u64,
+    },
     /// Compute the diff base..branch and report it for `task` (`DiffReady`).
     ComputeDiff {
         task: TaskId,

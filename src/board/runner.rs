@@ -34,6 +34,9 @@ impl Driver {
                     let _ = w.send(PermissionAnswer { allow, reason });
                 }
             }
+            Effect::DropPermission { task, request } => {
+                self.permission_waiters.remove(&(task, request));
+            }
             Effect::TypePrompt {
                 session,
                 task,

@@ -49,6 +49,10 @@ pub fn read_hook(agent: &str, payload: &Value) -> Result<HookCall, String> {
             }
             "UserPromptSubmit" => HookCall::Report(HookEvent::Working),
             "Stop" => HookCall::Report(HookEvent::TurnEnded),
+            "PostToolUse" | "PostToolUseFailure" => HookCall::Report(HookEvent::ToolFinished {
+                tool: text("tool_name"),
+                input: payload["tool_input"].clone(),
+            }),
             "SessionStart" => HookCall::Report(HookEvent::SessionStarted {
                 session_id: text("session_id"),
                 source: payload["source"].as_str().map(str::to_string),
