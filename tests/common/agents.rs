@@ -90,3 +90,155 @@ pub fn snapshot_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// A board on a scratch repo whose agents talk to a scripted model server, with a
+/// throw-away `HOME` for them (never the real one).
+pub struct AgentRig {
+    pub s: crate::common::Scratch,
+    pub home: PathBuf,
+    pub server: crate::model_server::ModelServer,
+    pub env: Vec<(String, String)>,
+    pub goal: PathBuf,
+}
+
+/// The test's API key; Claude Code remembers it as approved by its last 20 characters.
+pub const API_KEY: &str = "sk-test-scripted";
+
+impl AgentRig {
+    /// `config` is appended to the scratch config; `tasks` is the goal's `[[task]]` part.
+    pub fn new(script: Vec<crate::model_server::Turn>, config: &str, tasks: &str) -> AgentRig {
+        let s = crate::common::Scratch::new();
+        crate::common::git_repo(&s.path().join("repo"));
+        std::fs::write(
+            s.path().join("config.toml"),
+            format!("spawns_per_minute = 100\n{config}"),
+        )
+        .expect("config");
+        let goal = s.file(
+            "goal.toml",
+            // The gate keeps the headless board running after the agent's task is over, so
+            // the tests can still ask it (audit, status).
+            &format!("title = \"Real agent\"\nrepo = \"repo\"\n{tasks}\n[[task]]\ntitle = \"Hold\"\nkind = \"signal\"\ngate = \"hold\"\n"),
+        );
+        let home = s.path().join("home");
+        std::fs::create_dir_all(&home).expect("home");
+        let server = crate::model_server::ModelServer::start(script);
+        let env = vec![
+            ("HOME".to_string(), home.display().to_string()),
+            ("PATH".to_string(), path_with_tools()),
+            ("ANTHROPIC_BASE_URL".to_string(), server.url.clone()),
+            ("ANTHROPIC_API_KEY".to_string(), API_KEY.to_string()),
+            (
+                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".to_string(),
+                "1".to_string(),
+            ),
+            ("DISABLE_AUTOUPDATER".to_string(), "1".to_string()),
+            (
+                "CODEX_HOME".to_string(),
+                home.join(".codex").display().to_string(),
+            ),
+        ];
+        AgentRig {
+            s,
+            home,
+            server,
+            env,
+            goal,
+        }
+    }
+
+    /// The worktree of task `task` of goal 1.
+    pub fn worktree(&self, task: u64) -> PathBuf {
+        self.s.data().join("worktrees").join(format!("1-{task}"))
+    }
+
+    /// A user who finished Claude Code's onboarding, trusts the board's worktrees folder
+    /// (`trust_worktrees`) and approved the API key; plus a settings file of their own.
+    pub fn claude_user(&self, trust_worktrees: bool) {
+        let mut projects = serde_json::Map::new();
+        if trust_worktrees {
+            projects.insert(
+                self.s.data().join("worktrees").display().to_string(),
+                serde_json::json!({"hasTrustDialogAccepted": true}),
+            );
+        }
+        let tail: String = API_KEY
+            .chars()
+            .rev()
+            .take(20)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let user = serde_json::json!({
+            "hasCompletedOnboarding": true,
+            "projects": projects,
+            "customApiKeyResponses": {"approved": [tail], "rejected": []},
+        });
+        std::fs::write(self.home.join(".claude.json"), format!("{user:#}\n")).expect("claude.json");
+        std::fs::create_dir_all(self.home.join(".claude")).expect(".claude");
+        std::fs::write(
+            self.home.join(".claude/settings.json"),
+            "{\n  \"cleanupPeriodDays\": 30,\n  \"env\": {\"USER_OWN_SETTING\": \"1\"}\n}\n",
+        )
+        .expect("settings.json");
+    }
+
+    pub fn start(&self) -> crate::common::Live {
+        crate::common::Live::start_env(&self.s, Some(&self.goal), &[], &self.env)
+    }
+
+    /// Starts the board again on the same data dir (no goal file: it goes on).
+    pub fn restart(&self) -> crate::common::Live {
+        crate::common::Live::start_env(&self.s, None, &[], &self.env)
+    }
+
+    /// One task as `status --json` shows it (works after a headless board finished).
+    pub fn task(&self, _live: &crate::common::Live, id: u64) -> serde_json::Value {
+        crate::common::flatten(&self.s.status())
+            .into_iter()
+            .find(|t| t["id"] == id)
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Waits until `f` holds for task `id`; fails naming `what`, the task, the model
+    /// server's requests and the end of the agent's screen output.
+    pub fn wait_task(
+        &self,
+        live: &crate::common::Live,
+        id: u64,
+        what: &str,
+        limit: std::time::Duration,
+        f: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let ok = crate::common::wait_for(limit, || f(&self.task(live, id)));
+        let t = self.task(live, id);
+        assert!(
+            ok,
+            "waited {limit:?} for {what}; task: {t}\nmodel server:{}\nagent screen (end of log): {}\nboard: {}",
+            self.server.summary(),
+            self.log_tail(id),
+            live.printed()
+        );
+        t
+    }
+
+    /// The end of a task's log, escape sequences dropped, for failure messages.
+    pub fn log_tail(&self, id: u64) -> String {
+        let raw =
+            std::fs::read(self.s.data().join("logs").join(format!("{id}.log"))).unwrap_or_default();
+        let text = String::from_utf8_lossy(&raw);
+        let re = regex::Regex::new(r"\x1b\[[0-9;?<>=]*[a-zA-Z~]|\x1b\][^\x07]*\x07|\x1b.")
+            .expect("regex");
+        let plain = re.replace_all(&text, "");
+        let squeezed: String = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+        let n = squeezed.chars().count();
+        squeezed.chars().skip(n.saturating_sub(1500)).collect()
+    }
+
+    /// Types raw bytes into a task's terminal (what input mode does).
+    pub fn type_into(&self, live: &crate::common::Live, id: u64, bytes: &str) {
+        let (code, v) = live.req("POST", &format!("/api/tasks/{id}/input"), Some(bytes));
+        assert_eq!(code, 200, "typing into #{id}: {v}");
+    }
+}
