@@ -264,7 +264,7 @@ fn a_call_answered_in_the_pane_leaves_the_inbox() {
 #[test]
 fn a_held_call_does_not_outlive_the_board() {
     let mut r = rig("");
-    let _hook = r.hook("claude", &[], &permission_request("rm x").to_string());
+    let hook = r.hook("claude", &[], &permission_request("rm x").to_string());
     r.wait_task("held", |t| !t["permission"].is_null());
     r.live.kill9();
     let s = &r.s;
@@ -284,6 +284,9 @@ fn a_held_call_does_not_outlive_the_board() {
     );
     let out = s.run(&["audit", &r.task.to_string()]);
     assert!(text(&out).contains("permission_dropped"), "{}", text(&out));
+    // The held call got no answer: it prints nothing and leaves the agent to its dialog.
+    let out = hook.wait_with_output().unwrap();
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
     drop(live);
 }
 
