@@ -2,9 +2,9 @@
 //! board, talking to the scripted model server on 127.0.0.1 (the OpenAI Responses API
 //! for Codex, chat completions for aider), each with a throw-away HOME.
 
-mod common;
 #[path = "common/agents.rs"]
 mod agents;
+mod common;
 #[path = "common/model_server.rs"]
 mod model_server;
 
@@ -70,7 +70,9 @@ fn codex_runs_in_its_own_codex_home_and_reports_its_turn_end() {
     assert_eq!(t["status"], "active", "{t}");
     let turns = rig.server.turns();
     assert!(
-        user_texts(&turns[0]).iter().any(|u| u.contains("Say hello.")),
+        user_texts(&turns[0])
+            .iter()
+            .any(|u| u.contains("Say hello.")),
         "the prompt did not reach the model:{}",
         rig.server.summary()
     );
@@ -79,7 +81,10 @@ fn codex_runs_in_its_own_codex_home_and_reports_its_turn_end() {
     let cfg: toml::Table =
         toml::from_str(&std::fs::read_to_string(session.join("config.toml")).unwrap()).unwrap();
     assert_eq!(cfg["model_provider"].as_str(), Some("scripted"));
-    assert_eq!(cfg["mcp_servers"]["taskboard"]["args"][0].as_str(), Some("mcp"));
+    assert_eq!(
+        cfg["mcp_servers"]["taskboard"]["args"][0].as_str(),
+        Some("mcp")
+    );
     assert_eq!(cfg["notify"][2].as_str(), Some("codex"));
     assert!(session.join("auth.json").is_file());
     let out = rig.s.run(&["stop", "2"]);
@@ -87,7 +92,11 @@ fn codex_runs_in_its_own_codex_home_and_reports_its_turn_end() {
     rig.wait_task(&live, 2, "stopped", Duration::from_secs(15), |t| {
         t["status"] == "failed"
     });
-    assert_eq!(agents::snapshot_files(&user), before, "the user's ~/.codex changed");
+    assert_eq!(
+        agents::snapshot_files(&user),
+        before,
+        "the user's ~/.codex changed"
+    );
     let session_dir = session.display().to_string();
     let left = processes_naming(&session_dir);
     assert!(left.is_empty(), "Codex left processes behind: {left:?}");
@@ -97,12 +106,17 @@ fn codex_runs_in_its_own_codex_home_and_reports_its_turn_end() {
 fn codex_completes_through_the_taskboard_mcp_tool() {
     // Needs `taskboard mcp` (issue #13).
     let rig = codex_rig(vec![
-        Turn::tool("mcp__taskboard__complete", json!({"summary": "codex did it"})),
+        Turn::tool(
+            "mcp__taskboard__complete",
+            json!({"summary": "codex did it"}),
+        ),
         Turn::text("Reported."),
     ]);
     codex_user(&rig);
     let live = rig.start();
-    let t = rig.wait_task(&live, 2, "done through MCP", START, |t| t["status"] == "done");
+    let t = rig.wait_task(&live, 2, "done through MCP", START, |t| {
+        t["status"] == "done"
+    });
     assert_eq!(t["summary"], "codex did it");
 }
 
@@ -122,13 +136,17 @@ fn aider_runs_one_message_and_exits_0() {
         ("LITELLM_LOCAL_MODEL_COST_MAP".into(), "True".into()),
     ]);
     let live = rig.start();
-    let t = rig.wait_task(&live, 2, "aider done (exit 0)", START, |t| t["status"] == "done");
+    let t = rig.wait_task(&live, 2, "aider done (exit 0)", START, |t| {
+        t["status"] == "done"
+    });
     assert_eq!(t["status"], "done", "{t}");
     let hello = std::fs::read_to_string(rig.worktree(2).join("hello.txt")).unwrap_or_default();
     assert_eq!(hello, "hi from the scripted model\n", "{}", rig.log_tail(2));
     let turns = rig.server.turns();
     assert!(
-        user_texts(&turns[0]).iter().any(|u| u.contains("Create hello.txt.")),
+        user_texts(&turns[0])
+            .iter()
+            .any(|u| u.contains("Create hello.txt.")),
         "{}",
         rig.server.summary()
     );
