@@ -145,3 +145,38 @@ fn next_attention_says_what_is_asked() {
         "{said}"
     );
 }
+
+#[test]
+fn the_pane_title_says_the_turn_ended() {
+    use ratatui::backend::TestBackend;
+    use ratatui::layout::Rect;
+    let mut tasks = held();
+    let t = tasks.iter_mut().find(|t| t.spec.title == "Build").unwrap();
+    t.permission = None;
+    t.attention = None;
+    t.turn_ended = true;
+    let id = t.id;
+    let mut m = Model::new(
+        Info::default(),
+        Keymap::default(),
+        Theme { color: false },
+        NOW,
+    );
+    update::on_snapshot(
+        &mut m,
+        Snapshot::from_board(&Board::from_tasks(tasks, false)),
+        &mut Vec::new(),
+    );
+    m.put_pane(taskboard::ui::pane_view::PaneView::tail(
+        id,
+        b"done for now".to_vec(),
+        10,
+        60,
+    ));
+    let mut term = ratatui::Terminal::new(TestBackend::new(160, 30)).unwrap();
+    m.relayout(Rect::new(0, 0, 160, 30));
+    m.fit_panes();
+    term.draw(|f| taskboard::ui::draw(f, &mut m)).unwrap();
+    let screen = term.backend().to_string();
+    assert!(screen.contains("turn ended"), "{screen}");
+}

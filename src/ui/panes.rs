@@ -38,7 +38,7 @@ pub fn title(m: &Model, p: &PaneView) -> String {
         status.push_str(" · saved log");
     }
     // The agent's Stop hook: its turn is over and it waits for a prompt (not "done").
-    if t.turn_ended && t.status == Status::Active && p.running() {
+    if t.turn_ended && t.status == Status::Active {
         status.push_str(" · turn ended");
     }
     parts.push(status);
