@@ -176,7 +176,7 @@ fn the_pane_title_says_the_turn_ended() {
     let mut term = ratatui::Terminal::new(TestBackend::new(160, 30)).unwrap();
     m.relayout(Rect::new(0, 0, 160, 30));
     m.fit_panes();
-    term.draw(|f| taskboard::ui::draw(f, &mut m)).unwrap();
+    term.draw(|f| taskboard::ui::draw(f, &m)).unwrap();
     let screen = term.backend().to_string();
     assert!(screen.contains("turn ended"), "{screen}");
 }
