@@ -87,6 +87,12 @@ fn codex_runs_in_its_own_codex_home_and_reports_its_turn_end() {
     );
     assert_eq!(cfg["notify"][2].as_str(), Some("codex"));
     assert!(session.join("auth.json").is_file());
+    let conf = std::fs::read_to_string(session.join("config.toml")).unwrap();
+    let token = regex::Regex::new(r"t2\.[0-9a-fA-F]{16,}").unwrap();
+    assert!(
+        !token.is_match(&conf) && !conf.contains(&live.token),
+        "a token in {conf}"
+    );
     let out = rig.s.run(&["stop", "2"]);
     assert!(out.status.success(), "{}", text(&out));
     rig.wait_task(&live, 2, "stopped", Duration::from_secs(15), |t| {
@@ -100,6 +106,24 @@ fn codex_runs_in_its_own_codex_home_and_reports_its_turn_end() {
     let session_dir = session.display().to_string();
     let left = processes_naming(&session_dir);
     assert!(left.is_empty(), "Codex left processes behind: {left:?}");
+}
+
+#[test]
+fn a_codex_approval_question_is_flagged_with_what_it_asks() {
+    let rig = codex_rig(vec![Turn::tool(
+        "exec_command",
+        json!({"cmd": "echo escalated", "sandbox_permissions": "require_escalated",
+               "justification": "the test asks for it"}),
+    )]);
+    codex_user(&rig);
+    let live = rig.start();
+    let t = rig.wait_task(&live, 2, "the approval question flagged", START, |t| {
+        t["attention"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Would you like to run the following command?")
+    });
+    assert_eq!(t["status"], "active", "{t}");
 }
 
 #[test]
