@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A "needs you" moment reported by an agent's hook, until it is in the inbox.
+"""Row B16: a "needs you" moment reported by an agent's hook, until it is in the inbox.
 
 A headless board runs one agent task (a shell that waits, standing in for Claude Code).
 Each round runs `taskboard hook claude` exactly as Claude Code's Notification hook does (a
@@ -89,7 +89,7 @@ def main():
                 raise RuntimeError(clear.stderr.decode())
         times.sort()
         p99 = times[min(len(times) - 1, int(round(0.99 * (len(times) - 1))))]
-        print(f"hook -> inbox: median {statistics.median(times):.1f} ms, p99 {p99:.1f} ms, "
+        print(f"B16 hook -> inbox: median {statistics.median(times):.1f} ms, p99 {p99:.1f} ms, "
               f"max {times[-1]:.1f} ms (n={len(times)}, {os.path.basename(binary)})")
     finally:
         if board:

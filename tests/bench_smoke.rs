@@ -57,9 +57,10 @@ fn attach_bench_runs_quick() {
 #[test]
 fn hook_latency_bench_runs_quick() {
     let text = quick("bench/hooklat.py");
-    let re =
-        regex::Regex::new(r"hook -> inbox: median [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms \(n=20")
-            .expect("regex");
+    let re = regex::Regex::new(
+        r"B16 hook -> inbox: median [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms \(n=20",
+    )
+    .expect("regex");
     assert!(re.is_match(&text), "{text}");
 }
 
