@@ -15,17 +15,12 @@ use serde_json::json;
 
 use crate::config::Integration;
 
-/// The taskboard program agents call back (hooks, `taskboard mcp`). The one place that
-/// decides it.
-pub fn taskboard_exe() -> PathBuf {
-    std::env::current_exe().unwrap_or_else(|_| PathBuf::from("taskboard"))
-}
-
 /// What a session needs besides its profile's command.
 pub struct Wiring<'a> {
     pub integration: Integration,
     /// `<data>/agents/<task>`.
     pub dir: PathBuf,
+    /// The taskboard hooks and the MCP server run: [`crate::selfexe::agent_exe`].
     pub exe: &'a Path,
     /// How long the board holds a tool call; the hook may run a little longer.
     pub permission_wait: std::time::Duration,

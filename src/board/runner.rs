@@ -48,6 +48,7 @@ impl Driver {
                     agent.as_deref(),
                     &prompt,
                     task,
+                    &crate::selfexe::agent_exe(&self.parts.data),
                 );
                 self.type_into(session, text);
             }
@@ -183,9 +184,9 @@ impl Driver {
                     .map(|w| w.path.clone())
                     .unwrap_or_else(|| spec.repo.clone());
                 let prompt_file = data.logs().join(format!("{task}.prompt"));
-                let mut plan = agent::profile::plan(&spec, &config, &prompt_file, &cwd)?;
+                let exe = crate::selfexe::agent_exe(&data);
+                let mut plan = agent::profile::plan(&spec, &config, &prompt_file, &cwd, &exe)?;
                 if let Some(integration) = plan.integration {
-                    let exe = agent::wiring::taskboard_exe();
                     let wired = agent::wiring::prepare(&agent::wiring::Wiring {
                         integration,
                         dir: data.root.join("agents").join(task.to_string()),
