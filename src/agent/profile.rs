@@ -27,19 +27,32 @@ impl Fill<'_> {
     }
 }
 
-/// The note appended to agent prompts so they know how to finish.
-pub fn prompt_suffix(task: u64) -> String {
-    format!(
-        "\n\nWhen you are done, run: taskboard complete --task {task} --summary \"<one line on what you did>\" (or taskboard block --task {task} --reason \"…\" if you cannot go on)."
-    )
+/// The note appended to agent prompts: where the task stands (its compact context), then
+/// how to report back.
+pub fn prompt_suffix(task: u64, context: &str) -> String {
+    let mut note = String::new();
+    if !context.trim().is_empty() {
+        note.push_str("\n\n");
+        note.push_str(context.trim_end());
+    }
+    note.push_str(&format!(
+        "\n\nWhen you are done, run: taskboard complete --task {task} --summary \"<one line on what you did>\" (or taskboard block --task {task} --reason \"…\" if you cannot go on). If you have the taskboard MCP tools, call `complete` or `block` instead; `status` shows this context again."
+    ));
+    note
 }
 
-/// A prompt typed into an open session, with the profile's note on how to finish.
-pub fn typed_prompt(cfg: &Config, agent: Option<&str>, prompt: &str, task: u64) -> String {
+/// A prompt typed into an open session, with the profile's note (context, how to finish).
+pub fn typed_prompt(
+    cfg: &Config,
+    agent: Option<&str>,
+    prompt: &str,
+    context: &str,
+    task: u64,
+) -> String {
     let name = agent.unwrap_or(&cfg.default_agent);
     match cfg.agents.get(name) {
         Some(p) if !p.prompt_suffix => prompt.to_string(),
-        _ => format!("{prompt}{}", prompt_suffix(task)),
+        _ => format!("{prompt}{}", prompt_suffix(task, context)),
     }
 }
 
@@ -83,7 +96,7 @@ pub fn plan(
                 _ => p.command.clone(),
             };
             let prompt = if p.prompt_suffix {
-                format!("{}{}", spec.prompt, prompt_suffix(spec.task))
+                format!("{}{}", spec.prompt, prompt_suffix(spec.task, &spec.context))
             } else {
                 spec.prompt.clone()
             };

@@ -1,7 +1,10 @@
 //! The board: the only writer of task state. `machine` is the pure core, `driver` runs its
 //! effects (processes, timers, store) and feeds results back as events.
 
+pub mod artifacts;
+mod closing;
 mod commands;
+pub mod context;
 mod edits;
 pub mod effects;
 mod machine;
@@ -11,6 +14,7 @@ mod schedule;
 mod subtasks;
 mod tree;
 
+pub use closing::SESSION_GRACE_MS;
 pub use effects::{AuditEvent, Changes, Effect, Event, Handled, SpawnSpec, Transition};
 pub use machine::{Board, GoalStats, Limits};
 pub use pinned::Pinned;

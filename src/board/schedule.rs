@@ -33,7 +33,7 @@ struct Candidate {
 const MINUTE: Millis = 60_000;
 
 /// What a plan-first task is asked to do instead of the work itself.
-const PLAN_NOTE: &str = "\n\nDo not do the work yet. Break it into subtasks and submit them with `taskboard subtasks FILE` (FILE: TOML with one [[task]] per subtask: title, prompt, and optionally kind, after, review). A human reviews the plan before the subtasks run.";
+const PLAN_NOTE: &str = "\n\nDo not do the work yet. Break it into subtasks and submit them with `taskboard subtasks FILE` (FILE: TOML with one [[task]] per subtask: title, prompt, and optionally key, kind, after, review), or with the taskboard MCP tool `subtasks`. A human reviews the plan before the subtasks run.";
 
 impl Board {
     pub(super) fn schedule(&mut self, now: Millis, fx: &mut Vec<Effect>) {
@@ -97,6 +97,9 @@ impl Board {
             self.stats.insert(goal, s);
         }
         self.close_finished_pinned(fx);
+        if let Some(at) = self.next_closing() {
+            soonest(at, &mut wakeup);
+        }
         self.wakeup = wakeup;
     }
 
@@ -403,6 +406,7 @@ impl Board {
         *slots += 1;
         *gu += 1;
         let prompt = self.prompt_for(c.id);
+        let context = self.context(c.id).map(|x| x.compact()).unwrap_or_default();
         let repo = self.goal_repo(c.goal).unwrap_or_default();
         // Stack work: start from the branch of the nearest finished agent task this one
         // depends on (its rework target), else the repository's HEAD.
@@ -424,6 +428,7 @@ impl Board {
             command: t.spec.command.clone(),
             agent: t.spec.agent.clone(),
             prompt,
+            context,
             repo,
             worktree: t.spec.worktree,
             workdir: t.workdir.clone(),
