@@ -22,10 +22,14 @@ struct Sim {
 
 impl Sim {
     fn new(toml: &str) -> Sim {
+        Sim::limited(toml, 4)
+    }
+
+    fn limited(toml: &str, max_agents: usize) -> Sim {
         let mut s = Sim {
             b: Board::new(
                 Limits {
-                    max_agents: 4,
+                    max_agents,
                     spawns_per_minute: 60,
                 },
                 uuid::Uuid::nil(),
@@ -322,7 +326,16 @@ fn the_context_of_a_task_in_a_parallel_group_lists_finished_siblings_and_caps_th
     let mut s = Sim::new(&format!("title='wide'\nparallel=true\ntask=[{tasks}]"));
     for id in 2..=26 {
         s.started(id);
+        let attempt = s.b.task(id).expect("task").attempt;
         s.complete(id, &format!("did {id}"));
+        // The agent ends on its own after its answer, freeing its slot.
+        s.ev(Event::Exited {
+            task: id,
+            attempt,
+            code: 0,
+            signal: None,
+            tail: String::new(),
+        });
     }
     let c = s.b.context(27).expect("context");
     assert!(c.parallel);
@@ -401,6 +414,32 @@ fn a_split_session_that_lingers_is_stopped_after_the_grace_period() {
     });
     assert_eq!(s.st(2), before);
     assert_eq!(s.audited("stale_exit").len(), 1);
+}
+
+#[test]
+fn a_session_in_its_grace_period_still_holds_its_agent_slot() {
+    let mut s = Sim::limited(SEQ, 1);
+    s.started(2);
+    s.complete(2, "done");
+    assert!(
+        !s.fx.iter().any(|e| matches!(e, Effect::Spawn(_))),
+        "max_agents = 1 and #2's session still runs: {:?}",
+        s.fx
+    );
+    assert!(
+        s.b.task(3)
+            .is_some_and(|t| t.reason.contains("free agent slot")),
+        "{:?}",
+        s.b.task(3).map(|t| t.reason.clone())
+    );
+    s.at_ms(SESSION_GRACE_MS);
+    assert_eq!(s.kills().len(), 1);
+    assert!(
+        s.fx.iter()
+            .any(|e| matches!(e, Effect::Spawn(x) if x.task == 3)),
+        "the slot is free once the session is stopped: {:?}",
+        s.fx
+    );
 }
 
 #[test]

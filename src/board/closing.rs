@@ -81,6 +81,8 @@ impl Board {
             return false;
         };
         self.closing.swap_remove(pos);
+        // Touched so watchers of the goal's live count hear that the session is gone.
+        self.touch(id);
         let exists = self.task(id).is_some();
         self.audit(
             exists.then_some(id),
@@ -102,6 +104,7 @@ impl Board {
                 continue;
             }
             self.closing.swap_remove(i);
+            self.touch(c.task);
             fx.push(Effect::Kill {
                 task: c.task,
                 attempt: c.attempt,
@@ -115,6 +118,14 @@ impl Board {
                 now,
             );
         }
+    }
+
+    /// Sessions of `goal` in their grace period.
+    pub(super) fn closing_in(&self, goal: TaskId) -> usize {
+        self.closing
+            .iter()
+            .filter(|c| self.task(c.task).is_some_and(|t| t.goal == goal))
+            .count()
     }
 
     /// When the next closing session's grace period ends.

@@ -50,10 +50,12 @@ impl Board {
             self.derive(&order, now, false);
             let mut used = 0usize;
             self.walk(goal, now, &mut candidates, &mut used);
-            // A pinned session between two tasks belongs to no task but runs all the same.
+            // A pinned session between two tasks belongs to no task but runs all the same,
+            // and so does a session in its grace period (until it ends or is stopped).
             if self.pinned.get(&goal).is_some_and(|p| p.current.is_none()) {
                 used += 1;
             }
+            used += self.closing_in(goal);
             for &id in &order {
                 let Some(t) = self.task(id) else { continue };
                 if let Some(d) = t.deadline {
@@ -94,6 +96,8 @@ impl Board {
                     s.failed_or_blocked += 1;
                 }
             }
+            // A session in its grace period is still winding down (a run is not over yet).
+            s.live += self.closing_in(goal);
             self.stats.insert(goal, s);
         }
         self.close_finished_pinned(fx);
