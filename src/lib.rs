@@ -18,6 +18,7 @@ pub mod goalfile;
 pub mod headless;
 pub mod http;
 pub mod logs;
+pub mod mcp;
 pub mod model;
 pub mod runtime;
 pub mod shell;

@@ -103,6 +103,11 @@ impl Sim {
             13 => Command::Skip { task },
             14 => Command::Stop { task },
             15 if op.b.is_multiple_of(4) => Command::Delete { task },
+            15 => Command::Artifact {
+                task,
+                key: ["pr_url", "bad key", "branch"][op.b % 3].into(),
+                value: json!(op.b % 5),
+            },
             16 => {
                 if op.b.is_multiple_of(2) {
                     Command::Pause
