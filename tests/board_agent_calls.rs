@@ -458,3 +458,65 @@ fn a_split_on_a_pinned_task_keeps_the_goal_session_for_the_next_task() {
     );
     assert!(s.audited("session_closing").is_empty());
 }
+
+/// #2 opens a PR (an agent), #3 waits for CI on the PR #2 names in its `pr_url` artifact.
+const PR_FLOW: &str = "title='g'\ntask=[{title='open pr'},{title='ci',kind='signal',gate='gh_ci',pr_url='{result.pr_url}',poll='gh pr checks {result.pr_url}'}]";
+
+#[test]
+fn a_gate_waits_on_the_pr_an_earlier_task_stored_as_an_artifact() {
+    let mut s = Sim::new(PR_FLOW);
+    let spec = &s.b.task(3).expect("gate").spec;
+    assert_eq!(
+        (spec.pr_url.as_deref(), spec.pr, spec.repo.as_deref()),
+        (Some("{result.pr_url}"), None, None),
+        "kept as written until the gate arms"
+    );
+    s.started(2);
+    s.artifact(2, "pr_url", json!("https://github.com/Org/Repo/pull/77"))
+        .expect("artifact");
+    s.complete(2, "opened the PR");
+    let gate = s.b.task(3).expect("gate");
+    assert_eq!(
+        (gate.status, gate.reason.as_str()),
+        (Status::Active, "waiting on gh_ci #77")
+    );
+    assert_eq!(
+        (gate.spec.repo.as_deref(), gate.spec.pr),
+        (Some("Org/Repo"), Some(77))
+    );
+    let target = taskboard::signal_match::SignalTarget::new(
+        "gh_ci",
+        None,
+        None,
+        Some("https://github.com/org/repo/pull/77"),
+    )
+    .expect("target");
+    assert_eq!(s.b.matching_signals(&target), [3]);
+    s.ev(Event::Tick); // the poll is due at once
+    let polls: Vec<&str> =
+        s.fx.iter()
+            .filter_map(|e| match e {
+                Effect::RunPoll { command, .. } => Some(command.as_str()),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(polls, ["gh pr checks https://github.com/Org/Repo/pull/77"]);
+}
+
+#[test]
+fn a_gate_whose_pr_url_result_is_missing_is_blocked_with_the_reason() {
+    let mut s = Sim::new(PR_FLOW);
+    s.started(2);
+    s.complete(2, "forgot the artifact");
+    let gate = s.b.task(3).expect("gate");
+    assert_eq!(gate.status, Status::Blocked);
+    assert!(
+        gate.reason.contains("{result.pr_url}") && gate.reason.contains("no finished task"),
+        "{}",
+        gate.reason
+    );
+    assert!(gate
+        .attention
+        .as_deref()
+        .is_some_and(|a| a.starts_with("blocked:")));
+}

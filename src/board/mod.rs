@@ -9,6 +9,7 @@ mod edits;
 pub mod effects;
 mod machine;
 mod pinned;
+mod placeholders;
 mod reactions;
 mod schedule;
 mod subtasks;

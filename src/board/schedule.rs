@@ -316,6 +316,13 @@ impl Board {
     }
 
     fn arm_signal(&mut self, id: TaskId, now: Millis) {
+        if let Err(why) = self.fill_gate_target(id) {
+            // What it waits on comes from an earlier task that has not given it: a human
+            // fixes that (e.g. stores the artifact) and retries the gate.
+            self.set_status(id, Status::Blocked, why.clone(), "", "board", now);
+            self.flag(id, format!("blocked: {why}"));
+            return;
+        }
         let Some(t) = self.task(id) else { return };
         let gate = t.spec.gate.clone().unwrap_or_default();
         let reason = match t.spec.pr {
@@ -456,23 +463,7 @@ impl Board {
         let Some(t) = self.task(id) else {
             return String::new();
         };
-        let template = t.spec.prompt.clone().unwrap_or_default();
-        // One pass: a filled value is never scanned again, and an unknown name is left as
-        // written without stopping the names after it.
-        let mut prompt = String::with_capacity(template.len());
-        let mut rest = template.as_str();
-        while let Some(start) = rest.find("{result.") {
-            let Some(len) = rest[start..].find('}') else {
-                break;
-            };
-            prompt.push_str(&rest[..start]);
-            match self.result_value(t.goal, &rest[start + 8..start + len]) {
-                Some(v) => prompt.push_str(&v),
-                None => prompt.push_str(&rest[start..start + len + 1]),
-            }
-            rest = &rest[start + len + 1..];
-        }
-        prompt.push_str(rest);
+        let mut prompt = self.fill_results(t.goal, t.spec.prompt.as_deref().unwrap_or_default());
         if t.spec.plan {
             prompt.push_str(PLAN_NOTE);
         }
@@ -481,26 +472,6 @@ impl Board {
             prompt.push_str(f);
         }
         prompt
-    }
-
-    /// `KEY` from the latest-finished task of the goal whose result has it.
-    fn result_value(&self, goal: TaskId, key: &str) -> Option<String> {
-        self.preorder(goal)
-            .into_iter()
-            .filter_map(|x| self.task(x))
-            .filter(|x| x.completed_at.is_some())
-            .filter_map(|x| {
-                x.result
-                    .as_ref()
-                    .and_then(|r| r.get(key))
-                    .map(|v| (x.completed_at, v))
-            })
-            .max_by_key(|(at, _)| *at)
-            .map(|(_, v)| {
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string())
-            })
     }
 }
 

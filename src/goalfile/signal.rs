@@ -61,6 +61,22 @@ impl Builder<'_> {
         }
         if let Some(u) = &raw.pr_url {
             let url = self.fill(u.get_ref());
+            if url.contains("{result.") {
+                // Filled when the gate arms, from an earlier task's result (an agent's
+                // `pr_url` artifact, say); the URL then names the repository and the PR.
+                if raw.pr.is_some() || raw.repo.is_some() {
+                    return Err(self.cx.err(
+                        u.span(),
+                        format!(
+                            "`pr_url` \"{url}\" is filled from a result when the gate arms: \
+                             leave out `pr` and `repo`, the URL names both"
+                        ),
+                        field("pr_url"),
+                    ));
+                }
+                spec.pr_url = Some(url);
+                return Ok(());
+            }
             let Some((repo, n)) = crate::signal_match::parse_pr_url(&url) else {
                 let message = format!(
                     "`pr_url` \"{url}\" is not a pull request URL \
