@@ -73,12 +73,17 @@ fn env_var<'a>(env: &'a [(String, String)], k: &str) -> &'a str {
 
 /// Runs the Python MCP client with this environment against `taskboard mcp`; its JSON.
 fn mcp(env: &[(String, String)], calls: Value) -> Value {
+    mcp_with(env, &["mcp"], calls)
+}
+
+/// The same with the server's own arguments (`taskboard ARGS…`).
+fn mcp_with(env: &[(String, String)], args: &[&str], calls: Value) -> Value {
     let client = tools::mcp_client();
     let mut cmd = Command::new(&client.python);
     cmd.arg(&client.script)
         .arg(calls.to_string())
         .arg(BIN)
-        .arg("mcp")
+        .args(args)
         .env_remove("TASKBOARD_URL")
         .env_remove("TASKBOARD_TOKEN")
         .env_remove("TASKBOARD_TASK_ID")
@@ -518,6 +523,15 @@ fn status_on_a_later_task_shows_what_its_earlier_siblings_finished_with() {
     let out = mcp(&agent_env(&s, id), json!([{"tool": "status"}]));
     assert_tool_ok(&out, 0);
     let status = call_text(&out, 0);
+    // Run by hand (no agent environment): --task and the data dir's running board.
+    let data = s.data().display().to_string();
+    let by_hand = mcp_with(
+        &[],
+        &["--data-dir", &data, "mcp", "--task", &id.to_string()],
+        json!([{"tool": "status"}]),
+    );
+    assert_tool_ok(&by_hand, 0);
+    assert_eq!(call_text(&by_hand, 0), status);
     for want in [
         format!("Task #{id} \"document\" (agent, active)"),
         "Goal #1 \"pipeline\"".to_string(),
