@@ -520,3 +520,31 @@ fn a_gate_whose_pr_url_result_is_missing_is_blocked_with_the_reason() {
         .as_deref()
         .is_some_and(|a| a.starts_with("blocked:")));
 }
+
+#[test]
+fn deleting_a_split_task_stops_its_session_in_the_grace_period_at_once() {
+    let mut s = Sim::limited(SEQ, 1);
+    s.started(2);
+    let attempt = s.b.task(2).expect("task").attempt;
+    s.split(2, json!([{"title": "x", "prompt": "do x"}]))
+        .expect("split");
+    assert!(s.kills().is_empty());
+    s.by("cli", Command::Delete { task: 2 }).expect("delete");
+    assert_eq!(
+        s.kills(),
+        [(2, attempt)],
+        "stopped with its task, not later"
+    );
+    assert!(s
+        .audited("session_stopped")
+        .iter()
+        .any(|a| a.payload["why"] == "task deleted"));
+    assert!(
+        s.fx.iter()
+            .any(|e| matches!(e, Effect::Spawn(x) if x.task == 3)),
+        "its slot is free: {:?}",
+        s.fx
+    );
+    s.at_ms(SESSION_GRACE_MS);
+    assert!(s.kills().is_empty(), "no second stop");
+}

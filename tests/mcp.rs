@@ -229,6 +229,21 @@ fn a_real_mcp_client_lists_five_tools_and_each_changes_the_board_as_its_http_twi
     assert_eq!(schema("block")["required"], json!(["reason"]));
     assert_eq!(schema("artifact")["required"], json!(["key", "value"]));
     assert_eq!(schema("status")["type"], "object");
+    for name in ["complete", "block", "subtasks", "status", "artifact"] {
+        let s = schema(name);
+        assert!(
+            s["properties"]["task"]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("by default the task this session was started for")),
+            "{name}: an optional `task`: {s}"
+        );
+        assert!(
+            !s["required"]
+                .as_array()
+                .is_some_and(|r| r.contains(&json!("task"))),
+            "{name}: `task` is optional"
+        );
+    }
     let sub = schema("subtasks");
     assert_eq!(sub["required"], json!(["tasks"]));
     let item = &sub["$defs"]["NewSubtask"];
@@ -382,21 +397,37 @@ fn a_task_token_calling_a_tool_for_another_task_gets_a_403_tool_error_and_nothin
     let s = Scratch::new();
     let live = board(&s, &["mine", "theirs"]);
     let (mine, theirs) = (id_of(&s, "mine"), id_of(&s, "theirs"));
-    let env = with_task(&agent_env(&s, mine), theirs);
     let before = (task(&live, theirs), audit_kinds(&live, theirs));
-    let out = mcp(
-        &env,
-        json!([
-            {"tool": "status"},
-            {"tool": "artifact", "args": {"key": "k", "value": "v"}},
-            {"tool": "block", "args": {"reason": "r"}},
-            {"tool": "subtasks", "args": {"tasks": [{"title": "x", "prompt": "y"}]}},
-            {"tool": "complete", "args": {"summary": "s"}}
-        ]),
+    let calls = json!([
+        {"tool": "status"},
+        {"tool": "artifact", "args": {"key": "k", "value": "v"}},
+        {"tool": "block", "args": {"reason": "r"}},
+        {"tool": "subtasks", "args": {"tasks": [{"title": "x", "prompt": "y"}]}},
+        {"tool": "complete", "args": {"summary": "s"}}
+    ]);
+    // The other task named by the environment, and by each tool's `task` argument.
+    let out = mcp(&with_task(&agent_env(&s, mine), theirs), calls.clone());
+    let named: Vec<Value> = calls
+        .as_array()
+        .expect("calls")
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            c["args"]["task"] = json!(theirs);
+            c
+        })
+        .collect();
+    let out_named = mcp(&agent_env(&s, mine), Value::Array(named));
+    let mut calls: Vec<Value> = out["calls"].as_array().expect("calls").clone();
+    calls.extend(
+        out_named["calls"]
+            .as_array()
+            .expect("calls")
+            .iter()
+            .cloned(),
     );
-    let calls = out["calls"].as_array().expect("calls");
-    assert_eq!(calls.len(), 5);
-    for c in calls {
+    assert_eq!(calls.len(), 10);
+    for c in &calls {
         assert_eq!(c["is_error"], json!(true), "a tool error, not a crash: {c}");
         let t = c["text"].as_str().unwrap_or("");
         assert!(

@@ -36,7 +36,7 @@ pub fn prompt_suffix(task: u64, context: &str) -> String {
         note.push_str(context.trim_end());
     }
     note.push_str(&format!(
-        "\n\nWhen you are done, run: taskboard complete --task {task} --summary \"<one line on what you did>\" (or taskboard block --task {task} --reason \"…\" if you cannot go on). If you have the taskboard MCP tools, call `complete` or `block` instead; `status` shows this context again."
+        "\n\nWhen you are done, run: taskboard complete --task {task} --summary \"<one line on what you did>\" (or taskboard block --task {task} --reason \"…\" if you cannot go on). If you have the taskboard MCP tools, call `complete` or `block` (task {task}) instead; `status` shows this context again."
     ));
     note
 }

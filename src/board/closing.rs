@@ -120,6 +120,31 @@ impl Board {
         }
     }
 
+    /// Stops a task's sessions in their grace period at once (the task is being deleted).
+    pub(super) fn stop_closing_now(
+        &mut self,
+        id: TaskId,
+        who: &str,
+        now: Millis,
+        fx: &mut Vec<Effect>,
+    ) {
+        while let Some(pos) = self.closing.iter().position(|c| c.task == id) {
+            let c = self.closing.swap_remove(pos);
+            fx.push(Effect::Kill {
+                task: c.task,
+                attempt: c.attempt,
+            });
+            // Like the `delete` event itself: about a task that is gone.
+            self.audit(
+                None,
+                who,
+                "session_stopped",
+                json!({"task": id, "attempt": c.attempt, "why": "task deleted"}),
+                now,
+            );
+        }
+    }
+
     /// Sessions of `goal` in their grace period.
     pub(super) fn closing_in(&self, goal: TaskId) -> usize {
         self.closing

@@ -504,6 +504,8 @@ impl Board {
         let repo = self.goal_repo(id).unwrap_or_default();
         for &x in &ids {
             self.end_session(x, fx);
+            // A session in its grace period goes with its task (its slot is counted by task).
+            self.stop_closing_now(x, who, now, fx);
         }
         for &x in &ids {
             self.tasks[x as usize] = None;

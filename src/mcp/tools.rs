@@ -25,12 +25,20 @@ pub struct CompleteArgs {
     /// Ask a human to review the work before the task counts as done.
     #[serde(default)]
     pub review: bool,
+    /// The task to act on, only when your prompt names one (a session that serves several
+    /// tasks in turn); by default the task this session was started for.
+    #[serde(default)]
+    pub task: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct BlockArgs {
     /// Why you cannot go on, in one line a human can act on (what is missing or broken).
     pub reason: String,
+    /// The task to act on, only when your prompt names one (a session that serves several
+    /// tasks in turn); by default the task this session was started for.
+    #[serde(default)]
+    pub task: Option<u64>,
 }
 
 /// The kind of a subtask.
@@ -69,6 +77,10 @@ pub struct NewSubtask {
 pub struct SubtasksArgs {
     /// The subtasks, in the order they should run.
     pub tasks: Vec<NewSubtask>,
+    /// The task to act on, only when your prompt names one (a session that serves several
+    /// tasks in turn); by default the task this session was started for.
+    #[serde(default)]
+    pub task: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -77,6 +89,18 @@ pub struct ArtifactArgs {
     pub key: String,
     /// The value, as text (a URL, a branch name, a path, a short report).
     pub value: String,
+    /// The task to act on, only when your prompt names one (a session that serves several
+    /// tasks in turn); by default the task this session was started for.
+    #[serde(default)]
+    pub task: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct StatusArgs {
+    /// The task to act on, only when your prompt names one (a session that serves several
+    /// tasks in turn); by default the task this session was started for.
+    #[serde(default)]
+    pub task: Option<u64>,
 }
 
 type ToolResult = Result<String, String>;
@@ -100,17 +124,23 @@ impl TaskboardTools {
         TaskboardTools { data, task }
     }
 
-    fn task(&self) -> Result<u64, String> {
-        self.task.ok_or_else(|| {
+    /// The task a call is about: the one the agent named, else this session's.
+    fn task(&self, named: Option<u64>) -> Result<u64, String> {
+        named.or(self.task).ok_or_else(|| {
             "this session is not a taskboard task: TASKBOARD_TASK_ID is not set \
              (agents started by taskboard have it; by hand, run `taskboard mcp --task ID`)"
                 .to_string()
         })
     }
 
-    /// One call to the board, for this task's `/api/tasks/<id>/<what>`.
-    async fn call(&self, method: &str, what: &str, body: Option<Value>) -> Result<Value, String> {
-        let task = self.task()?;
+    /// One call to the board, for the task's `/api/tasks/<id>/<what>`.
+    async fn call(
+        &self,
+        task: u64,
+        method: &str,
+        what: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         // Found afresh on each call: a board started again (by hand) is found again.
         let client = Client::discover(&self.data)
             .map_err(board_error)?
@@ -142,15 +172,9 @@ impl TaskboardTools {
     /// later.
     #[tool]
     async fn complete(&self, Parameters(a): Parameters<CompleteArgs>) -> ToolResult {
-        let review = a.review;
-        let v = self
-            .call(
-                "POST",
-                "complete",
-                Some(json!({"summary": a.summary, "review": review})),
-            )
-            .await?;
-        let id = self.task()?;
+        let id = self.task(a.task)?;
+        let body = json!({"summary": a.summary, "review": a.review});
+        let v = self.call(id, "POST", "complete", Some(body)).await?;
         Ok(match v["status"].as_str() {
             Some("done") => {
                 format!("Task #{id} is done. You can stop now: this session ends in a few seconds.")
@@ -168,11 +192,11 @@ impl TaskboardTools {
     /// it.
     #[tool]
     async fn block(&self, Parameters(a): Parameters<BlockArgs>) -> ToolResult {
-        self.call("POST", "block", Some(json!({"reason": a.reason})))
+        let id = self.task(a.task)?;
+        self.call(id, "POST", "block", Some(json!({"reason": a.reason})))
             .await?;
         Ok(format!(
-            "Task #{} is blocked: {}. A human will look at it.",
-            self.task()?,
+            "Task #{id} is blocked: {}. A human will look at it.",
             a.reason
         ))
     }
@@ -183,10 +207,10 @@ impl TaskboardTools {
     /// session ends a few seconds later.
     #[tool]
     async fn subtasks(&self, Parameters(a): Parameters<SubtasksArgs>) -> ToolResult {
+        let id = self.task(a.task)?;
         let v = self
-            .call("POST", "subtasks", Some(json!({"tasks": a.tasks})))
+            .call(id, "POST", "subtasks", Some(json!({"tasks": a.tasks})))
             .await?;
-        let id = self.task()?;
         let children = ids(&v["children"]);
         Ok(if v["plan"].as_bool() == Some(true) {
             format!(
@@ -205,8 +229,9 @@ impl TaskboardTools {
     /// they wait, and the summaries and artifacts of what finished before you. Read it
     /// before you start and after a restart.
     #[tool]
-    async fn status(&self) -> ToolResult {
-        let v = self.call("GET", "context", None).await?;
+    async fn status(&self, Parameters(a): Parameters<StatusArgs>) -> ToolResult {
+        let id = self.task(a.task)?;
+        let v = self.call(id, "GET", "context", None).await?;
         Ok(v["text"].as_str().unwrap_or_default().to_string())
     }
 
@@ -214,17 +239,12 @@ impl TaskboardTools {
     /// get it in their prompts as {result.KEY}, and `status` shows it.
     #[tool]
     async fn artifact(&self, Parameters(a): Parameters<ArtifactArgs>) -> ToolResult {
-        self.call(
-            "POST",
-            "artifact",
-            Some(json!({"key": a.key, "value": a.value})),
-        )
-        .await?;
+        let id = self.task(a.task)?;
+        let body = json!({"key": a.key, "value": a.value});
+        self.call(id, "POST", "artifact", Some(body)).await?;
         Ok(format!(
-            "Stored artifact `{}` on task #{}; later prompts read it as {{result.{}}}.",
-            a.key,
-            self.task()?,
-            a.key
+            "Stored artifact `{}` on task #{id}; later prompts read it as {{result.{}}}.",
+            a.key, a.key
         ))
     }
 }
