@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: temp dirs, goal files, the real binary.
 #![allow(dead_code)]
 
+pub mod board_sim;
 pub mod tmux;
 pub mod tools;
 
