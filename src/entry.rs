@@ -72,6 +72,19 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 fn real_main(cli: Cli) -> Result<i32, Failure> {
+    if let Some(Cmd::Completions { shell }) = &cli.command {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(*shell, &mut cmd, "taskboard", &mut std::io::stdout());
+        return Ok(0);
+    }
+    if let Some(Cmd::Doctor { json }) = &cli.command {
+        let data = DataDir::resolve(cli.data_dir.as_deref());
+        return crate::doctor::run(&data, cli.config.as_deref(), *json);
+    }
+    if let Some(Cmd::Init { dir }) = &cli.command {
+        let config = cli.config.clone().or_else(Config::default_path);
+        return crate::init::run(dir, config);
+    }
     if let Some(Cmd::Logs { id, follow }) = &cli.command {
         return crate::logs::run(&DataDir::resolve(cli.data_dir.as_deref()), *id, *follow);
     }
