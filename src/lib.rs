@@ -21,6 +21,7 @@ pub mod hook_cmd;
 pub mod http;
 pub mod init;
 pub mod logs;
+pub mod mcp;
 pub mod model;
 pub mod runtime;
 pub mod selfexe;

@@ -56,6 +56,9 @@ pub struct Board {
     pub(super) allow_rules: Vec<crate::model::AllowRule>,
     /// Last permission request number handed out (this run).
     pub(super) next_request: u64,
+    /// Sessions waiting out their grace period after their agent's own call ended them
+    /// (not stored either).
+    pub(super) closing: Vec<super::closing::Closing>,
 }
 
 impl Board {
@@ -75,6 +78,7 @@ impl Board {
             pinned: Default::default(),
             allow_rules: Vec::new(),
             next_request: 0,
+            closing: Vec::new(),
         }
     }
 

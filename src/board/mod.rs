@@ -2,16 +2,21 @@
 //! effects (processes, timers, store) and feeds results back as events.
 
 mod agent_hooks;
+pub mod artifacts;
+mod closing;
 mod commands;
+pub mod context;
 mod edits;
 pub mod effects;
 mod machine;
 mod pinned;
+mod placeholders;
 mod reactions;
 mod schedule;
 mod subtasks;
 mod tree;
 
+pub use closing::SESSION_GRACE_MS;
 pub use effects::{AuditEvent, Changes, Effect, Event, Handled, SpawnSpec, Transition};
 pub use machine::{Board, GoalStats, Limits};
 pub use pinned::Pinned;

@@ -143,6 +143,9 @@ impl Board {
             }
             return;
         }
+        if self.closing_exited(id, attempt, code, signal.as_deref(), now) {
+            return;
+        }
         let Some(t) = self.task(id) else { return };
         if t.attempt != attempt || t.proc == Proc::Idle {
             self.audit(
@@ -340,6 +343,7 @@ impl Board {
     }
 
     pub(super) fn tick(&mut self, now: Millis, effects: &mut Vec<Effect>) {
+        self.stop_overdue_sessions(now, effects);
         let due: Vec<TaskId> = self
             .tasks()
             .filter(|t| {
@@ -360,6 +364,7 @@ impl Board {
                 && t.next_poll.is_some_and(|p| p <= now)
             {
                 if let (Some(cmd), Some(goal)) = (t.spec.poll.clone(), self.goal_repo(t.goal)) {
+                    let cmd = self.fill_results(t.goal, &cmd);
                     let attempt = t.attempt;
                     if let Some(t) = self.task_mut(id) {
                         t.poll_in_flight = true;

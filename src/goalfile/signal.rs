@@ -59,6 +59,23 @@ impl Builder<'_, '_> {
         }
         let Some(u) = &raw.pr_url else { return };
         let url = self.fill(u.get_ref());
+        if url.contains("{result.") {
+            // Filled when the gate arms, from an earlier task's result (an agent's `pr_url`
+            // artifact, say); the URL then names the repository and the PR.
+            if raw.pr.is_some() || raw.repo.is_some() {
+                cx.report(
+                    u.span(),
+                    format!(
+                        "`pr_url` \"{url}\" is filled from a result when the gate arms: \
+                         leave out `pr` and `repo`, the URL names both"
+                    ),
+                    field("pr_url"),
+                );
+                return;
+            }
+            spec.pr_url = Some(url);
+            return;
+        }
         let Some((repo, n)) = crate::signal_match::parse_pr_url(&url) else {
             let message = format!(
                 "`pr_url` \"{url}\" is not a pull request URL \
