@@ -113,9 +113,18 @@ fn claude_completes_through_the_taskboard_mcp_tool() {
         t["status"] == "done"
     });
     assert_eq!(t["summary"], "did it through MCP");
-    let first = &rig.server.turns()[0];
-    let tools = tool_names(first);
-    for name in ["mcp__taskboard__complete", "mcp__taskboard__block"] {
+    // The request the model answered with the call offered the board's tools.
+    let turns = rig.server.turns();
+    let asked = turns
+        .iter()
+        .find(|r| {
+            tool_names(r)
+                .iter()
+                .any(|t| t == "mcp__taskboard__complete")
+        })
+        .unwrap_or_else(|| panic!("never offered the tools:{}", rig.server.summary()));
+    let tools = tool_names(asked);
+    for name in ["mcp__taskboard__block", "mcp__taskboard__status"] {
         assert!(
             tools.iter().any(|t| t == name),
             "the model was not offered {name}: {tools:?}"
@@ -125,14 +134,21 @@ fn claude_completes_through_the_taskboard_mcp_tool() {
 
 #[test]
 fn claude_edits_a_file_then_completes_with_review_and_the_diff_shows_it() {
-    // Needs `taskboard mcp` (issue #13). Write is allowed by a rule, so nothing asks.
-    let rig = AgentRig::new(vec![], "allow = [\"Write\"]\n", &task(""));
+    // Write and committing are allowed by rules, so nothing asks. The review diff is the
+    // branch's commits (ARCHITECTURE: base..branch), so the agent commits, as told to.
+    let rig = AgentRig::new(
+        vec![],
+        "allow = [\"Write\", \"Bash(git add:*)\", \"Bash(git commit:*)\"]\n",
+        &task(""),
+    );
     let file = rig.worktree(2).join("NOTES.md");
     rig.server.push(vec![
         Turn::tool(
             "Write",
             json!({"file_path": file.display().to_string(), "content": "scripted edit\n"}),
         ),
+        bash("git add NOTES.md"),
+        bash("git commit -q -m 'Add notes'"),
         Turn::tool(
             "mcp__taskboard__complete",
             json!({"summary": "wrote NOTES.md", "review": true}),

@@ -101,6 +101,17 @@ impl AgentRig {
                 "1".to_string(),
             ),
             ("DISABLE_AUTOUPDATER".to_string(), "1".to_string()),
+            // A git identity, as a user has (the throw-away HOME has no ~/.gitconfig).
+            ("GIT_AUTHOR_NAME".to_string(), "Test User".to_string()),
+            (
+                "GIT_AUTHOR_EMAIL".to_string(),
+                "test@example.com".to_string(),
+            ),
+            ("GIT_COMMITTER_NAME".to_string(), "Test User".to_string()),
+            (
+                "GIT_COMMITTER_EMAIL".to_string(),
+                "test@example.com".to_string(),
+            ),
             (
                 "CODEX_HOME".to_string(),
                 home.join(".codex").display().to_string(),

@@ -11,7 +11,9 @@
 //! Which requests take a turn: agents also send side requests (Claude Code asks a small
 //! model for a title, token counts, a quota probe). Only a request that offers tools
 //! (Anthropic, Responses) or is a chat completion takes the next scripted turn; any other
-//! gets a short text answer and takes none, so a script is exactly the conversation.
+//! gets a short text answer and takes none, so a script is exactly the conversation. A
+//! scripted MCP tool call the agent does not offer yet waits behind Claude Code's
+//! `WaitForMcpServers`, as a real model would call it.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -179,8 +181,37 @@ fn summary(reqs: &[Recorded]) -> String {
         let body = r.body.to_string();
         let cut: String = body.chars().take(300).collect();
         s.push_str(&format!("\n  {} turn={} {}", r.path, r.turn, cut));
+        let tools = tool_names(&r.body);
+        if !tools.is_empty() {
+            s.push_str(&format!("\n    tools offered: {}", tools.join(" ")));
+        }
+        // The last tool result says what the agent's tool call got.
+        if let Some(result) = last_tool_result(&r.body) {
+            let cut: String = result.chars().take(400).collect();
+            s.push_str(&format!("\n    last tool result: {cut}"));
+        }
     }
     s
+}
+
+/// The text of the last tool result in a request (Anthropic `tool_result`, Responses
+/// `function_call_output`, chat `role: tool`).
+pub fn last_tool_result(body: &Value) -> Option<String> {
+    let items = body["messages"]
+        .as_array()
+        .or_else(|| body["input"].as_array())?;
+    let mut found = None;
+    for m in items {
+        if m["type"] == "function_call_output" || m["role"] == "tool" {
+            found = Some(flatten_text(m));
+        }
+        for c in m["content"].as_array().into_iter().flatten() {
+            if c["type"] == "tool_result" {
+                found = Some(flatten_text(&c["content"]));
+            }
+        }
+    }
+    found
 }
 
 /// The text of every `role: user` message in a request (Anthropic, Responses or chat),
@@ -263,10 +294,12 @@ async fn serve(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let (turn, n) = {
         let mut g = shared.inner.lock().expect("lock");
         g.calls += 1;
-        let turn = if takes_turn {
-            g.script.pop_front()
-        } else {
+        let turn = if !takes_turn {
             None
+        } else if let Some(wait) = wait_for_mcp(g.script.front(), &body) {
+            Some(wait)
+        } else {
+            g.script.pop_front()
         };
         (turn.unwrap_or_else(|| Turn::text("ok")), g.calls)
     };
@@ -280,6 +313,19 @@ async fn serve(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Api::Chat if stream => sse(chat_chunks(&turn, n), "data: [DONE]\n\n"),
         Api::Chat => axum::Json(chat_message(&turn, n)).into_response(),
     }
+}
+
+/// What a real model does when its next tool is an MCP tool the agent does not offer yet
+/// but it offers `WaitForMcpServers` (Claude Code sends its first request while its MCP
+/// servers still connect): it calls that first. The scripted turn stays next.
+fn wait_for_mcp(next: Option<&Turn>, body: &Value) -> Option<Turn> {
+    let Some(Turn::Tool { name, .. }) = next else {
+        return None;
+    };
+    let offered = tool_names(body);
+    let missing = name.starts_with("mcp__") && !offered.contains(name);
+    (missing && offered.iter().any(|t| t == "WaitForMcpServers"))
+        .then(|| Turn::tool("WaitForMcpServers", json!({})))
 }
 
 enum Api {
