@@ -305,3 +305,126 @@ fn the_hook_never_fails_the_agent() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("taskboard hook:"));
 }
+
+/// Every file under `dir` with its bytes and mode, sorted by path.
+fn snapshot(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let mode = e.metadata().unwrap().permissions().mode();
+            if p.is_dir() {
+                stack.push(p.clone());
+                out.push((p, Vec::new(), mode));
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap(), mode));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn wiring_sessions_never_writes_the_users_own_agent_config() {
+    // A user's Claude Code and Codex configuration in a throw-away HOME; three sessions on
+    // profiles wired like claude, codex and aider (a script standing in for each program,
+    // recording its arguments). The board writes its files under <data>/agents/<task>/ and
+    // not one byte, file or mode under HOME.
+    let s = Scratch::new();
+    let home = s.path().join("home");
+    std::fs::create_dir_all(home.join(".claude")).unwrap();
+    std::fs::create_dir_all(home.join(".codex")).unwrap();
+    std::fs::write(
+        home.join(".claude.json"),
+        "{\"hasCompletedOnboarding\": true, \"mcpServers\": {\"mine\": {\"command\": \"x\"}}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.join(".claude/settings.json"),
+        "{\"hooks\": {\"Stop\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"true\"}]}]}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.join(".codex/config.toml"),
+        "model = \"mine\"\n[mcp_servers.mine]\ncommand = \"x\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.join(".codex/auth.json"),
+        "{\"OPENAI_API_KEY\": \"sk-mine\"}\n",
+    )
+    .unwrap();
+    let before = snapshot(&home);
+    let agent = s.file(
+        "agent.sh",
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"args-$TASKBOARD_TASK_ID\"\nenv > \"env-$TASKBOARD_TASK_ID\"\nexec sleep 60\n",
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut config = String::from("spawns_per_minute = 100\n");
+    for kind in ["claude", "codex", "aider"] {
+        config.push_str(&format!(
+            "[agents.fake-{kind}]\ncommand = [{}, \"{{prompt}}\"]\nintegration = \"{kind}\"\n",
+            toml_str(&agent.display().to_string())
+        ));
+    }
+    std::fs::write(s.path().join("config.toml"), config).unwrap();
+    let mut goal = String::from("title = \"Wired\"\nparallel = true\n");
+    for kind in ["claude", "codex", "aider"] {
+        goal.push_str(&format!(
+            "[[task]]\ntitle = \"{kind}\"\nagent = \"fake-{kind}\"\nprompt = \"go\"\nworktree = false\n"
+        ));
+    }
+    let goal = s.file("g.toml", &goal);
+    let env = vec![
+        ("HOME".to_string(), home.display().to_string()),
+        (
+            "CODEX_HOME".to_string(),
+            home.join(".codex").display().to_string(),
+        ),
+    ];
+    let live = Live::start_env(&s, Some(&goal), &[], &env);
+    let ids: Vec<u64> = ["claude", "codex", "aider"]
+        .iter()
+        .map(|k| id_of(&s, k))
+        .collect();
+    let started = wait_for(Duration::from_secs(15), || {
+        ids.iter()
+            .all(|id| s.path().join(format!("env-{id}")).exists())
+    });
+    assert!(
+        started,
+        "the stand-in agents did not start: {}",
+        live.printed()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let agents = s.data().join("agents");
+    // Claude Code: its MCP config and settings, passed by flag.
+    let args = s.read(&format!("args-{}", ids[0]));
+    for want in ["--mcp-config", "--settings"] {
+        assert!(args.lines().any(|l| l == want), "{want} not passed: {args}");
+    }
+    let settings =
+        std::fs::read_to_string(agents.join(format!("{}/settings.json", ids[0]))).unwrap();
+    assert!(settings.contains("hook claude"), "{settings}");
+    // Codex: its own CODEX_HOME, the user's settings and servers kept.
+    let codex_env = s.read(&format!("env-{}", ids[1]));
+    let codex_home = agents.join(format!("{}/codex", ids[1]));
+    assert!(
+        codex_env.contains(&format!("CODEX_HOME={}", codex_home.display())),
+        "{codex_env}"
+    );
+    let cfg = std::fs::read_to_string(codex_home.join("config.toml")).unwrap();
+    assert!(cfg.contains("mine") && cfg.contains("taskboard"), "{cfg}");
+    // aider: its notifications command.
+    let args = s.read(&format!("args-{}", ids[2]));
+    assert!(args.contains("--notifications-command"), "{args}");
+    assert_eq!(snapshot(&home), before, "the board wrote under HOME");
+    drop(live);
+    assert_eq!(snapshot(&home), before, "the board wrote under HOME");
+}
