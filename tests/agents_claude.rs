@@ -295,7 +295,7 @@ fn request_changes_types_the_comment_into_the_open_claude_session() {
         "Please also add a test",
     ]);
     assert!(out.status.success(), "{}", text(&out));
-    let turns = rig.server.wait_turns(3, STEP);
+    let turns = rig.wait_turns(2, 3, STEP);
     assert!(
         last_user(&turns[2]).contains("Please also add a test"),
         "the comment is not the next user message: {}",
@@ -328,7 +328,7 @@ fn kill_9_then_restart_resumes_the_same_claude_conversation() {
     std::thread::sleep(Duration::from_millis(700));
     assert_eq!(rig.server.turns().len(), 1, "Shift+Enter sent the prompt");
     rig.type_into(&live, 2, "\r");
-    let turns = rig.server.wait_turns(2, STEP);
+    let turns = rig.wait_turns(2, 2, STEP);
     assert!(
         last_user(&turns[1]).contains("line one\nline two"),
         "Shift+Enter did not make a new line: {:?}",
@@ -340,7 +340,7 @@ fn kill_9_then_restart_resumes_the_same_claude_conversation() {
     let session = by_title(&flatten(&rig.s.status()), "Work").clone();
     live.kill9();
     let live = rig.restart();
-    let turns = rig.server.wait_turns(3, START);
+    let turns = rig.wait_turns(2, 3, START);
     let all = model_server::flatten_text(&turns[2]["messages"]);
     for earlier in [
         "first answer",

@@ -202,6 +202,25 @@ impl AgentRig {
         t
     }
 
+    /// Waits for `n` conversation requests; fails with the requests, the agent's screen
+    /// and the task's audit.
+    pub fn wait_turns(
+        &self,
+        id: u64,
+        n: usize,
+        limit: std::time::Duration,
+    ) -> Vec<serde_json::Value> {
+        let ok = crate::common::wait_for(limit, || self.server.turns().len() >= n);
+        assert!(
+            ok,
+            "waited {limit:?} for {n} conversation requests\nmodel server:{}\nagent screen (end of log): {}\naudit: {}",
+            self.server.summary(),
+            self.log_tail(id),
+            crate::common::text(&self.s.run(&["audit", &id.to_string()]))
+        );
+        self.server.turns()
+    }
+
     /// The end of a task's log, escape sequences dropped, for failure messages.
     pub fn log_tail(&self, id: u64) -> String {
         let raw =
