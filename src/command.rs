@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{NewTask, TaskId};
+use crate::model::{LandStrategy, NewTask, TaskId};
 use crate::signal_match::SignalTarget;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +80,15 @@ pub enum Command {
     Delete {
         task: TaskId,
     },
+    /// Land a finished agent task or group now: a land task is added to its goal and runs.
+    Land {
+        task: TaskId,
+        /// Default: the goal's recorded branch.
+        into: Option<String>,
+        /// Default: merge.
+        strategy: Option<LandStrategy>,
+        pr: bool,
+    },
     Pause,
     Resume,
     /// An agent's hook holds a tool call until someone answers (`AnswerPermission`).
@@ -145,6 +154,7 @@ impl Command {
             Command::Skip { .. } => "skip",
             Command::Stop { .. } => "stop",
             Command::Delete { .. } => "delete",
+            Command::Land { .. } => "land",
             Command::Pause => "pause",
             Command::Resume => "resume",
             Command::AskPermission { .. } => "ask_permission",

@@ -309,10 +309,15 @@ fn a_profile_agents_first_prompt_carries_where_its_task_stands() {
         "{first}"
     );
     let second = s.read("prompt-3.txt");
+    // The board's executable by its absolute path, as an agent whose shell resets PATH needs.
+    let done = format!(
+        "When you are done, run: {} complete --task 3",
+        s.data().join("bin/taskboard").display()
+    );
     for want in [
         "Write it, following notes-2.md\n\nWhere this task stands (taskboard):\n",
         "- Finished: #2 plan (done): finished 2 [artifacts: notes=notes-2.md]",
-        "When you are done, run: taskboard complete --task 3",
+        done.as_str(),
         "the taskboard MCP tools",
     ] {
         assert!(second.contains(want), "missing {want:?} in:\n{second}");

@@ -75,6 +75,15 @@ pub fn request(cmd: &Command) -> Option<Request> {
             path: format!("/api/tasks/{task}"),
             body: None,
         },
+        Command::Land {
+            task,
+            into,
+            strategy,
+            pr,
+        } => post(
+            t(task, "land"),
+            json!({"into": into, "strategy": strategy, "pr": pr}),
+        ),
         Command::Pause => post("/api/pause".into(), json!({})),
         Command::Resume => post("/api/resume".into(), json!({})),
         Command::AnswerPermission {
@@ -138,7 +147,8 @@ pub fn task_of(cmd: &Command) -> Option<u64> {
         | Command::AskPermission { task, .. }
         | Command::AnswerPermission { task, .. }
         | Command::ExpirePermission { task, .. }
-        | Command::Hook { task, .. } => Some(*task),
+        | Command::Hook { task, .. }
+        | Command::Land { task, .. } => Some(*task),
         Command::AddGoal { .. }
         | Command::ResolveSignals { .. }
         | Command::Pause

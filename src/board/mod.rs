@@ -8,6 +8,7 @@ mod commands;
 pub mod context;
 mod edits;
 pub mod effects;
+mod land;
 mod machine;
 mod pinned;
 mod placeholders;
@@ -17,7 +18,10 @@ mod subtasks;
 mod tree;
 
 pub use closing::SESSION_GRACE_MS;
-pub use effects::{AuditEvent, Changes, Effect, Event, Handled, SpawnSpec, Transition};
+pub use effects::{
+    AuditEvent, Changes, Effect, Event, Handled, LandJob, LandTarget, PrJob, SpawnSpec, Transition,
+};
+pub use land::Watched;
 pub use machine::{Board, GoalStats, Limits};
 pub use pinned::Pinned;
 pub mod driver;

@@ -51,9 +51,10 @@ impl Board {
             })
     }
 
-    /// A signal gate about to arm whose `pr_url` names a result: fills it and sets the PR
-    /// it waits on (`repo` + `pr`, what matching reads). `Err` says why it cannot arm.
-    pub(super) fn fill_gate_target(&mut self, id: TaskId) -> Result<(), String> {
+    /// A signal gate whose `pr_url` names results (`"{result.pr_url}"`: an agent's artifact,
+    /// the PR a land task opened), filled when it arms: sets the PR it waits on (`repo` +
+    /// `pr`, what matching reads). `Err` says why it cannot wait yet.
+    pub(super) fn fill_gate(&mut self, id: TaskId) -> Result<(), String> {
         let Some(t) = self.task(id) else {
             return Ok(());
         };
@@ -66,12 +67,20 @@ impl Board {
             return Ok(());
         };
         let url = self.fill_results(t.goal, &template);
+        if let Some(start) = url.find(RESULT_PLACEHOLDER) {
+            let name = url[start + RESULT_PLACEHOLDER.len()..]
+                .split('}')
+                .next()
+                .unwrap_or("");
+            return Err(format!(
+                "pr_url \"{template}\": no finished task of this goal has `{name}` in its result; \
+                 retry (R) once one has"
+            ));
+        };
         let Some((repo, pr)) = crate::signal_match::parse_pr_url(&url) else {
-            return Err(if url.contains(RESULT_PLACEHOLDER) {
-                format!("pr_url {template}: no finished task of this goal has that result yet")
-            } else {
-                format!("pr_url {template} is \"{url}\", not a pull request URL")
-            });
+            return Err(format!(
+                "pr_url \"{url}\" (from \"{template}\") is not a pull request URL"
+            ));
         };
         if let Some(t) = self.task_mut(id) {
             t.spec.repo = Some(repo);

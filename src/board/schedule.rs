@@ -234,7 +234,7 @@ impl Board {
                 for i in 0..t.children.len() {
                     let c = t.children[i];
                     let (mut c_ok, mut c_block) = (ok, blocker);
-                    if !t.spec.parallel && i > 0 {
+                    if !t.spec.parallel && i > 0 && !self.on_demand(c) {
                         let p = t.children[i - 1];
                         match status_of(self, p) {
                             Some(s) if s.is_satisfied() => chain = None,
@@ -269,6 +269,7 @@ impl Board {
                     }),
                     Kind::HumanReview => self.arm_review(id, now),
                     Kind::Signal => self.arm_signal(id, now),
+                    Kind::Land => self.start_land(id, now),
                     Kind::Group => {}
                 },
                 Status::Pending => {
@@ -316,7 +317,7 @@ impl Board {
     }
 
     fn arm_signal(&mut self, id: TaskId, now: Millis) {
-        if let Err(why) = self.fill_gate_target(id) {
+        if let Err(why) = self.fill_gate(id) {
             // What it waits on comes from an earlier task that has not given it: a human
             // fixes that (e.g. stores the artifact) and retries the gate.
             self.set_status(id, Status::Blocked, why.clone(), "", "board", now);

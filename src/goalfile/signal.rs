@@ -60,8 +60,9 @@ impl Builder<'_, '_> {
         let Some(u) = &raw.pr_url else { return };
         let url = self.fill(u.get_ref());
         if url.contains("{result.") {
-            // Filled when the gate arms, from an earlier task's result (an agent's `pr_url`
-            // artifact, say); the URL then names the repository and the PR.
+            // Filled from the results of earlier tasks when the gate arms (an agent's `pr_url`
+            // artifact, the PR a land task opened) and checked then; the URL then names the
+            // repository and the PR.
             if raw.pr.is_some() || raw.repo.is_some() {
                 cx.report(
                     u.span(),
