@@ -114,6 +114,9 @@ impl Serialize for Node<'_> {
         m.serialize_entry("key", &t.spec.key)?;
         m.serialize_entry("kind", t.kind.as_str())?;
         m.serialize_entry("parent", &t.parent)?;
+        if t.kind == Kind::Agent {
+            m.serialize_entry("permission", &permission_json(t))?;
+        }
         if signal {
             m.serialize_entry("pr", &t.spec.pr)?;
         } else if let Some(l) = land {
@@ -135,6 +138,9 @@ impl Serialize for Node<'_> {
         }
         m.serialize_entry("summary", &t.summary)?;
         m.serialize_entry("title", &t.spec.title)?;
+        if t.kind == Kind::Agent {
+            m.serialize_entry("turn_ended", &t.turn_ended)?;
+        }
         if let Some(w) = work {
             m.serialize_entry("worktree", &w.path)?;
         }
@@ -148,6 +154,16 @@ pub fn conflicts_json(c: &[crate::model::Conflict]) -> Value {
         .iter()
         .map(|x| json!({"task": x.task, "branch": x.branch, "files": x.files}))
         .collect::<Vec<_>>())
+}
+
+/// An agent's open permission request, or null.
+fn permission_json(t: &Task) -> Value {
+    match &t.permission {
+        Some(a) => {
+            json!({"request": a.request, "tool": a.tool, "input": a.input, "summary": a.summary(), "asked_at": a.asked_at})
+        }
+        None => Value::Null,
+    }
 }
 
 fn attention(t: &Task) -> Option<&str> {
@@ -300,6 +316,10 @@ mod tests {
         if t.diff_hash.is_some() {
             v["diff_hash"] = json!(t.diff_hash);
             v["diff_stat"] = json!(t.diff_stat);
+        }
+        if t.kind == Kind::Agent {
+            v["turn_ended"] = json!(t.turn_ended);
+            v["permission"] = permission_json(t);
         }
         if let Some(w) = &t.workdir {
             v["branch"] = json!(w.branch);
