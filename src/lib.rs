@@ -21,6 +21,7 @@ pub mod http;
 pub mod init;
 pub mod logs;
 pub mod model;
+pub mod notify;
 pub mod runtime;
 pub mod selfexe;
 pub mod shell;
