@@ -161,7 +161,11 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
     };
     let (handle, store) = driver::start(board, store, parts)
         .map_err(|e| StartError::Board(format!("cannot start the board's thread: {e}")))?;
-    if let Some(command) = config.notify_command.clone().filter(|c| !c.trim().is_empty()) {
+    if let Some(command) = config
+        .notify_command
+        .clone()
+        .filter(|c| !c.trim().is_empty())
+    {
         crate::notify::start(&handle, command);
     }
     let state = crate::http::AppState::new(handle.clone(), keys, store.clone());

@@ -229,7 +229,10 @@ fn hostile_input_gets_clear_errors_and_the_board_keeps_serving() {
     let ending = closing_of(&mut slow);
     let took = started.elapsed();
     assert_eq!(ending, "closed", "after {took:?}");
-    assert!(took <= Duration::from_secs(12), "slowloris held for {took:?}");
+    assert!(
+        took <= Duration::from_secs(12),
+        "slowloris held for {took:?}"
+    );
     // Still alive and unchanged.
     let (code, v) = live.req("GET", &format!("/api/tasks/{gate}"), None);
     assert_eq!((code, v["status"].as_str()), (200, Some("active")));

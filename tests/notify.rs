@@ -38,7 +38,10 @@ fn each_inbox_item_runs_notify_command_with_its_json_and_no_token() {
     );
     std::fs::write(
         s.path().join("config.toml"),
-        format!("spawns_per_minute = 100\nnotify_command = {}\n", toml_str(&notifier)),
+        format!(
+            "spawns_per_minute = 100\nnotify_command = {}\n",
+            toml_str(&notifier)
+        ),
     )
     .unwrap();
     let goal = format!(
@@ -75,7 +78,10 @@ fn each_inbox_item_runs_notify_command_with_its_json_and_no_token() {
     let b = by_id(stuck);
     assert_eq!(b["status"], "blocked", "{b}");
     assert!(
-        b["reason"].as_str().unwrap_or("").contains("need an API key"),
+        b["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("need an API key"),
         "{b}"
     );
     assert!(b["at"].as_u64().is_some(), "{b}");

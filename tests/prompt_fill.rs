@@ -19,5 +19,9 @@ fn a_prompt_that_mentions_placeholders_reaches_the_agent_unchanged() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(s.read("prompt.txt"), prompt, "the prompt was rewritten");
     let id = id_of(&s, "agent");
-    assert_eq!(s.read("id.txt"), id.to_string(), "the command's own {{task_id}}");
+    assert_eq!(
+        s.read("id.txt"),
+        id.to_string(),
+        "the command's own {{task_id}}"
+    );
 }

@@ -158,7 +158,11 @@ fn s_steps_aside_for_a_shell_in_the_task_dir_and_comes_back() {
 fn q_asks_before_quitting_a_running_board() {
     let _serial = serial();
     let s = Scratch::new();
-    let goal = one_task_goal(&s, "Sleeper", &["sh", "-c", "echo $$ > pid.txt; exec sleep 600"]);
+    let goal = one_task_goal(
+        &s,
+        "Sleeper",
+        &["sh", "-c", "echo $$ > pid.txt; exec sleep 600"],
+    );
     let t = Tmux::start(&s, &["run", &goal], &[], (200, 50));
     t.wait_for("#2 Sleeper task · active", LONG);
     t.keys(&["q"]);
@@ -181,7 +185,11 @@ fn q_asks_before_quitting_a_running_board() {
         (Some("active"), Some("")),
         "quitting decides nothing about the task; the next start recovers it: {task}"
     );
-    let pid: i32 = s.read("pid.txt").trim().parse().expect("the agent wrote its pid");
+    let pid: i32 = s
+        .read("pid.txt")
+        .trim()
+        .parse()
+        .expect("the agent wrote its pid");
     assert!(
         wait_for(Duration::from_secs(10), || !pid_alive(pid)),
         "the agent (pid {pid}) outlived the board that quit"
