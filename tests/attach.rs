@@ -100,7 +100,17 @@ fn detach_and_attach_again_the_agent_keeps_running_and_takes_keys() {
     // The terminal goes away (the TUI dies with it); the agent does not.
     t.tmux(&["kill-server"]);
     drop(t);
-    std::thread::sleep(Duration::from_millis(1500));
+    // Bounded by an event, not a sleep: the agent goes on ticking into its log.
+    let log = up.s.data().join("logs/2.log");
+    let ticked = |n: u64| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(&format!("tick {n} pid {agent}"))
+    };
+    assert!(
+        wait_for(LONG, || ticked(seen + 3)),
+        "the agent stopped ticking once the TUI was gone"
+    );
     assert!(pid_alive(agent), "the agent died with the TUI");
     assert!(pid_alive(up.pid), "the board died with the TUI");
 

@@ -54,42 +54,6 @@ impl Fill<'_> {
     }
 }
 
-#[cfg(test)]
-mod fill_tests {
-    use super::*;
-
-    fn fill<'a>(prompt: &'a str) -> Fill<'a> {
-        Fill {
-            prompt,
-            prompt_file: Path::new("/p/prompt.txt"),
-            task_id: 7,
-            session_id: "s-1",
-            worktree: Path::new("/w/7"),
-        }
-    }
-
-    #[test]
-    fn each_placeholder_is_filled_once() {
-        let f = fill("see {worktree} and {task_id} {session_id} {prompt_file} {prompt}");
-        assert_eq!(
-            f.apply("{prompt}"),
-            "see {worktree} and {task_id} {session_id} {prompt_file} {prompt}"
-        );
-        assert_eq!(
-            f.apply("--id={task_id} -C {worktree} {session_id} @{prompt_file}"),
-            "--id=7 -C /w/7 s-1 @/p/prompt.txt"
-        );
-    }
-
-    #[test]
-    fn unknown_names_and_stray_braces_stay_as_written() {
-        let f = fill("x");
-        assert_eq!(f.apply("{nope} {{prompt}} { } {"), "{nope} {x} { } {");
-        assert_eq!(f.apply("a}b{"), "a}b{");
-        assert_eq!(f.apply("{{task_id}"), "{7");
-    }
-}
-
 /// The note appended to agent prompts so they know how to finish. It names the board's own
 /// executable by its absolute path (`exe`, from [`crate::selfexe::agent_exe`]), so an agent
 /// whose shell resets `PATH` still reaches the board.
@@ -231,4 +195,40 @@ pub fn find_program_in(
             .map(|d| d.join(program))
             .find(|p| p.is_file())
     })
+}
+
+#[cfg(test)]
+mod fill_tests {
+    use super::*;
+
+    fn fill<'a>(prompt: &'a str) -> Fill<'a> {
+        Fill {
+            prompt,
+            prompt_file: Path::new("/p/prompt.txt"),
+            task_id: 7,
+            session_id: "s-1",
+            worktree: Path::new("/w/7"),
+        }
+    }
+
+    #[test]
+    fn each_placeholder_is_filled_once() {
+        let f = fill("see {worktree} and {task_id} {session_id} {prompt_file} {prompt}");
+        assert_eq!(
+            f.apply("{prompt}"),
+            "see {worktree} and {task_id} {session_id} {prompt_file} {prompt}"
+        );
+        assert_eq!(
+            f.apply("--id={task_id} -C {worktree} {session_id} @{prompt_file}"),
+            "--id=7 -C /w/7 s-1 @/p/prompt.txt"
+        );
+    }
+
+    #[test]
+    fn unknown_names_and_stray_braces_stay_as_written() {
+        let f = fill("x");
+        assert_eq!(f.apply("{nope} {{prompt}} { } {"), "{nope} {x} { } {");
+        assert_eq!(f.apply("a}b{"), "a}b{");
+        assert_eq!(f.apply("{{task_id}"), "{7");
+    }
 }
