@@ -91,6 +91,33 @@ pub enum Cmd {
         task: u64,
         file: PathBuf,
     },
+    /// Store a named result on an agent task (for agents; the task defaults to
+    /// $TASKBOARD_TASK_ID). Later prompts read it as {result.KEY}; `context` shows it.
+    Artifact {
+        #[arg(long, env = "TASKBOARD_TASK_ID")]
+        task: u64,
+        /// The name (letters, digits, `_`, `-`, `.`), e.g. pr_url.
+        key: String,
+        /// The value (text).
+        value: String,
+    },
+    /// Print where a task stands: goal, group, prompt, siblings, and what finished before it
+    /// (for agents; the task defaults to $TASKBOARD_TASK_ID).
+    Context {
+        #[arg(long, env = "TASKBOARD_TASK_ID")]
+        task: u64,
+        /// Print the JSON form (the text is its `text` field).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the taskboard tools (complete, block, subtasks, status, artifact) to an agent
+    /// over MCP on stdin/stdout. Register it once: `claude mcp add taskboard -- taskboard mcp`.
+    /// The board and task come from the agent's TASKBOARD_URL, TASKBOARD_TOKEN and
+    /// TASKBOARD_TASK_ID (run by hand: --task ID and the data dir's running board).
+    Mcp {
+        #[arg(long, env = "TASKBOARD_TASK_ID")]
+        task: Option<u64>,
+    },
     /// Approve a review or approval gate.
     Approve {
         id: u64,

@@ -52,6 +52,12 @@ pub enum Command {
         task: TaskId,
         reason: String,
     },
+    /// An agent stores a named result on its task (`{result.KEY}` for later prompts).
+    Artifact {
+        task: TaskId,
+        key: String,
+        value: serde_json::Value,
+    },
     /// An agent splits its own task into these children.
     Subtasks {
         task: TaskId,
@@ -97,6 +103,7 @@ impl Command {
             Command::ResolveSignals { .. } => "resolve_signals",
             Command::Complete { .. } => "complete",
             Command::Block { .. } => "block",
+            Command::Artifact { .. } => "artifact",
             Command::Subtasks { .. } => "subtasks",
             Command::EditPrompt { .. } => "edit_prompt",
             Command::Retry { .. } => "retry",

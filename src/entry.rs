@@ -88,6 +88,13 @@ fn real_main(cli: Cli) -> Result<i32, Failure> {
     if let Some(Cmd::Logs { id, follow }) = &cli.command {
         return crate::logs::run(&DataDir::resolve(cli.data_dir.as_deref()), *id, *follow);
     }
+    if let Some(Cmd::Mcp { task }) = &cli.command {
+        let data = DataDir::resolve(cli.data_dir.as_deref());
+        return crate::mcp::run(data, *task).map_err(|e| Failure {
+            message: e.to_string(),
+            code: 1,
+        });
+    }
     if let Some(Cmd::Shell { id }) = &cli.command {
         return crate::shell::run(&DataDir::resolve(cli.data_dir.as_deref()), *id);
     }

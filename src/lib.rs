@@ -20,6 +20,7 @@ pub mod headless;
 pub mod http;
 pub mod init;
 pub mod logs;
+pub mod mcp;
 pub mod model;
 pub mod notify;
 pub mod runtime;

@@ -184,12 +184,30 @@ fn task_and_goal_tokens_only_act_on_their_own_tasks() {
         as_token(&live, &ta, "GET", &format!("/api/tasks/{a}"), None),
         200
     );
+    assert_eq!(
+        as_token(&live, &ta, "GET", &format!("/api/tasks/{a}/context"), None),
+        200
+    );
+    assert_eq!(
+        as_token(
+            &live,
+            &ta,
+            "POST",
+            &format!("/api/tasks/{a}/artifact"),
+            Some(r#"{"key":"k","value":"v"}"#)
+        ),
+        200
+    );
     // Denied: other tasks, and every admin word even on its own task.
     let denied: Vec<(&str, String)> = vec![
         ("GET", format!("/api/tasks/{b}")),
         ("POST", format!("/api/tasks/{b}/block")),
         ("POST", format!("/api/tasks/{b}/complete")),
         ("POST", format!("/api/tasks/{b}/subtasks")),
+        ("POST", format!("/api/tasks/{b}/artifact")),
+        ("GET", format!("/api/tasks/{b}/context")),
+        ("GET", format!("/api/tasks/{x}/context")),
+        ("POST", format!("/api/tasks/{x}/artifact")),
         ("POST", format!("/api/tasks/{gate}/signal")),
         ("POST", format!("/api/tasks/{x}/block")),
         ("POST", format!("/api/tasks/{a}/decision")),
@@ -240,6 +258,14 @@ fn task_and_goal_tokens_only_act_on_their_own_tasks() {
     );
     assert_eq!(
         as_token(&live, &tg, "GET", &format!("/api/tasks/{x}"), None),
+        403
+    );
+    assert_eq!(
+        as_token(&live, &tg, "GET", &format!("/api/tasks/{b}/context"), None),
+        200
+    );
+    assert_eq!(
+        as_token(&live, &tg, "GET", &format!("/api/tasks/{x}/context"), None),
         403
     );
     assert_eq!(

@@ -54,28 +54,36 @@ impl Fill<'_> {
     }
 }
 
-/// The note appended to agent prompts so they know how to finish. It names the board's own
-/// executable by its absolute path (`exe`, from [`crate::selfexe::agent_exe`]), so an agent
-/// whose shell resets `PATH` still reaches the board.
-pub fn prompt_suffix(task: u64, exe: &Path) -> String {
+/// The note appended to agent prompts: where the task stands (its compact context), then
+/// how to report back. It names the board's own executable by its absolute path (`exe`, from
+/// [`crate::selfexe::agent_exe`]), so an agent whose shell resets `PATH` still reaches the
+/// board.
+pub fn prompt_suffix(task: u64, context: &str, exe: &Path) -> String {
     let exe = crate::selfexe::shell_word(exe);
-    format!(
-        "\n\nWhen you are done, run: {exe} complete --task {task} --summary \"<one line on what you did>\" (or {exe} block --task {task} --reason \"…\" if you cannot go on)."
-    )
+    let mut note = String::new();
+    if !context.trim().is_empty() {
+        note.push_str("\n\n");
+        note.push_str(context.trim_end());
+    }
+    note.push_str(&format!(
+        "\n\nWhen you are done, run: {exe} complete --task {task} --summary \"<one line on what you did>\" (or {exe} block --task {task} --reason \"…\" if you cannot go on). If you have the taskboard MCP tools, call `complete` or `block` (task {task}) instead; `status` shows this context again."
+    ));
+    note
 }
 
-/// A prompt typed into an open session, with the profile's note on how to finish.
+/// A prompt typed into an open session, with the profile's note (context, how to finish).
 pub fn typed_prompt(
     cfg: &Config,
     agent: Option<&str>,
     prompt: &str,
+    context: &str,
     task: u64,
     exe: &Path,
 ) -> String {
     let name = agent.unwrap_or(&cfg.default_agent);
     match cfg.agents.get(name) {
         Some(p) if !p.prompt_suffix => prompt.to_string(),
-        _ => format!("{prompt}{}", prompt_suffix(task, exe)),
+        _ => format!("{prompt}{}", prompt_suffix(task, context, exe)),
     }
 }
 
@@ -123,7 +131,11 @@ pub fn plan(
                 _ => p.command.clone(),
             };
             let prompt = if p.prompt_suffix {
-                format!("{}{}", spec.prompt, prompt_suffix(spec.task, exe))
+                format!(
+                    "{}{}",
+                    spec.prompt,
+                    prompt_suffix(spec.task, &spec.context, exe)
+                )
             } else {
                 spec.prompt.clone()
             };

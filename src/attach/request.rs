@@ -62,6 +62,9 @@ pub fn request(cmd: &Command) -> Option<Request> {
             json!({"summary": summary, "review": review, "artifacts": artifacts}),
         ),
         Command::Block { task, reason } => post(t(task, "block"), json!({"reason": reason})),
+        Command::Artifact { task, key, value } => {
+            post(t(task, "artifact"), json!({"key": key, "value": value}))
+        }
         Command::Subtasks { .. } => return None,
         Command::EditPrompt { task, prompt } => post(t(task, "prompt"), json!({"prompt": prompt})),
         Command::Retry { task } => post(t(task, "retry"), json!({})),
@@ -122,6 +125,7 @@ pub fn task_of(cmd: &Command) -> Option<u64> {
         | Command::Signal { task, .. }
         | Command::Complete { task, .. }
         | Command::Block { task, .. }
+        | Command::Artifact { task, .. }
         | Command::Subtasks { task, .. }
         | Command::EditPrompt { task, .. }
         | Command::Retry { task }

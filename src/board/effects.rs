@@ -92,6 +92,8 @@ pub enum Effect {
         session: (TaskId, u32),
         task: TaskId,
         prompt: String,
+        /// Where the task stands (compact), for the driver's note after the prompt.
+        context: String,
         agent: Option<String>,
     },
     RunPoll {
@@ -156,6 +158,8 @@ pub struct SpawnSpec {
     pub command: Option<Vec<String>>,
     pub agent: Option<String>,
     pub prompt: String,
+    /// Where the task stands (the compact context): agent profiles append it to the prompt.
+    pub context: String,
     pub repo: PathBuf,
     pub worktree: bool,
     /// The task's worktree from an earlier attempt (reused on retry).

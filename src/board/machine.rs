@@ -52,6 +52,9 @@ pub struct Board {
     pub(super) queued: Vec<Effect>,
     /// Live pinned sessions by goal (not stored: sessions die with the board).
     pub(super) pinned: super::pinned::PinnedSessions,
+    /// Sessions waiting out their grace period after their agent's own call ended them
+    /// (not stored either).
+    pub(super) closing: Vec<super::closing::Closing>,
 }
 
 impl Board {
@@ -69,6 +72,7 @@ impl Board {
             agg: Vec::new(),
             queued: Vec::new(),
             pinned: Default::default(),
+            closing: Vec::new(),
         }
     }
 

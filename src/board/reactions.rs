@@ -143,6 +143,9 @@ impl Board {
             }
             return;
         }
+        if self.closing_exited(id, attempt, code, signal.as_deref(), now) {
+            return;
+        }
         let Some(t) = self.task(id) else { return };
         if t.attempt != attempt || t.proc == Proc::Idle {
             self.audit(
@@ -335,6 +338,7 @@ impl Board {
     }
 
     pub(super) fn tick(&mut self, now: Millis, effects: &mut Vec<Effect>) {
+        self.stop_overdue_sessions(now, effects);
         let due: Vec<TaskId> = self
             .tasks()
             .filter(|t| {

@@ -28,12 +28,14 @@ impl Driver {
                 session,
                 task,
                 prompt,
+                context,
                 agent,
             } => {
                 let text = agent::profile::typed_prompt(
                     &self.parts.config,
                     agent.as_deref(),
                     &prompt,
+                    &context,
                     task,
                     &crate::selfexe::agent_exe(&self.parts.data),
                 );

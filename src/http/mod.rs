@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod client;
+mod context;
 mod errors;
 mod linger;
 mod routes;

@@ -1,8 +1,10 @@
 //! Helpers shared by the integration tests: temp dirs, goal files, the real binary.
 #![allow(dead_code)]
 
+pub mod board_sim;
 pub mod serial;
 pub mod tmux;
+pub mod tools;
 
 #[allow(unused_imports)] // not every test binary needs it
 pub use serial::serial;
