@@ -136,6 +136,25 @@ pub enum Cmd {
         #[arg(long)]
         comment: String,
     },
+    /// Allow an agent's held tool call (the inbox shows it as "permission: Tool: …").
+    Allow { id: u64 },
+    /// Deny an agent's held tool call; the reason is what the agent is told.
+    Deny {
+        id: u64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// For agents' hooks (written into each session's settings by the board): relays what
+    /// the agent reports to the board. claude: the hook's JSON on stdin; codex: the JSON
+    /// `notify` argument; aider: nothing. Prints the answer for a held tool call. Never
+    /// fails the agent: without a board it prints nothing and exits 0.
+    Hook {
+        #[arg(value_parser = ["claude", "codex", "aider"])]
+        agent: String,
+        /// Codex's notify JSON (its last argument).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Retry a failed or blocked task (on a group: every failed/blocked task in it).
     Retry { id: u64 },
     /// Skip a task; what depends on it may run.

@@ -72,6 +72,9 @@ pub fn run(data: &DataDir, cmd: &Cmd) -> Option<Result<i32, Failure>> {
         Cmd::Approve { id, comment } => decide(data, *id, "approve", comment.as_deref()),
         Cmd::Reject { id, comment } => decide(data, *id, "reject", Some(comment)),
         Cmd::RequestChanges { id, comment } => decide(data, *id, "request_changes", Some(comment)),
+        Cmd::Allow { id } => permission(data, *id, true, None),
+        Cmd::Deny { id, reason } => permission(data, *id, false, reason.as_deref()),
+        Cmd::Hook { agent, args } => Ok(crate::hook_cmd::run(data, agent, args)),
         Cmd::Retry { id } => post(data, &format!("/api/tasks/{id}/retry"), json!({})),
         Cmd::Skip { id } => post(data, &format!("/api/tasks/{id}/skip"), json!({})),
         Cmd::Stop { id } => post(data, &format!("/api/tasks/{id}/stop"), json!({})),
@@ -144,6 +147,18 @@ fn decide(data: &DataDir, id: u64, decision: &str, comment: Option<&str>) -> Res
         &format!("/api/tasks/{id}/decision"),
         json!({"decision": decision, "comment": comment}),
     )
+}
+
+fn permission(data: &DataDir, id: u64, allow: bool, reason: Option<&str>) -> Result<i32, Failure> {
+    let client = Client::discover(data).map_err(fail)?;
+    call(
+        &client,
+        "POST",
+        &format!("/api/tasks/{id}/permission"),
+        Some(json!({"allow": allow, "reason": reason})),
+    )?;
+    println!("#{id} {}", if allow { "allowed" } else { "denied" });
+    Ok(0)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -17,6 +17,7 @@ pub mod entry;
 pub mod git;
 pub mod goalfile;
 pub mod headless;
+pub mod hook_cmd;
 pub mod http;
 pub mod init;
 pub mod logs;

@@ -116,6 +116,8 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
         spawns_per_minute: config.spawns_per_minute,
     };
     let mut board = Board::new(limits, seed);
+    // Checked when the config was parsed.
+    board.set_allow_rules(config.allow_rules().unwrap_or_default());
     for task in loaded {
         board.insert_loaded(task);
     }
@@ -168,7 +170,10 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
     {
         crate::notify::start(&handle, command);
     }
-    let state = crate::http::AppState::new(handle.clone(), keys, store.clone());
+    let wait = config
+        .permission_wait()
+        .unwrap_or(std::time::Duration::from_secs(600));
+    let state = crate::http::AppState::new(handle.clone(), keys, store.clone(), wait);
     let listener = crate::http::serve(bound, state, data).map_err(|e| {
         StartError::Listen(format!("cannot write {}: {e}", data.endpoint().display()))
     })?;

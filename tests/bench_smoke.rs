@@ -54,6 +54,16 @@ fn attach_bench_runs_quick() {
     assert!(re.is_match(&text), "{text}");
 }
 
+#[test]
+fn hook_latency_bench_runs_quick() {
+    let text = quick("bench/hooklat.py");
+    let re = regex::Regex::new(
+        r"B16 hook -> inbox: median [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms \(n=20",
+    )
+    .expect("regex");
+    assert!(re.is_match(&text), "{text}");
+}
+
 #[path = "../bench/store_commit.rs"]
 mod store_commit;
 

@@ -217,6 +217,9 @@ fn task_and_goal_tokens_only_act_on_their_own_tasks() {
         ("POST", format!("/api/tasks/{a}/input")),
         ("POST", format!("/api/tasks/{a}/prompt")),
         ("POST", format!("/api/tasks/{a}/resize")),
+        // An agent never answers its own permission request, nor reports for another.
+        ("POST", format!("/api/tasks/{a}/permission")),
+        ("POST", format!("/api/tasks/{b}/hook")),
         ("POST", format!("/api/tasks/{goal}/subtasks")),
         ("GET", format!("/api/tasks/{a}/audit")),
         ("DELETE", format!("/api/tasks/{a}")),

@@ -95,6 +95,8 @@ pub struct Plan {
     pub attention: Vec<String>,
     /// The prompt as given to the agent (with the suffix when the profile wants it).
     pub prompt: String,
+    /// The agent program the board wires up for this session, if any.
+    pub integration: Option<crate::config::Integration>,
 }
 
 /// `exe` is the taskboard agents call ([`crate::selfexe::agent_exe`]): its dir goes first on
@@ -106,13 +108,14 @@ pub fn plan(
     worktree: &Path,
     exe: &Path,
 ) -> Result<Plan, String> {
-    let (template, env, attention, prompt, what) = match &spec.command {
+    let (template, env, attention, prompt, what, integration) = match &spec.command {
         Some(cmd) => (
             cmd.clone(),
             Vec::new(),
             Vec::new(),
             spec.prompt.clone(),
             "command",
+            None,
         ),
         None => {
             let name = spec
@@ -145,6 +148,7 @@ pub fn plan(
                 p.attention.clone(),
                 prompt,
                 "agent",
+                p.integration,
             )
         }
     };
@@ -184,6 +188,7 @@ pub fn plan(
         env,
         attention,
         prompt,
+        integration,
     })
 }
 

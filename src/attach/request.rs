@@ -86,6 +86,18 @@ pub fn request(cmd: &Command) -> Option<Request> {
         ),
         Command::Pause => post("/api/pause".into(), json!({})),
         Command::Resume => post("/api/resume".into(), json!({})),
+        Command::AnswerPermission {
+            task,
+            allow,
+            reason,
+        } => post(
+            t(task, "permission"),
+            json!({"allow": allow, "reason": reason}),
+        ),
+        // Only agents' hooks send these, never a TUI.
+        Command::AskPermission { .. } | Command::ExpirePermission { .. } | Command::Hook { .. } => {
+            return None
+        }
     })
 }
 
@@ -132,6 +144,10 @@ pub fn task_of(cmd: &Command) -> Option<u64> {
         | Command::Skip { task }
         | Command::Stop { task }
         | Command::Delete { task }
+        | Command::AskPermission { task, .. }
+        | Command::AnswerPermission { task, .. }
+        | Command::ExpirePermission { task, .. }
+        | Command::Hook { task, .. }
         | Command::Land { task, .. } => Some(*task),
         Command::AddGoal { .. }
         | Command::ResolveSignals { .. }

@@ -22,6 +22,18 @@ impl Board {
                 let id = self.add_goal(*goal, who, now);
                 Ok(json!({"id": id}))
             }
+            Command::AskPermission { task, tool, input } => {
+                self.ask_permission(task, tool, input, who, now)
+            }
+            Command::AnswerPermission {
+                task,
+                allow,
+                reason,
+            } => self.answer_permission(task, allow, reason, who, now, fx),
+            Command::ExpirePermission { task, request } => {
+                self.expire_permission(task, request, who, now)
+            }
+            Command::Hook { task, event } => self.hook(task, event, who, now, fx),
             Command::Decide {
                 task,
                 decision,

@@ -106,6 +106,19 @@ pub enum Effect {
         goal: TaskId,
         repo: PathBuf,
     },
+    /// Answer the agent's held tool call (the hook waiting on the listener).
+    AnswerPermission {
+        task: TaskId,
+        request: u64,
+        allow: bool,
+        reason: Option<String>,
+    },
+    /// Nobody waits for this answer any more (it was given in the pane): let the held
+    /// hook call go without one.
+    DropPermission {
+        task: TaskId,
+        request: u64,
+    },
     /// Compute the diff base..branch and report it for `task` (`DiffReady`).
     ComputeDiff {
         task: TaskId,

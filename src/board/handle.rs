@@ -91,7 +91,22 @@ pub(super) enum Msg {
         attempt: u32,
         result: Result<(Session, Option<crate::model::WorkDir>), String>,
     },
+    /// `Command::AskPermission`, plus where to send the answer when a human gives it (one
+    /// message, so an answer can never come before its waiter is known).
+    AskPermission {
+        cmd: Command,
+        who: Source,
+        reply: oneshot::Sender<Reply>,
+        answer: oneshot::Sender<PermissionAnswer>,
+    },
     Shutdown(oneshot::Sender<()>),
+}
+
+/// A human's (or a rule's) answer to a held tool call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PermissionAnswer {
+    pub allow: bool,
+    pub reason: Option<String>,
 }
 
 /// Everything the board's thread hears, on one queue.
@@ -157,6 +172,31 @@ impl BoardHandle {
         rx.await.map_err(|_| CommandError::Storage {
             message: "the board has stopped".into(),
         })?
+    }
+
+    /// Asks for permission on an agent's behalf. The reply says whether a rule answered at
+    /// once (`"decision"` not null); otherwise the receiver gets the human's answer, or
+    /// fails when the request is dropped (the session ended).
+    pub async fn ask_permission(
+        &self,
+        cmd: Command,
+        who: impl Into<Source>,
+    ) -> (Reply, oneshot::Receiver<PermissionAnswer>) {
+        let (tx, rx) = oneshot::channel();
+        let (answer, answered) = oneshot::channel();
+        let stopped = || CommandError::Storage {
+            message: "the board has stopped".into(),
+        };
+        if !self.tx.msg(Msg::AskPermission {
+            cmd,
+            who: who.into(),
+            reply: tx,
+            answer,
+        }) {
+            return (Err(stopped()), answered);
+        }
+        let reply = rx.await.unwrap_or_else(|_| Err(stopped()));
+        (reply, answered)
     }
 
     /// Reads the board (on its own task, between drains).

@@ -1,6 +1,7 @@
 //! The board: the only writer of task state. `machine` is the pure core, `driver` runs its
 //! effects (processes, timers, store) and feeds results back as events.
 
+mod agent_hooks;
 pub mod artifacts;
 mod closing;
 mod commands;

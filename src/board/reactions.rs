@@ -322,7 +322,12 @@ impl Board {
     }
 
     pub(super) fn needs_you(&mut self, id: TaskId, reason: String) {
-        if self.task(id).is_some_and(|t| !t.status.is_terminal()) {
+        // A held tool call already says what the agent waits for (Claude Code shows its
+        // own dialog for it at the same time).
+        if self
+            .task(id)
+            .is_some_and(|t| !t.status.is_terminal() && t.permission.is_none())
+        {
             self.flag(id, reason);
         }
     }

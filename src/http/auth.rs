@@ -105,9 +105,11 @@ pub fn task_may(task: TaskId, method: &str, path: &str) -> bool {
     let own = format!("/api/tasks/{task}");
     match method {
         "GET" => path == own || path == format!("{own}/context"),
-        "POST" => ["complete", "subtasks", "block", "signal", "artifact"]
-            .iter()
-            .any(|r| path == format!("{own}/{r}")),
+        "POST" => [
+            "complete", "subtasks", "block", "signal", "artifact", "hook",
+        ]
+        .iter()
+        .any(|r| path == format!("{own}/{r}")),
         _ => false,
     }
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client;
 mod context;
 mod errors;
+pub mod hooks;
 mod linger;
 mod routes;
 pub mod server;
@@ -30,11 +31,23 @@ pub struct Shared {
     pub board: BoardHandle,
     pub keys: Keys,
     pub store: StoreHandle,
+    /// How long a held tool call waits for a human (config `permission_wait`).
+    pub permission_wait: std::time::Duration,
 }
 
 impl AppState {
-    pub fn new(board: BoardHandle, keys: Keys, store: StoreHandle) -> AppState {
-        AppState(std::sync::Arc::new(Shared { board, keys, store }))
+    pub fn new(
+        board: BoardHandle,
+        keys: Keys,
+        store: StoreHandle,
+        permission_wait: std::time::Duration,
+    ) -> AppState {
+        AppState(std::sync::Arc::new(Shared {
+            board,
+            keys,
+            store,
+            permission_wait,
+        }))
     }
 }
 

@@ -45,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tasks/{id}/input", post(input))
         .route("/api/tasks/{id}/resize", post(resize))
         .route("/api/tasks/{id}/decision", post(decision))
+        .route("/api/tasks/{id}/hook", post(super::hooks::hook))
+        .route("/api/tasks/{id}/permission", post(super::hooks::permission))
         .route("/api/tasks/{id}/prompt", post(prompt))
         .route("/api/tasks/{id}/retry", post(retry))
         .route("/api/tasks/{id}/skip", post(skip))

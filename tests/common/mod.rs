@@ -220,6 +220,16 @@ fn collect(
 impl Live {
     /// Starts `run [FILE] --headless ARGS…` and waits for its endpoint file.
     pub fn start(s: &Scratch, file: Option<&Path>, extra: &[&str]) -> Live {
+        Live::start_env(s, file, extra, &[])
+    }
+
+    /// `start` with extra environment for the board (and so for its agents).
+    pub fn start_env(
+        s: &Scratch,
+        file: Option<&Path>,
+        extra: &[&str],
+        env: &[(String, String)],
+    ) -> Live {
         let _ = std::fs::remove_file(s.data().join("endpoint"));
         let mut args = vec!["run"];
         let f;
@@ -229,7 +239,14 @@ impl Live {
         }
         args.push("--headless");
         args.extend_from_slice(extra);
-        let mut child = s.spawn(&args);
+        let mut child = s
+            .cmd(&args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn taskboard");
         let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         collect(child.stdout.take(), output.clone());
         collect(child.stderr.take(), output.clone());

@@ -27,7 +27,7 @@ pub fn cache_dir() -> PathBuf {
 
 /// Runs `tests/tools/install TOOL` (once per process and tool); panics with its output
 /// when it fails. The script itself takes a lock, so processes running at once wait.
-fn install(tool: &'static str) {
+pub fn install(tool: &'static str) {
     static DONE: OnceLock<std::sync::Mutex<Vec<&'static str>>> = OnceLock::new();
     let done = DONE.get_or_init(Default::default);
     let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
