@@ -23,6 +23,7 @@ pub mod init;
 pub mod logs;
 pub mod mcp;
 pub mod model;
+pub mod notify;
 pub mod runtime;
 pub mod selfexe;
 pub mod shell;
