@@ -384,9 +384,6 @@ fn auto_approve_works_in_the_tui_too() {
 /// does not move the view meanwhile, and PgDn back at the bottom shows the live screen.
 #[test]
 fn scrolling_back_shows_the_kept_lines_and_returns_to_the_live_screen() {
-    if tmux_missing() {
-        return;
-    }
     let s = Scratch::new();
     std::fs::write(s.path().join("config.toml"), "scrollback = 500\n").expect("config");
     let goal = one_task_goal(
