@@ -1,5 +1,9 @@
 //! Quick runs of the benchmark harnesses so they cannot rot (numbers, not speeds).
 
+// `store_commit` and `http_signal` are separate bench crates that each include the shared
+// reference writer (`bench/group_commit.rs`); here both are modules of one crate.
+#![allow(clippy::duplicate_mod)]
+
 #[path = "../bench/board_tick.rs"]
 mod board_tick;
 
