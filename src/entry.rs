@@ -1,12 +1,12 @@
 //! What each CLI word does: shared by the binary and `demo`. Errors become a sentence and
 //! an exit code (ARCHITECTURE §7), never a backtrace.
 
-use std::collections::BTreeMap;
-
-use crate::cli::{Cli, Cmd, RunArgs};
+use crate::cli::{Cli, Cmd};
 use crate::config::Config;
 use crate::datadir::DataDir;
-use crate::{demo, goalfile, headless, runtime, store, view};
+use crate::failure::Failure;
+use crate::run::{init_tracing, run};
+use crate::{demo, store, view};
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn main(cli: Cli) -> i32 {
@@ -19,56 +19,12 @@ pub fn main(cli: Cli) -> i32 {
     }
 }
 
-/// A user-facing failure: a sentence and an exit code.
-pub struct Failure {
-    pub message: String,
-    pub code: i32,
-}
-
-impl Failure {
-    pub fn usage(message: impl std::fmt::Display) -> Failure {
-        Failure {
-            message: message.to_string(),
-            code: 2,
-        }
-    }
-}
-
 fn load_config(cli: &Cli) -> Result<Config, Failure> {
     match &cli.config {
         Some(p) => Config::load(Some(p), true),
         None => Config::load(Config::default_path().as_deref(), false),
     }
     .map_err(Failure::usage)
-}
-
-fn init_tracing(data: &DataDir) {
-    if data.create().is_err() {
-        return;
-    }
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(data.trace_log())
-    else {
-        return;
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
-}
-
-/// The board's runtime: two workers (the machines this runs on have two cores).
-pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))
 }
 
 fn real_main(cli: Cli) -> Result<i32, Failure> {
@@ -148,52 +104,6 @@ fn real_main(cli: Cli) -> Result<i32, Failure> {
     }
 }
 
-pub fn run(data: &DataDir, config: &Config, args: &RunArgs) -> Result<i32, Failure> {
-    // Validate the goal file before anything touches the data dir.
-    let goal = match &args.file {
-        Some(f) => {
-            let vars: BTreeMap<String, String> = args.vars.iter().cloned().collect();
-            let mut goal = goalfile::load_file(f, &vars).map_err(Failure::usage)?;
-            crate::git::fill_signal_repos(&mut goal);
-            Some(goal)
-        }
-        None => None,
-    };
-    init_tracing(data);
-    if !args.headless {
-        let opts = crate::app::TuiOpts {
-            goal,
-            listen: args.listen.clone(),
-            auto_approve: args.auto_approve,
-        };
-        return crate::app::main(data, config, opts);
-    }
-    let rt = runtime()?;
-    rt.block_on(async {
-        let wiring = runtime::Wiring {
-            listen: args.listen.clone(),
-            pane_size: None,
-        };
-        let running = runtime::start_board(data, config, wiring).map_err(|e| Failure {
-            message: e.to_string(),
-            code: e.exit_code(),
-        })?;
-        println!(
-            "listening on {} (token in {})",
-            running.listener.url,
-            data.token().display()
-        );
-        let opts = headless::HeadlessOpts {
-            goal,
-            auto_approve: args.auto_approve,
-            timeout: args.timeout,
-        };
-        let code = headless::run(&running.handle, opts).await;
-        running.shutdown().await;
-        Ok(code)
-    })
-}
-
 fn status(data: &DataDir, json: bool) -> Result<i32, Failure> {
     let db = data.db();
     if !db.exists() {
@@ -227,28 +137,4 @@ fn status(data: &DataDir, json: bool) -> Result<i32, Failure> {
         );
     }
     Ok(0)
-}
-
-/// Adds a goal straight into the store of a data dir no board runs on.
-pub fn add_offline(data: &DataDir, goal: crate::model::NewTask) -> Result<u64, Failure> {
-    let _lock = data.lock().map_err(|e| Failure {
-        message: e.to_string(),
-        code: 3,
-    })?;
-    let mut store = store::Store::open(&data.db()).map_err(Failure::usage)?;
-    let mut board =
-        crate::board::Board::from_tasks(store.load_tasks().map_err(Failure::usage)?, false);
-    let id = board.add_goal_offline(goal, "cli", crate::model::now_millis());
-    let changes = board.take_changes();
-    let batch = store::Batch {
-        tasks: changes
-            .dirty
-            .iter()
-            .filter_map(|i| board.task(*i).cloned())
-            .collect(),
-        audit: changes.audit,
-        ..store::Batch::default()
-    };
-    store.commit(&batch).map_err(Failure::usage)?;
-    Ok(id)
 }

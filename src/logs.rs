@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::board::Board;
 use crate::datadir::DataDir;
-use crate::entry::Failure;
+use crate::failure::Failure;
 use crate::model::{Kind, TaskId};
 use crate::store::Store;
 

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use crate::agent::procs;
-use crate::board::driver::{self, BoardHandle, DriverParts, TokenScope};
 use crate::board::{Board, Limits};
 use crate::config::Config;
 use crate::datadir::{DataDir, DataDirError, Lock};
+use crate::driver::{self, BoardHandle, DriverParts, TokenScope};
 use crate::http::Keys;
 use crate::model::now_millis;
 use crate::store::{Batch, Store, StoreError, StoreHandle};

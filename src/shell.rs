@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::datadir::DataDir;
-use crate::entry::Failure;
+use crate::failure::Failure;
 use crate::model::{Kind, Task, TaskId};
 
 /// Where a shell for `task` opens (`goal`: its goal, for the repository). No IO:

@@ -34,7 +34,7 @@ pub struct SpawnRequest {
 /// Where sessions report: board events and payload-free output notices.
 #[derive(Clone)]
 pub struct Sinks {
-    pub events: crate::board::driver::EventTx,
+    pub events: crate::driver::EventTx,
     /// Called after new output landed in a pane (the UI then pulls).
     pub output: Arc<dyn Fn(TaskId) + Send + Sync>,
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::attach::Remote;
-use crate::board::driver::BoardHandle;
 use crate::command::{Command, CommandError};
+use crate::driver::BoardHandle;
 use crate::model::{NewTask, TaskId};
 use crate::ui::Snapshot;
 

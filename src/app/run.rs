@@ -15,9 +15,9 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use super::Backend;
 use crate::attach::RemotePanes;
-use crate::board::driver::{Notice, Summary};
 use crate::command::CommandError;
 use crate::datadir::DataDir;
+use crate::driver::{Notice, Summary};
 use crate::model::{now_millis, TaskId};
 use crate::ui::modal::{Hit, ReviewDiff};
 use crate::ui::term_input::{self, TermEvent};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 use tokio::sync::watch;
 
-use crate::board::driver::Summary;
+use crate::driver::Summary;
 use crate::http::client::Client;
 
 /// Follows the event stream until the board's process is gone; then drops `changed`, which

@@ -1,5 +1,6 @@
-//! The board: the only writer of task state. `machine` is the pure core, `driver` runs its
-//! effects (processes, timers, store) and feeds results back as events.
+//! The board: the only writer of task state, and pure: `handle(event) -> effects` with no
+//! I/O. `crate::driver` owns it on a thread of its own, runs its effects (processes, timers,
+//! store) and feeds their results back as events.
 
 mod agent_hooks;
 pub mod artifacts;
@@ -24,6 +25,3 @@ pub use effects::{
 pub use land::Watched;
 pub use machine::{Board, GoalStats, Limits};
 pub use pinned::Pinned;
-pub mod driver;
-mod handle;
-mod runner;

@@ -15,8 +15,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use tokio::sync::watch;
 
-use crate::board::driver::BoardHandle;
 use crate::datadir::DataDir;
+use crate::driver::BoardHandle;
 use crate::store::StoreHandle;
 pub use auth::Keys;
 pub use routes::BODY_LIMIT;

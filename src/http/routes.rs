@@ -24,8 +24,8 @@ use super::writes::{
     resume, retry, signal, skip, stop, subtasks,
 };
 use super::AppState;
-use crate::board::driver::{IdemKey, Notice};
 use crate::command::Command;
+use crate::driver::{IdemKey, Notice};
 use crate::model::TaskId;
 
 /// Largest request body accepted.

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::driver::Driver;
-use super::effects::{Effect, Event, SpawnSpec};
 use super::handle::{Msg, Notice, PermissionAnswer, TokenScope};
+use super::thread::Driver;
 use crate::agent::{self, procs, Sinks, SpawnRequest};
+use crate::board::{Effect, Event, SpawnSpec};
 use crate::model::TaskId;
 
 impl Driver {
@@ -274,7 +274,7 @@ impl Driver {
 /// One land job: merge (git2, in memory), move the target or push a branch, open the PR.
 /// The result is the task's (`{result.commit}`, `{result.pr_url}`, …); `Err` is the reason
 /// it blocks.
-fn land(job: super::effects::LandJob, board_id: &str) -> Result<serde_json::Value, String> {
+fn land(job: crate::board::LandJob, board_id: &str) -> Result<serde_json::Value, String> {
     use crate::git::{land, pr};
     let pr_branch = job
         .pr

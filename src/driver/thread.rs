@@ -11,16 +11,16 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::{broadcast, oneshot, watch};
 
-use super::effects::{Effect, Event, Transition};
-use super::machine::Board;
 use crate::agent::Session;
+use crate::board::Board;
+use crate::board::{Effect, Event, Transition};
 use crate::command::CommandError;
 use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::model::{now_millis, TaskId};
-use crate::store::{Batch, Committer, ReadJob, Store, StoreHandle};
+use crate::store::{Committer, ReadJob, Store, StoreHandle};
 
-pub use super::handle::{BoardHandle, EventTx, GoalSummary, IdemKey, Notice, Summary, TokenScope};
+use super::handle::{BoardHandle, EventTx, GoalSummary, IdemKey, Notice, Summary, TokenScope};
 use super::handle::{Input, Msg, PermissionAnswer, Reply, IDEM_KEEP_MS};
 
 /// What the driver needs besides the board.
@@ -56,7 +56,7 @@ pub(super) struct Driver {
     pub(super) permission_waiters: HashMap<(TaskId, u64), oneshot::Sender<PermissionAnswer>>,
     /// The conflict watcher (its own thread) and what it was last told to watch.
     pub(super) watcher: Option<crate::git::watch::Watcher>,
-    pub(super) watched: Vec<super::Watched>,
+    pub(super) watched: Vec<crate::board::Watched>,
 }
 
 /// How often the conflict watcher reads the live tasks' branch refs.
@@ -370,7 +370,7 @@ impl Driver {
         replies: Vec<(oneshot::Sender<Reply>, Reply)>,
         effects: Vec<Effect>,
     ) -> (Drained, Result<(), String>) {
-        let changes = self.board.take_changes();
+        let mut changes = self.board.take_changes();
         let idempotency = std::mem::take(&mut self.idem_new);
         let idem_keys = idempotency
             .iter()
@@ -381,20 +381,7 @@ impl Driver {
             .collect();
         let summary =
             !changes.dirty.is_empty() || !changes.deleted.is_empty() || changes.paused.is_some();
-        let batch = Batch {
-            tasks: changes
-                .dirty
-                .iter()
-                .filter_map(|id| self.board.task(*id).cloned())
-                .collect(),
-            deleted: changes.deleted,
-            audit: changes.audit,
-            meta: changes
-                .paused
-                .map(|p| vec![("paused".to_string(), p.to_string())])
-                .unwrap_or_default(),
-            idempotency,
-        };
+        let batch = super::batch_of(&self.board, &mut changes, idempotency);
         let result = if batch.is_empty() {
             Ok(())
         } else {

@@ -4,9 +4,9 @@
 use serde_json::Value;
 use tokio::sync::{broadcast, oneshot, watch};
 
-use super::effects::{Event, Transition};
-use super::machine::Board;
 use crate::agent::{self, PaneRef, Session};
+use crate::board::Board;
+use crate::board::{Event, Transition};
 use crate::command::{Command, CommandError};
 use crate::model::{Source, Status, TaskId};
 
