@@ -10,4 +10,4 @@ pub mod tested;
 pub mod wiring;
 
 pub use pane::{Pane, PaneIo, PaneRef};
-pub use spawn::{spawn, Session, Sinks, SpawnRequest};
+pub use spawn::{spawn, Exit, Session, Sinks, SpawnRequest};

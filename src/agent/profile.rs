@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::board::SpawnSpec;
 use crate::config::Config;
+use crate::model::SpawnSpec;
 
 /// What the placeholders of §4 stand for.
 pub struct Fill<'a> {

@@ -12,7 +12,6 @@ use portable_pty::{native_pty_system, ChildKiller, CommandBuilder, PtySize};
 
 use super::pane::{Pane, PtyIo};
 use super::term::{last_lines, new_parser};
-use crate::board::Event;
 use crate::model::TaskId;
 
 /// How and where to start one attempt.
@@ -31,10 +30,24 @@ pub struct SpawnRequest {
     pub attention: Vec<String>,
 }
 
-/// Where sessions report: board events and payload-free output notices.
+/// How a session ended.
+#[derive(Clone, Debug)]
+pub struct Exit {
+    pub task: TaskId,
+    pub attempt: u32,
+    pub code: i32,
+    pub signal: Option<String>,
+    /// The last lines on its screen.
+    pub tail: String,
+}
+
+/// Where sessions report; the driver turns these into board events and notices.
 #[derive(Clone)]
 pub struct Sinks {
-    pub events: crate::driver::EventTx,
+    /// The program waits for the user (task, reason): a screen pattern or a terminal signal.
+    pub attention: Arc<dyn Fn(TaskId, String) + Send + Sync>,
+    /// The program exited (called once, from the session's waiter thread).
+    pub exited: Arc<dyn Fn(Exit) + Send + Sync>,
     /// Called after new output landed in a pane (the UI then pulls).
     pub output: Arc<dyn Fn(TaskId) + Send + Sync>,
 }
@@ -144,10 +157,7 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
                     let _ = r_pane.write(&replies);
                 }
                 if let Some(reason) = attention {
-                    let _ = r_sinks.events.send(Event::NeedsYou {
-                        task: r_pane.task,
-                        reason,
-                    });
+                    (r_sinks.attention)(r_pane.task, reason);
                 }
                 if !r_pane.dirty.swap(true, Ordering::AcqRel) {
                     (r_sinks.output)(r_pane.task);
@@ -187,7 +197,7 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
                 Ok(s) => (s.exit_code() as i32, s.signal().map(str::to_string)),
                 Err(e) => (-1, Some(format!("wait failed: {e}"))),
             };
-            let _ = sinks.events.send(Event::Exited {
+            (sinks.exited)(Exit {
                 task,
                 attempt,
                 code,

@@ -11,12 +11,12 @@ use std::io::IsTerminal;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::command::Command;
+use crate::config::keymap::Keymap;
 use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::driver::{BoardHandle, Notice};
 use crate::failure::Failure;
 use crate::model::{now_millis, NewTask, TaskId};
-use crate::ui::keymap::Keymap;
 use crate::ui::{layout, Info, Model};
 
 pub use backend::Backend;

@@ -164,8 +164,21 @@ impl Driver {
             env.push(("TASKBOARD_TOKEN".into(), f(scope)));
         }
         let (rows, cols) = self.parts.pane_size;
+        let attention_tx = self.events_tx.clone();
+        let exited_tx = self.events_tx.clone();
         let sinks = Sinks {
-            events: self.events_tx.clone(),
+            attention: Arc::new(move |task, reason| {
+                let _ = attention_tx.send(Event::NeedsYou { task, reason });
+            }),
+            exited: Arc::new(move |x: agent::Exit| {
+                let _ = exited_tx.send(Event::Exited {
+                    task: x.task,
+                    attempt: x.attempt,
+                    code: x.code,
+                    signal: x.signal,
+                    tail: x.tail,
+                });
+            }),
             output: {
                 let notices = self.notices.clone();
                 Arc::new(move |t| {

@@ -1,10 +1,12 @@
 //! The domain: tasks, statuses, kinds and the specs a goal file produces. No IO here.
 
 mod permission;
+mod records;
 mod spec;
 mod task;
 
 pub use permission::{AllowRule, PermissionAsk};
+pub use records::{AuditEvent, SpawnSpec};
 pub use spec::{
     GoalSettings, LandSpec, LandStrategy, NewTask, OnTimeout, SessionPolicy, SpawnFallback,
     TaskSpec, DEFAULT_PR_COMMAND,

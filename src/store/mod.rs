@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use crate::board::AuditEvent;
+use crate::model::AuditEvent;
 use crate::model::{Task, TaskId};
 pub use thread::{Committer, ReadJob, StoreHandle};
 

@@ -4,7 +4,7 @@
 //! and alone uses `term`, `term_input`, `paint` and `search`, the modules that touch the
 //! outside world.
 
-pub mod keymap;
+pub use crate::config::keymap;
 pub mod keys;
 pub mod layout;
 pub mod modal;

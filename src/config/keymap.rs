@@ -1,11 +1,12 @@
-//! Actions the TUI's keys trigger, their default keys, `[keys]` overrides from the config,
-//! and the help text, which is generated from the same table so it never drifts.
+//! The `[keys]` table: the actions the TUI's keys trigger, their default keys, the key-spec
+//! parser for overrides from the config, and the help text, which is generated from the same
+//! table so it never drifts.
 
 use std::collections::{BTreeMap, HashMap};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::config::KeyBinding;
+use super::KeyBinding;
 
 /// Everything a key can ask for outside input mode and text fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
