@@ -15,6 +15,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use super::Backend;
 use crate::attach::RemotePanes;
+use crate::board::Snapshot;
 use crate::command::CommandError;
 use crate::datadir::DataDir;
 use crate::driver::{Notice, Summary};
@@ -23,7 +24,7 @@ use crate::ui::modal::{Hit, ReviewDiff};
 use crate::ui::term_input::{self, TermEvent};
 use crate::ui::update::LoadedGoal;
 use crate::ui::update::{self, Effect, Then};
-use crate::ui::{paint, term, Model, Snapshot};
+use crate::ui::{paint, term, Model};
 
 /// Frames are at least this far apart (≈ 60 fps), except for the echo of a typed key.
 const FRAME: Duration = Duration::from_micros(16_667);

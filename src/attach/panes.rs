@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use super::follow::{Follower, ATTACH_TAIL};
 use super::io::{Op, RemoteIo};
 use crate::agent::{term::new_parser, Pane, PaneIo, PaneRef};
+use crate::board::Snapshot;
 use crate::model::{Kind, Proc, TaskId};
-use crate::ui::Snapshot;
 
 pub struct RemotePanes {
     follower: Follower,

@@ -15,6 +15,7 @@ mod pinned;
 mod placeholders;
 mod reactions;
 mod schedule;
+pub mod snapshot;
 mod subtasks;
 mod tree;
 
@@ -25,3 +26,4 @@ pub use effects::{
 pub use land::Watched;
 pub use machine::{Board, GoalStats, Limits};
 pub use pinned::Pinned;
+pub use snapshot::Snapshot;

@@ -238,7 +238,7 @@ struct GoalsQuery {
 }
 
 /// The tree (`status --json` shape), or with `?view=full` the board's task records as the
-/// attached TUI reads them (`crate::ui::Snapshot`: same program version only).
+/// attached TUI reads them (`crate::board::Snapshot`: same program version only).
 async fn goals(
     State(state): State<AppState>,
     query: Result<axum::extract::Query<GoalsQuery>, axum::extract::rejection::QueryRejection>,
@@ -253,7 +253,7 @@ async fn goals(
             state
                 .board
                 .query(|b| {
-                    serde_json::to_value(crate::ui::Snapshot::from_board(b)).unwrap_or_default()
+                    serde_json::to_value(crate::board::Snapshot::from_board(b)).unwrap_or_default()
                 })
                 .await
         }

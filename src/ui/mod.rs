@@ -14,7 +14,7 @@ pub mod paint;
 pub mod pane_view;
 mod panes;
 pub mod search;
-pub mod snapshot;
+pub use crate::board::snapshot;
 mod status;
 pub mod term;
 pub mod term_input;

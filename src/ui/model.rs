@@ -8,8 +8,8 @@ use super::keymap::Keymap;
 use super::layout::Layout;
 use super::modal::Modal;
 use super::pane_view::PaneView;
-use super::snapshot::{InboxItem, Snapshot};
 use super::theme::Theme;
+use crate::board::snapshot::{InboxItem, Snapshot};
 use crate::model::{Millis, TaskId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

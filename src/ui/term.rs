@@ -13,8 +13,8 @@ use crossterm::event::{
 use crossterm::execute;
 
 use super::modal::ReviewDiff;
-use super::snapshot::Snapshot;
 use crate::agent::PaneRef;
+use crate::board::snapshot::Snapshot;
 use crate::model::{Kind, Task, TaskId};
 
 /// Bytes of a task's log replayed into its pane after a restart.

@@ -4,9 +4,9 @@
 use super::modal::{DiffState, Modal, ReviewDiff, TextView};
 use super::model::Model;
 use super::pane_view::PaneView;
-use super::snapshot::Snapshot;
 use super::update::{Effect, Then};
 use crate::agent::PaneRef;
+use crate::board::snapshot::Snapshot;
 use crate::command::CommandError;
 use crate::model::{NewTask, TaskId};
 

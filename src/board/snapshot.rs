@@ -1,10 +1,10 @@
-//! What the UI knows of the board: a copy of the tasks taken between drains (through
-//! `BoardHandle::query`, or `GET /api/goals?view=full` when attached), plus the few derived
-//! facts the views need. No IO.
+//! The board's read model: a copy of the tasks taken between drains (through
+//! `BoardHandle::query`, or `GET /api/goals?view=full` when attached, its wire format), plus
+//! the few derived facts the views need. No IO.
 
 use std::collections::HashMap;
 
-use crate::board::Board;
+use super::machine::Board;
 use crate::model::{Kind, Millis, Status, Task, TaskId};
 
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
