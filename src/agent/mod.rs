@@ -1,7 +1,8 @@
 //! Agent sessions: PTY spawn, reader/waiter threads, the vt100 pane, profiles, and stopping
 //! process groups without orphans.
 
-pub mod pane;
+mod log_tail;
+mod pane;
 pub mod procs;
 pub mod profile;
 pub mod spawn;
@@ -9,5 +10,6 @@ pub mod term;
 pub mod tested;
 pub mod wiring;
 
+pub use log_tail::read_tail;
 pub use pane::{Pane, PaneIo, PaneRef};
 pub use spawn::{spawn, Exit, Session, Sinks, SpawnRequest};

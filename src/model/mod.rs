@@ -11,7 +11,7 @@ pub use spec::{
     GoalSettings, LandSpec, LandStrategy, NewTask, OnTimeout, SessionPolicy, SpawnFallback,
     TaskSpec, DEFAULT_PR_COMMAND,
 };
-pub use task::{Conflict, Kind, Proc, Status, Task, TaskId, WorkDir};
+pub use task::{shell_dir, Conflict, Kind, Proc, Status, Task, TaskId, WorkDir};
 
 /// Milliseconds since the Unix epoch; the board's only notion of time (an input, never read).
 pub type Millis = i64;

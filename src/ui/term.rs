@@ -215,7 +215,7 @@ pub fn tail_candidates(snap: &Snapshot) -> Vec<TaskId> {
 /// The end of `<logs>/<task>.log`, starting at a line boundary; `None` if empty or absent.
 pub fn read_tail(logs: &Path, task: TaskId) -> Option<Vec<u8>> {
     let mut f = std::fs::File::open(logs.join(format!("{task}.log"))).ok()?;
-    let (bytes, _) = crate::logs::read_tail(&mut f, TAIL_BYTES).ok()?;
+    let (bytes, _) = crate::agent::read_tail(&mut f, TAIL_BYTES).ok()?;
     (!bytes.is_empty()).then_some(bytes)
 }
 

@@ -293,7 +293,7 @@ pub fn act(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
             let Some(t) = m.target().and_then(|id| m.snap.task(id)) else {
                 return m.warn("select a task first");
             };
-            match crate::shell::dir_for(t, m.snap.task(t.goal)) {
+            match crate::model::shell_dir(t, m.snap.task(t.goal)) {
                 Ok(dir) => out.push(Effect::Shell { task: t.id, dir }),
                 Err(why) => m.warn(why),
             }
