@@ -2,6 +2,7 @@
 //! a gate that keeps waiting, so every request is applied and committed) next to a minimal
 //! axum handler, measured the same way in the same run. Also times a slowloris close.
 //! Run: `cargo bench --bench http_signal` (add `-- --quick` for a short run).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // Also compiled into tests/bench_smoke.rs, which uses only part of it.
 #![allow(dead_code)]
 

@@ -2,7 +2,7 @@
 //! core + driver + group commit on the board's thread, synchronous=FULL), next to a raw
 //! rusqlite loop with the same pragmas committing each change on its own, in one run.
 //! Run: `cargo bench --bench store_commit` (`-- --quick` for a short run).
-
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // Also compiled into tests/bench_smoke.rs, which uses only part of it.
 #![allow(dead_code)]
 

@@ -1,4 +1,5 @@
 //! Quick runs of the benchmark harnesses so they cannot rot (numbers, not speeds).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../bench/board_tick.rs"]
 mod board_tick;

@@ -8,6 +8,7 @@
 //!
 //! `cargo test --test crashloop` runs 20 kills; `cargo test --release --test crashloop --
 //! --ignored --nocapture` runs 200 (`ITERATIONS=N` changes either; `CRASHLOOP_SEED=S` replays).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

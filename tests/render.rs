@@ -1,5 +1,6 @@
 //! Render snapshots of the TUI from fixed models and fixed PTY byte streams (TestBackend +
 //! insta), at 80×24 (panes collapse to a list) and 200×50.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -5,6 +5,7 @@
 //! the disk is back, and never overwrite a damaged database.
 //!
 //! These tests need root (mount, loop devices): when a mount is impossible they fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! End-to-end TUI tests: the real binary inside a private tmux server (send-keys,
 //! capture-pane), at 200×50 unless a test says otherwise. Run with --test-threads=1.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The TUI's answers to an agent's held tool call, without a terminal or a board: the inbox
 //! shows the call, `a` allows it at once, `x` asks for an optional reason, then denies.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -315,11 +315,4 @@ impl Store {
             .execute("DELETE FROM idempotency WHERE at < ?1", [before])?;
         Ok(())
     }
-
-    pub fn integrity_ok(&self) -> Result<bool, StoreError> {
-        let s: String = self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        Ok(s == "ok")
-    }
 }

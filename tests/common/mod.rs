@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests: temp dirs, goal files, the real binary.
 #![allow(dead_code)]
+// Test helpers: a broken set-up should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod board_sim;
 pub mod tmux;
