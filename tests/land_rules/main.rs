@@ -1,5 +1,5 @@
 //! The pure board's rules for `land` tasks, conflicts and results feeding gates, in the
-//! style of `board_rules.rs`: events in, effects and task states out. No processes, clocks,
+//! style of `tests/board_rules/`: events in, effects and task states out. No processes, clocks,
 //! disks or git: the land job's outcome and the watcher's findings are events.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
