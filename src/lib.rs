@@ -25,6 +25,7 @@ pub mod init;
 pub mod logs;
 pub mod mcp;
 pub mod model;
+pub mod notify;
 pub mod run;
 pub mod runtime;
 pub mod selfexe;

@@ -163,6 +163,13 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
     };
     let (handle, store) = driver::start(board, store, parts)
         .map_err(|e| StartError::Board(format!("cannot start the board's thread: {e}")))?;
+    if let Some(command) = config
+        .notify_command
+        .clone()
+        .filter(|c| !c.trim().is_empty())
+    {
+        crate::notify::start(&handle, command);
+    }
     let wait = config
         .permission_wait()
         .unwrap_or(std::time::Duration::from_secs(600));

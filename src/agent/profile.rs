@@ -15,15 +15,42 @@ pub struct Fill<'a> {
 }
 
 impl Fill<'_> {
+    /// Fills every known `{name}` of `s` in one pass: a filled value is never read again, so
+    /// a prompt that contains the text `{worktree}` reaches the agent as written. Unknown
+    /// names are left as written.
     pub fn apply(&self, s: &str) -> String {
-        if !s.contains('{') {
-            return s.to_string();
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open..];
+            match after.find('}').and_then(|close| {
+                let value = self.value(&after[1..close])?;
+                Some((value, close))
+            }) {
+                Some((value, close)) => {
+                    out.push_str(&value);
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = &after[1..];
+                }
+            }
         }
-        s.replace("{prompt_file}", &self.prompt_file.display().to_string())
-            .replace("{prompt}", self.prompt)
-            .replace("{task_id}", &self.task_id.to_string())
-            .replace("{session_id}", self.session_id)
-            .replace("{worktree}", &self.worktree.display().to_string())
+        out.push_str(rest);
+        out
+    }
+
+    fn value(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "prompt" => self.prompt.to_string(),
+            "prompt_file" => self.prompt_file.display().to_string(),
+            "task_id" => self.task_id.to_string(),
+            "session_id" => self.session_id.to_string(),
+            "worktree" => self.worktree.display().to_string(),
+            _ => return None,
+        })
     }
 }
 
@@ -185,4 +212,40 @@ pub fn find_program_in(
             .map(|d| d.join(program))
             .find(|p| p.is_file())
     })
+}
+
+#[cfg(test)]
+mod fill_tests {
+    use super::*;
+
+    fn fill<'a>(prompt: &'a str) -> Fill<'a> {
+        Fill {
+            prompt,
+            prompt_file: Path::new("/p/prompt.txt"),
+            task_id: 7,
+            session_id: "s-1",
+            worktree: Path::new("/w/7"),
+        }
+    }
+
+    #[test]
+    fn each_placeholder_is_filled_once() {
+        let f = fill("see {worktree} and {task_id} {session_id} {prompt_file} {prompt}");
+        assert_eq!(
+            f.apply("{prompt}"),
+            "see {worktree} and {task_id} {session_id} {prompt_file} {prompt}"
+        );
+        assert_eq!(
+            f.apply("--id={task_id} -C {worktree} {session_id} @{prompt_file}"),
+            "--id=7 -C /w/7 s-1 @/p/prompt.txt"
+        );
+    }
+
+    #[test]
+    fn unknown_names_and_stray_braces_stay_as_written() {
+        let f = fill("x");
+        assert_eq!(f.apply("{nope} {{prompt}} { } {"), "{nope} {x} { } {");
+        assert_eq!(f.apply("a}b{"), "a}b{");
+        assert_eq!(f.apply("{{task_id}"), "{7");
+    }
 }

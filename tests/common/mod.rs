@@ -4,8 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod board_sim;
+pub mod serial;
 pub mod tmux;
 pub mod tools;
+
+#[allow(unused_imports)] // not every test binary needs it
+pub use serial::serial;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -302,9 +306,11 @@ impl Live {
         self.output.lock().map(|o| o.clone()).unwrap_or_default()
     }
 
-    /// An open `GET /api/events` stream (Server-Sent Events), 10 s read timeout.
+    /// An open `GET /api/events` stream (Server-Sent Events), 10 s read timeout. It returns
+    /// once the response head is read: the board subscribes the stream before it answers,
+    /// so every change after this call is on the stream (no sleep needed).
     pub fn events(&self) -> std::net::TcpStream {
-        use std::io::Write;
+        use std::io::{Read, Write};
         let mut sse = std::net::TcpStream::connect(self.addr()).expect("connect");
         write!(
             sse,
@@ -315,6 +321,23 @@ impl Live {
         .expect("write");
         sse.set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
+        // Byte by byte up to the blank line, so no event is read away from the caller.
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match sse.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                other => panic!(
+                    "the events stream ended in its head ({other:?}): {}",
+                    String::from_utf8_lossy(&head)
+                ),
+            }
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(
+            head.starts_with("HTTP/1.1 200") && head.contains("text/event-stream"),
+            "not an event stream: {head}"
+        );
         sse
     }
 
