@@ -6,8 +6,8 @@ mod pane;
 pub mod procs;
 pub mod profile;
 pub mod spawn;
-pub mod term;
 pub mod tested;
+pub mod vt;
 pub mod wiring;
 
 pub use log_tail::read_tail;

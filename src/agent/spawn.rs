@@ -11,7 +11,7 @@ use std::time::Duration;
 use portable_pty::{native_pty_system, ChildKiller, CommandBuilder, PtySize};
 
 use super::pane::{Pane, PtyIo};
-use super::term::{last_lines, new_parser};
+use super::vt::{last_lines, new_parser};
 use crate::model::TaskId;
 
 /// How and where to start one attempt.
@@ -238,7 +238,7 @@ impl ScreenWatch {
         }
     }
 
-    fn check(&mut self, parser: &super::term::Parser, burst_over: bool) -> Option<String> {
+    fn check(&mut self, parser: &super::vt::Parser, burst_over: bool) -> Option<String> {
         let (set, each) = self.patterns.as_ref()?;
         if !burst_over && self.last.elapsed() < Duration::from_millis(100) {
             return None;

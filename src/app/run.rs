@@ -25,8 +25,8 @@ use crate::model::{now_millis, TaskId};
 use crate::ui::modal::{Hit, ReviewDiff};
 use crate::ui::term_input::{self, TermEvent};
 use crate::ui::update::LoadedGoal;
-use crate::ui::update::{self, Effect, Then};
-use crate::ui::{paint, term, Model};
+use crate::ui::update::{self, Then, UiEffect};
+use crate::ui::{paint, terminal, Model};
 
 /// Frames are at least this far apart (≈ 60 fps), except for the echo of a typed key.
 const FRAME: Duration = Duration::from_micros(16_667);
@@ -89,7 +89,7 @@ pub struct Wiring {
 /// Enters the terminal, runs the loop until the user quits, restores the terminal.
 pub async fn run(model: Model, w: Wiring) -> Result<i32, String> {
     let mut terminal =
-        term::Terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+        terminal::Terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let app = App::new(model, w.backend, w.pane_size, w.remote_panes, w.data);
     let r = app.run(&mut terminal, w.notices, w.summary).await;
     terminal.leave();
@@ -107,7 +107,7 @@ struct App {
     shell: Option<(TaskId, std::process::Command)>,
     tx: mpsc::UnboundedSender<AppMsg>,
     rx: mpsc::UnboundedReceiver<AppMsg>,
-    input: std::sync::Arc<term::PaneInput>,
+    input: std::sync::Arc<terminal::PaneInput>,
     /// Where the terminal reader types keys in input mode.
     route: term_input::Route,
     snapshot_busy: bool,
@@ -146,7 +146,7 @@ impl App {
             shell: None,
             tx,
             rx,
-            input: std::sync::Arc::new(term::PaneInput::start()),
+            input: std::sync::Arc::new(terminal::PaneInput::start()),
             route: term_input::Route::default(),
             snapshot_busy: false,
             snapshot_again: false,
@@ -164,12 +164,12 @@ impl App {
 
     async fn run(
         mut self,
-        terminal: &mut term::Terminal,
+        terminal: &mut terminal::Terminal,
         mut notices: broadcast::Receiver<Notice>,
         mut summary: watch::Receiver<Summary>,
     ) -> Result<i32, String> {
         let (mut reader, mut events) = term_input::start(self.route.clone(), self.input.clone());
-        let mut stop = term::stop_signals();
+        let mut stop = terminal::stop_signals();
         let mut last_draw = Instant::now() - FRAME;
         // 0 when the user quits; 130 (as headless) when a signal ends it.
         let mut code = 0;
@@ -272,7 +272,7 @@ impl App {
     /// takes it back with a fresh terminal reader.
     async fn step_aside(
         &mut self,
-        terminal: &mut term::Terminal,
+        terminal: &mut terminal::Terminal,
         reader: term_input::Reader,
         task: TaskId,
         mut cmd: std::process::Command,
@@ -282,7 +282,7 @@ impl App {
         eprintln!("taskboard: a shell for #{task}; exit it to come back");
         let status = tokio::task::spawn_blocking(move || cmd.status()).await;
         *terminal =
-            term::Terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+            terminal::Terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
         match status {
             Ok(Ok(s)) => self.model.say(format!(
                 "back from the shell of #{task} (exit {})",
@@ -479,18 +479,18 @@ impl App {
 
     /// After a restart: the saved output of agent tasks of unfinished goals.
     fn load_tails(&self) {
-        let ids = term::tail_candidates(&self.model.snap);
+        let ids = terminal::tail_candidates(&self.model.snap);
         let (logs, tx) = (self.model.info.logs.clone(), self.tx.clone());
         tokio::task::spawn_blocking(move || {
             let tails = ids
                 .into_iter()
-                .filter_map(|id| Some((id, term::read_tail(&logs, id)?)))
+                .filter_map(|id| Some((id, terminal::read_tail(&logs, id)?)))
                 .collect();
             let _ = tx.send(AppMsg::Tails(tails));
         });
     }
 
-    fn draw(&mut self, terminal: &mut term::Terminal) -> std::io::Result<()> {
+    fn draw(&mut self, terminal: &mut terminal::Terminal) -> std::io::Result<()> {
         self.model.now = now_millis();
         let only = self.typed.filter(|_| self.urgent).map(|(t, _)| t);
         let deferred =

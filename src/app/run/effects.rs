@@ -4,10 +4,10 @@
 use super::*;
 
 impl App {
-    pub(super) fn run_effects(&mut self, fx: Vec<Effect>) {
+    pub(super) fn run_effects(&mut self, fx: Vec<UiEffect>) {
         for e in fx {
             match e {
-                Effect::Send { cmd, label, then } => {
+                UiEffect::Send { cmd, label, then } => {
                     let (board, tx) = (self.board.clone(), self.tx.clone());
                     tokio::spawn(async move {
                         let result = board.command(cmd).await;
@@ -18,11 +18,11 @@ impl App {
                         });
                     });
                 }
-                Effect::AddGoal { goal, body } => {
+                UiEffect::AddGoal { goal, body } => {
                     let board = self.board.clone();
                     self.reply_to_form(async move { board.add_goal(goal, body).await });
                 }
-                Effect::AddTasks {
+                UiEffect::AddTasks {
                     parent,
                     tasks,
                     body,
@@ -30,11 +30,11 @@ impl App {
                     let board = self.board.clone();
                     self.reply_to_form(async move { board.add_tasks(parent, tasks, body).await });
                 }
-                Effect::Write { pane, bytes } => {
+                UiEffect::Write { pane, bytes } => {
                     self.typed = Some((pane.task, Instant::now()));
                     self.input.write(pane, bytes);
                 }
-                Effect::Search { query } => self.blocking(move |logs| {
+                UiEffect::Search { query } => self.blocking(move |logs| {
                     let (hits, truncated) = crate::ui::search::search_logs(&logs, &query);
                     AppMsg::SearchDone {
                         query,
@@ -42,11 +42,11 @@ impl App {
                         truncated,
                     }
                 }),
-                Effect::OpenLog { task, line } => self.blocking(move |logs| {
+                UiEffect::OpenLog { task, line } => self.blocking(move |logs| {
                     let (lines, mark) = crate::ui::search::load_log(&logs, task, line);
                     AppMsg::LogLoaded { task, lines, mark }
                 }),
-                Effect::LoadDiff { task } => {
+                UiEffect::LoadDiff { task } => {
                     let snap = &self.model.snap;
                     let t = snap.task(task).cloned();
                     // A gate's diff is its rework target's work, in the goal's repository.
@@ -57,11 +57,11 @@ impl App {
                         .map(|g| g.repo.clone());
                     let (diffs, tx) = (self.model.info.diffs.clone(), self.tx.clone());
                     tokio::task::spawn_blocking(move || {
-                        let diff = term::review_diff(t.as_ref(), repo.as_deref(), &diffs);
+                        let diff = terminal::review_diff(t.as_ref(), repo.as_deref(), &diffs);
                         let _ = tx.send(AppMsg::DiffLoaded { task, diff });
                     });
                 }
-                Effect::LoadAudit { task } => {
+                UiEffect::LoadAudit { task } => {
                     let db = self.data.db();
                     self.blocking(move |_| {
                         // A read-only reader (WAL): the same in-process and attached.
@@ -72,7 +72,7 @@ impl App {
                         AppMsg::AuditLoaded { task, lines }
                     })
                 }
-                Effect::LoadGoal { path, vars } => self.blocking(move |_| {
+                UiEffect::LoadGoal { path, vars } => self.blocking(move |_| {
                     let goal = crate::goalfile::load_file(&path, &vars).and_then(|mut g| {
                         crate::git::fill_signal_repos(&mut g);
                         let body = crate::goalfile::json_body(&path, &vars)?;
@@ -80,13 +80,13 @@ impl App {
                     });
                     AppMsg::GoalLoaded(goal.map_err(|e| e.one_line()))
                 }),
-                Effect::Bell { text } => term::bell(&text),
-                Effect::Shell { task, dir } => match crate::shell::command(&dir, task) {
+                UiEffect::Bell { text } => terminal::bell(&text),
+                UiEffect::Shell { task, dir } => match crate::shell::command(&dir, task) {
                     Ok(cmd) => self.shell = Some((task, cmd)),
                     Err(e) => self.model.warn(e),
                 },
-                Effect::Quit => self.quit = true,
-                Effect::StopBoard => match self.board.attached() {
+                UiEffect::Quit => self.quit = true,
+                UiEffect::StopBoard => match self.board.attached() {
                     Some(pid) => {
                         self.stopping = true;
                         self.model

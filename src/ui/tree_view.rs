@@ -6,9 +6,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::model::{Focus, Model, Row};
 use super::theme::glyph;
 use super::time;
+use super::tui_model::{Focus, Model, Row};
 use crate::model::{Kind, Millis, Status, Task};
 
 /// The time a row shows on its right and when that text changes next.
@@ -141,8 +141,8 @@ pub fn draw_tree(f: &mut Frame, m: &Model, area: Rect) {
         lines.push(Line::styled(
             format!(
                 " no goals yet: {} new goal · {} open a goal file",
-                m.keymap.first(super::keymap::Action::NewGoal),
-                m.keymap.first(super::keymap::Action::OpenGoal)
+                m.keymap.first(crate::config::keymap::Action::NewGoal),
+                m.keymap.first(crate::config::keymap::Action::OpenGoal)
             ),
             th.dim(),
         ));

@@ -4,12 +4,12 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use super::keymap::Keymap;
 use super::layout::Layout;
 use super::modal::Modal;
 use super::pane_view::PaneView;
 use super::theme::Theme;
 use crate::board::snapshot::{InboxItem, Snapshot};
+use crate::config::keymap::Keymap;
 use crate::model::{Millis, TaskId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
