@@ -227,12 +227,17 @@ impl Driver {
                             .permission_wait()
                             .unwrap_or(Duration::from_secs(600)),
                         codex_home: agent::wiring::user_codex_home(),
-                    })?;
+                    })
+                    .map_err(agent::SpawnError::Wiring)?;
                     plan.argv.splice(1..1, wired.args);
                     plan.env.extend(wired.env);
                 }
-                std::fs::write(&prompt_file, &plan.prompt)
-                    .map_err(|e| format!("cannot write {}: {e}", prompt_file.display()))?;
+                std::fs::write(&prompt_file, &plan.prompt).map_err(|source| {
+                    agent::SpawnError::Write {
+                        path: prompt_file.clone(),
+                        source,
+                    }
+                })?;
                 env.push(("TASKBOARD_WORKTREE".into(), cwd.display().to_string()));
                 env.push(("TASKBOARD_PROMPT".into(), plan.prompt.clone()));
                 env.extend(plan.env);
@@ -249,7 +254,8 @@ impl Driver {
                     attention: plan.attention,
                 };
                 agent::spawn(req, sinks).map(|s| (s, workdir))
-            })();
+            })()
+            .map_err(|e| e.to_string());
             let _ = tx.msg(Msg::SpawnDone {
                 task,
                 attempt,

@@ -4,6 +4,7 @@
 
 pub mod checkout;
 pub mod conflicts;
+mod error;
 pub mod land;
 pub mod pr;
 pub mod watch;
@@ -12,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use git2::{BranchType, Repository, WorktreeAddOptions};
 use sha2::{Digest, Sha256};
+
+pub use error::GitError;
 
 use crate::model::{Kind, NewTask};
 use crate::signal_match::repo_from_remote;
@@ -93,26 +96,19 @@ pub struct Worktree {
     pub base: String,
 }
 
-fn open(repo: &Path) -> Result<Repository, String> {
+fn open(repo: &Path) -> Result<Repository, GitError> {
     let r = Repository::open(repo).map_err(|e| {
         if e.code() == git2::ErrorCode::NotFound {
-            format!(
-                "not a git repository: {} (run `git init` and commit, or set worktree = false)",
-                repo.display()
-            )
+            GitError::NotARepo(repo.to_path_buf())
         } else {
-            format!(
-                "cannot open the git repository {}: {}",
-                repo.display(),
-                e.message()
-            )
+            GitError::Open {
+                path: repo.to_path_buf(),
+                source: e,
+            }
         }
     })?;
     if r.head().is_err() || r.head().ok().and_then(|h| h.target()).is_none() {
-        return Err(format!(
-            "the repository {} has no commits yet: make a first commit",
-            repo.display()
-        ));
+        return Err(GitError::NoCommits(repo.to_path_buf()));
     }
     Ok(r)
 }
@@ -133,30 +129,27 @@ pub fn ensure_worktree(
     path: &Path,
     branch: &str,
     base_branch: Option<&str>,
-) -> Result<Worktree, String> {
+) -> Result<Worktree, GitError> {
     let _one_at_a_time = worktrees_lock();
     let repo = open(repo_path)?;
     let base_commit = match base_branch.and_then(|b| repo.find_branch(b, BranchType::Local).ok()) {
-        Some(b) => b.get().peel_to_commit().map_err(|e| {
-            format!(
-                "cannot read branch {}: {}",
-                base_branch.unwrap_or(""),
-                e.message()
-            )
+        Some(b) => b.get().peel_to_commit().map_err(|source| GitError::Read {
+            what: format!("branch {}", base_branch.unwrap_or("")),
+            source,
         })?,
         None => repo
             .head()
             .and_then(|h| h.peel_to_commit())
-            .map_err(|e| format!("cannot read HEAD: {}", e.message()))?,
+            .map_err(|source| GitError::Read {
+                what: "HEAD".into(),
+                source,
+            })?,
     };
     if path.join(".git").exists() {
         // A retry: the worktree and its work are still there.
-        let wt = Repository::open(path).map_err(|e| {
-            format!(
-                "the worktree {} is damaged: {}",
-                path.display(),
-                e.message()
-            )
+        let wt = Repository::open(path).map_err(|source| GitError::Damaged {
+            path: path.to_path_buf(),
+            source,
         })?;
         let head = wt
             .head()
@@ -164,10 +157,11 @@ pub fn ensure_worktree(
             .and_then(|h| h.shorthand().map(str::to_string))
             .unwrap_or_default();
         if head != branch {
-            return Err(format!(
-                "the worktree {} is on {head}, not {branch}: remove it to start over",
-                path.display()
-            ));
+            return Err(GitError::WrongBranch {
+                path: path.to_path_buf(),
+                head,
+                branch: branch.to_string(),
+            });
         }
         let base = merge_base_hex(&repo, branch, base_commit.id());
         return Ok(Worktree {
@@ -179,28 +173,32 @@ pub fn ensure_worktree(
     let existing = repo.find_branch(branch, BranchType::Local).ok();
     let branch_ref = match existing {
         Some(b) => {
-            let tip = b
-                .get()
-                .peel_to_commit()
-                .map_err(|e| e.message().to_string())?
-                .id();
+            let tip = b.get().peel_to_commit()?.id();
             let ok = tip == base_commit.id()
                 || repo
                     .graph_descendant_of(tip, base_commit.id())
                     .unwrap_or(false);
             if !ok {
-                return Err(format!("branch {branch} exists but points elsewhere ({}): delete or rename it, then retry", &tip.to_string()[..10]));
+                return Err(GitError::BranchElsewhere {
+                    branch: branch.to_string(),
+                    tip: tip.to_string()[..10].to_string(),
+                });
             }
             b.into_reference()
         }
         None => repo
             .branch(branch, &base_commit, false)
-            .map_err(|e| format!("cannot create branch {branch}: {}", e.message()))?
+            .map_err(|source| GitError::CreateBranch {
+                branch: branch.to_string(),
+                source,
+            })?
             .into_reference(),
     };
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(|source| GitError::CreateDir {
+            path: parent.to_path_buf(),
+            source,
+        })?;
     }
     let name = path
         .file_name()
@@ -217,13 +215,11 @@ pub fn ensure_worktree(
     }
     let mut opts = WorktreeAddOptions::new();
     opts.reference(Some(&branch_ref));
-    repo.worktree(&name, path, Some(&opts)).map_err(|e| {
-        format!(
-            "cannot add the worktree {}: {}",
-            path.display(),
-            e.message()
-        )
-    })?;
+    repo.worktree(&name, path, Some(&opts))
+        .map_err(|source| GitError::AddWorktree {
+            path: path.to_path_buf(),
+            source,
+        })?;
     Ok(Worktree {
         path: path.to_path_buf(),
         branch: branch.to_string(),
@@ -263,22 +259,17 @@ pub struct Diff {
 }
 
 /// The diff base..branch (committed work), plus what is not committed yet in the worktree.
-pub fn diff(repo_path: &Path, base: &str, branch: &str) -> Result<Diff, String> {
-    let repo = Repository::open(repo_path).map_err(|e| e.message().to_string())?;
-    let base = repo
-        .find_commit(git2::Oid::from_str(base).map_err(|e| e.message().to_string())?)
-        .map_err(|e| e.message().to_string())?;
+pub fn diff(repo_path: &Path, base: &str, branch: &str) -> Result<Diff, GitError> {
+    let repo = Repository::open(repo_path)?;
+    let base = repo.find_commit(git2::Oid::from_str(base)?)?;
     let tip = repo
         .find_branch(branch, BranchType::Local)
         .and_then(|b| b.get().peel_to_commit())
-        .map_err(|e| format!("cannot read branch {branch}: {}", e.message()))?;
-    let d = repo
-        .diff_tree_to_tree(
-            Some(&base.tree().map_err(|e| e.message().to_string())?),
-            Some(&tip.tree().map_err(|e| e.message().to_string())?),
-            None,
-        )
-        .map_err(|e| e.message().to_string())?;
+        .map_err(|source| GitError::Read {
+            what: format!("branch {branch}"),
+            source,
+        })?;
+    let d = repo.diff_tree_to_tree(Some(&base.tree()?), Some(&tip.tree()?), None)?;
     let mut patch = Vec::new();
     d.print(git2::DiffFormat::Patch, |_, _, line| {
         if matches!(line.origin(), '+' | '-' | ' ') {
@@ -286,9 +277,8 @@ pub fn diff(repo_path: &Path, base: &str, branch: &str) -> Result<Diff, String> 
         }
         patch.extend_from_slice(line.content());
         true
-    })
-    .map_err(|e| e.message().to_string())?;
-    let stats = d.stats().map_err(|e| e.message().to_string())?;
+    })?;
+    let stats = d.stats()?;
     let stat = stats
         .to_buf(git2::DiffStatsFormat::FULL, 80)
         .ok()
