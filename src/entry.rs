@@ -1,5 +1,5 @@
-//! What each CLI word does: shared by the binary and `demo`. Errors become a sentence and
-//! an exit code (ARCHITECTURE §7), never a backtrace.
+//! What each CLI word does: the binary's dispatch to the modules that do the work. Errors
+//! become a sentence and an exit code (ARCHITECTURE §7), never a backtrace.
 
 use crate::cli::{Cli, Cmd};
 use crate::config::Config;
