@@ -55,6 +55,7 @@ pub fn run(data: &DataDir, config: &Config, args: &RunArgs) -> Result<i32, Failu
         let wiring = runtime::Wiring {
             listen: args.listen.clone(),
             pane_size: None,
+            notices_from_start: true,
         };
         let running = runtime::start_board(data, config, wiring).map_err(|e| Failure {
             message: e.to_string(),

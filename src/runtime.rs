@@ -56,6 +56,8 @@ pub struct Wiring {
     /// `--listen`; default from the config.
     pub listen: Option<String>,
     pub pane_size: Option<(u16, u16)>,
+    /// The caller reads the board's notices from its start (`subscribe_from_start`).
+    pub notices_from_start: bool,
 }
 
 /// Task data (prompts, payloads, agent output) is for the board's user only: the database
@@ -160,6 +162,7 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
         token_for: Some(token_for),
         pane_size: wiring.pane_size.unwrap_or((40, 120)),
         idempotent,
+        notices_from_start: wiring.notices_from_start,
     };
     let (handle, store) = driver::start(board, store, parts)
         .map_err(|e| StartError::Board(format!("cannot start the board's thread: {e}")))?;

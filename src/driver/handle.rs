@@ -1,6 +1,8 @@
 //! The board's public face: the handle others hold, the notices they hear, the summary
 //! a run watches. Messages go to the driver; nothing here touches task state.
 
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
 use tokio::sync::{broadcast, oneshot, watch};
 
@@ -141,6 +143,10 @@ pub struct BoardHandle {
     pub(super) notices: broadcast::Sender<Notice>,
     pub(super) summary: watch::Receiver<Summary>,
     pub(super) settled: watch::Receiver<Summary>,
+    /// A receiver made before the board's thread started, so that the first taker sees every
+    /// notice from the start (the restart's own transitions included); see
+    /// [`BoardHandle::subscribe_from_start`].
+    pub(super) first: Arc<Mutex<Option<broadcast::Receiver<Notice>>>>,
 }
 
 impl BoardHandle {
@@ -230,6 +236,14 @@ impl BoardHandle {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
+    }
+
+    /// Notices from the board's start for the first caller (what a restart did before anyone
+    /// could subscribe, such as re-dispatching an interrupted task); later callers get
+    /// [`BoardHandle::subscribe`]'s notices from now on.
+    pub fn subscribe_from_start(&self) -> broadcast::Receiver<Notice> {
+        let first = self.first.lock().ok().and_then(|mut f| f.take());
+        first.unwrap_or_else(|| self.notices.subscribe())
     }
 
     /// The summary after every drain that changed something (a reason, a new task, ...).

@@ -34,6 +34,10 @@ pub struct DriverParts {
     pub pane_size: (u16, u16),
     /// Idempotent answers from the store (last 24 h).
     pub idempotent: Vec<crate::store::IdempotentAnswer>,
+    /// Keep the notices sent from the start for the first `subscribe_from_start` (headless
+    /// runs print what a restart did before they could subscribe). Off for the TUI: an unread
+    /// receiver would hold up to the channel's capacity of notices (and their panes).
+    pub notices_from_start: bool,
 }
 
 pub(super) struct Driver {
@@ -90,7 +94,7 @@ pub fn start(
     parts: DriverParts,
 ) -> std::io::Result<(BoardHandle, StoreHandle)> {
     let (tx, rx) = mpsc::channel();
-    let (notices, _) = broadcast::channel(16_384);
+    let (notices, first) = broadcast::channel(16_384);
     let (summary_tx, summary_rx) = watch::channel(Summary::default());
     let (settled_tx, settled_rx) = watch::channel(Summary::default());
     let events_tx = EventTx(tx.clone());
@@ -99,6 +103,9 @@ pub fn start(
         notices: notices.clone(),
         summary: summary_rx,
         settled: settled_rx,
+        first: std::sync::Arc::new(std::sync::Mutex::new(
+            parts.notices_from_start.then_some(first),
+        )),
     };
     let reads = tx.clone();
     let store_handle = StoreHandle::new(move |job: ReadJob| reads.send(Input::Read(job)).is_ok());
