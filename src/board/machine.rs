@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::json;
 
-use super::effects::{AuditEvent, Changes, Effect, Event, Handled, Transition};
+use super::effects::{AuditEvent, Changes, Event, Handled, Transition};
 use crate::model::{Millis, Status, Task, TaskId};
 
 /// Board-wide limits from the config (a goal may lower or raise its own).
@@ -48,8 +48,6 @@ pub struct Board {
     pub(super) session_seed: uuid::Uuid,
     /// Scratch space of the scheduling pass (indexed by id), kept to avoid reallocating.
     pub(super) agg: Vec<super::schedule::Agg>,
-    /// Effects raised by helpers that have no effect list at hand; drained by `handle`.
-    pub(super) queued: Vec<Effect>,
     /// Live pinned sessions by goal (not stored: sessions die with the board).
     pub(super) pinned: super::pinned::PinnedSessions,
     /// Config `allow` rules that answer agents' permission requests without asking.
@@ -74,7 +72,6 @@ impl Board {
             changes: Changes::default(),
             session_seed,
             agg: Vec::new(),
-            queued: Vec::new(),
             pinned: Default::default(),
             allow_rules: Vec::new(),
             next_request: 0,
@@ -141,7 +138,7 @@ impl Board {
                 task,
                 attempt,
                 error,
-            } => self.spawn_failed(task, attempt, error, now),
+            } => self.spawn_failed(task, attempt, error, now, &mut out.effects),
             Event::Exited {
                 task,
                 attempt,
@@ -152,7 +149,7 @@ impl Board {
                 if self.task(task).is_some_and(|t| t.attempt == attempt) {
                     self.forget_session_state(task, now);
                 }
-                self.exited(task, attempt, code, signal, tail, now)
+                self.exited(task, attempt, (code, signal, tail), now, &mut out.effects)
             }
             Event::PollFinished {
                 task,
@@ -170,7 +167,6 @@ impl Board {
             } => self.landed(task, attempt, outcome, now),
         }
         self.schedule(now, &mut out.effects);
-        out.effects.append(&mut self.queued);
         out
     }
 
