@@ -1,5 +1,4 @@
 //! taskboard: a terminal task board that supervises coding agents.
-#![forbid(unsafe_code)]
 
 pub mod agent;
 pub mod app;

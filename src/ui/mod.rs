@@ -1,7 +1,7 @@
 //! The TUI's model, update rules and views: tree, panes, inbox, approval modal, forms,
 //! help, status bar, theme. Model, update and views do no IO and never await; the app loop
 //! (`crate::app`) runs the effects `update` returns, calls `draw` when something changed,
-//! and alone uses `term`, `term_input`, `paint` and `search`, the modules that touch the
+//! and alone uses `terminal`, `term_input`, `paint` and `search`, the modules that touch the
 //! outside world.
 
 pub mod keys;
