@@ -270,3 +270,6 @@ fn task_and_goal_tokens_only_act_on_their_own_tasks() {
 
 #[path = "security/listener.rs"]
 mod listener;
+
+#[path = "security/connections.rs"]
+mod connections;

@@ -3,7 +3,10 @@
 
 pub mod auth;
 pub mod client;
+mod conn;
 mod errors;
+pub mod head;
+mod io;
 mod linger;
 mod routes;
 pub mod server;
@@ -17,7 +20,7 @@ use crate::board::driver::BoardHandle;
 use crate::datadir::DataDir;
 use crate::store::StoreHandle;
 pub use auth::Keys;
-pub use routes::BODY_LIMIT;
+pub use routes::{BODY_LIMIT, MAX_STREAMS};
 
 /// What every route shares. Axum clones the state for each extractor of each request, so it
 /// is one `Arc` (a clone of the parts themselves costs a handful of atomics and two
@@ -29,11 +32,19 @@ pub struct Shared {
     pub board: BoardHandle,
     pub keys: Keys,
     pub store: StoreHandle,
+    /// Places for `GET /api/events` streams ([`routes::MAX_STREAMS`]).
+    pub streams: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     pub fn new(board: BoardHandle, keys: Keys, store: StoreHandle) -> AppState {
-        AppState(std::sync::Arc::new(Shared { board, keys, store }))
+        let streams = std::sync::Arc::new(tokio::sync::Semaphore::new(routes::MAX_STREAMS));
+        AppState(std::sync::Arc::new(Shared {
+            board,
+            keys,
+            store,
+            streams,
+        }))
     }
 }
 
