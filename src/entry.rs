@@ -72,6 +72,14 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 fn real_main(cli: Cli) -> Result<i32, Failure> {
+    crate::fault::check().map_err(Failure::usage)?;
+    // Every word trusts the data dir's files (token, endpoint, database): one that others
+    // may write is refused before anything is read from it. `demo` alone makes its own.
+    if !matches!(cli.command, Some(Cmd::Demo(_))) || cli.data_dir.is_some() {
+        DataDir::resolve(cli.data_dir.as_deref())
+            .check_private()
+            .map_err(Failure::usage)?;
+    }
     if let Some(Cmd::Logs { id, follow }) = &cli.command {
         return crate::logs::run(&DataDir::resolve(cli.data_dir.as_deref()), *id, *follow);
     }
