@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod datadir;
 pub mod demo;
 pub mod entry;
+pub mod fault;
 pub mod git;
 pub mod goalfile;
 pub mod headless;
