@@ -54,6 +54,29 @@ fn attach_bench_runs_quick() {
     assert!(re.is_match(&text), "{text}");
 }
 
+#[path = "../bench/flood.rs"]
+mod flood;
+
+/// B13 in small: 300 idle + 30 slow-header flooding connections, a few samples.
+#[test]
+fn flood_bench_produces_numbers_under_and_without_the_flood() {
+    let f = flood::run(env!("CARGO_BIN_EXE_taskboard"), 300, 30, 2);
+    for s in [&f.quiet, &f.flooded] {
+        assert!(
+            [&s.health, &s.status, &s.signal]
+                .iter()
+                .all(|v| v.len() == 2 && v.iter().all(|ms| *ms > 0.0)),
+            "{s:?}"
+        );
+    }
+    assert!(
+        f.flood.closed > 0,
+        "the flood never hit the cap: {:?}",
+        f.flood
+    );
+    println!("quiet: {}\nflooded: {}", f.quiet.line(), f.flooded.line());
+}
+
 #[path = "../bench/store_commit.rs"]
 mod store_commit;
 
