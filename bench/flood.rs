@@ -9,7 +9,7 @@
 #![allow(dead_code)]
 
 #[path = "http_signal.rs"]
-mod http_signal;
+pub mod http_signal;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

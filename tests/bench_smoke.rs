@@ -10,8 +10,8 @@ fn board_tick_bench_produces_numbers() {
     assert!(median > 0.0 && p99 >= median, "median {median} p99 {p99}");
 }
 
-#[path = "../bench/http_signal.rs"]
-mod http_signal;
+// B10's harness, compiled once: inside B13's, which builds on it.
+use flood::http_signal;
 
 #[test]
 fn http_signal_bench_produces_numbers_for_both_contenders() {
