@@ -4,7 +4,8 @@
 //! (the board serves at most 256 at once). Meanwhile: `GET /api/health` over a new
 //! connection, the CLI's `taskboard status` and `taskboard signal`, each timed; the same
 //! requests on the same board with no flood are the reference, in the same run.
-//! Run: `cargo bench --bench flood` (add `-- --quick` for a short run).
+//! Run: `cargo bench --bench flood` (add `-- --quick` for a short run, `-- --bin PATH` to
+//! measure another build).
 // Also compiled into tests (bench_smoke, flood), which use only part of it.
 #![allow(dead_code)]
 
@@ -286,9 +287,17 @@ pub fn run(bin: &str, idle: usize, slow: usize, n: usize) -> Figures {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--bin PATH`: another build (an older one, to compare).
+    let bin = args
+        .iter()
+        .position(|a| a == "--bin")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_taskboard").to_string());
     let (idle, slow, n) = if quick { (300, 30, 3) } else { (1000, 100, 20) };
-    let f = run(env!("CARGO_BIN_EXE_taskboard"), idle, slow, n);
+    let f = run(&bin, idle, slow, n);
     println!(
         "answers under a flood of {idle} idle + {slow} slow-header connections ({n} samples each)"
     );
