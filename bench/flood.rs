@@ -1,4 +1,4 @@
-//! Benchmark B13: real clients under a connection flood. 1,000 connections that never send
+//! Benchmark B15: real clients under a connection flood. 1,000 connections that never send
 //! a byte and 100 that send half a request head and then one byte a second, each made again
 //! at once whenever the board closes it, so that many stay open or queued the whole time
 //! (the board serves at most 256 at once). Meanwhile: `GET /api/health` over a new

@@ -10,7 +10,7 @@ fn board_tick_bench_produces_numbers() {
     assert!(median > 0.0 && p99 >= median, "median {median} p99 {p99}");
 }
 
-// B10's harness, compiled once: inside B13's, which builds on it.
+// B10's harness, compiled once: inside B15's, which builds on it.
 use flood::http_signal;
 
 #[test]
@@ -57,7 +57,7 @@ fn attach_bench_runs_quick() {
 #[path = "../bench/flood.rs"]
 mod flood;
 
-/// B13 in small: 300 idle + 30 slow-header flooding connections, a few samples.
+/// B15 in small: 300 idle + 30 slow-header flooding connections, a few samples.
 #[test]
 fn flood_bench_produces_numbers_under_and_without_the_flood() {
     let f = flood::run(env!("CARGO_BIN_EXE_taskboard"), 300, 30, 2);

@@ -1,4 +1,4 @@
-//! Real clients under a connection flood (docs/SECURITY.md, bench row B13), through the
+//! Real clients under a connection flood (docs/SECURITY.md, bench row B15), through the
 //! real binary on 127.0.0.1 only: a board started with `taskboard up`, a TUI attached to it
 //! in tmux, then 1,000 connections that never send a byte and 100 that send half a request
 //! head and a byte a second, each made again at once whenever the board closes it (the
