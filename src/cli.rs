@@ -146,6 +146,39 @@ pub enum Cmd {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
+    /// Check that taskboard can run agents here: git, the data dir, a running board and its
+    /// listener, each agent profile's program and version, Claude Code's set-up.
+    ///
+    /// One line per check: ✔ fine, ⚠ a warning (shown with what to do; does not fail), ✘ a
+    /// problem (with what to do). Failures: git missing; the data dir not writable or under
+    /// 100 MiB free; a running board whose listener does not answer; the config file not
+    /// loading; the default agent's program missing; when the default agent is Claude Code,
+    /// its onboarding not done or `<data>/worktrees` not trusted. Warnings: another profile's
+    /// program missing (only tasks that name it need it), a version the README does not list
+    /// as tested, no `--version` answer within 5 s, under 1 GiB free. Exit 0 when nothing
+    /// failed, 1 otherwise. Reads the agents' own config files, never writes them.
+    Doctor {
+        /// Print {"ok": bool, "checks": [{"check", "status", "summary", "hint"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a commented starter goal file (DIR/goal.toml: an agent task, a CI gate, a review
+    /// gate) and, if there is none yet, a commented config file. Never overwrites: when
+    /// DIR/goal.toml exists, nothing is written and the exit code is 1.
+    Init {
+        /// The repository the goal works on (default: the current directory).
+        #[arg(value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Print a shell completion script: bash, zsh or fish (also elvish, powershell).
+    ///
+    /// bash: add `source <(taskboard completions bash)` to ~/.bashrc.
+    /// zsh: add `source <(taskboard completions zsh)` to ~/.zshrc (after compinit).
+    /// fish: `taskboard completions fish > ~/.config/fish/completions/taskboard.fish`.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
     /// Stop all new dispatch (running agents keep running).
     Pause,
     /// Start dispatching again.

@@ -220,7 +220,7 @@ fn subtasks(data: &DataDir, task: u64, file: &Path) -> Result<i32, Failure> {
         }
     };
     crate::goalfile::parse_subtasks(&body)
-        .map_err(|e| Failure::usage(format!("{}: {}", file.display(), e.message)))?;
+        .map_err(|e| Failure::usage(format!("{}: {}", file.display(), e.message())))?;
     let client = Client::discover(data).map_err(fail)?;
     let v = call(
         &client,

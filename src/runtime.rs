@@ -130,6 +130,8 @@ pub fn started_at() -> Option<crate::model::Millis> {
 /// Opens everything and starts the driver. Must run inside a tokio runtime.
 pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Running, StartError> {
     let lock = data.lock()?;
+    // Agents call this board through `<data>/bin/taskboard` (first on their PATH).
+    crate::selfexe::link_own_exe(data)?;
     let _ = STARTED_AT.set(now_millis());
     let addr = crate::http::parse_listen(wiring.listen.as_deref().unwrap_or(&config.listen))
         .map_err(StartError::Listen)?;

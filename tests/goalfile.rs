@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use taskboard::goalfile::{load_file, parse_json, parse_str, GoalError};
+use taskboard::goalfile::{load_file, parse_json, parse_str, GoalErrors};
 use taskboard::model::{Kind, NewTask, OnTimeout, SessionPolicy, SpawnFallback};
 
 // ---------------------------------------------------------------------------------------------
@@ -28,11 +28,12 @@ fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn parse(text: &str, given: &[(&str, &str)]) -> Result<NewTask, GoalError> {
+fn parse(text: &str, given: &[(&str, &str)]) -> Result<NewTask, GoalErrors> {
     parse_str(text, "goal.toml", Path::new("/tmp"), &vars(given))
 }
 
-/// Runs every row and reports all mismatches at once.
+/// Runs every row and reports all mismatches at once. Each row plants one mistake, so
+/// exactly one is reported: a second would be a knock-on error of the first.
 fn check_bad(cases: &[Bad]) {
     let mut failures = Vec::new();
     for c in cases {
@@ -41,8 +42,12 @@ fn check_bad(cases: &[Bad]) {
                 "{}: accepted, expected an error at {}:{}",
                 c.name, c.at.0, c.at.1
             )),
-            Err(e) => {
+            Err(all) => {
+                let e = all.first();
                 let mut wrong = Vec::new();
+                if all.len() != 1 {
+                    wrong.push(format!("{} errors, expected one:\n{all}", all.len()));
+                }
                 if (e.line, e.col) != c.at {
                     wrong.push(format!(
                         "at {}:{} (expected {}:{})",
@@ -1168,13 +1173,14 @@ fn error_display_is_file_line_col_message() {
         e.to_string(),
         "goal.toml:4:8: unknown kind \"nope\": use agent, human_review, signal or group"
     );
-    assert_eq!(e.field.as_deref(), Some("task[0].kind"));
+    assert_eq!(e.field().as_deref(), Some("task[0].kind"));
 }
 
 #[test]
 fn error_field_names_the_nested_path() {
     let text = "title = \"g\"\n[[task]]\ntitle = \"a\"\n[[task]]\ntitle = \"b\"\n  [[task.task]]\n  title = \"c\"\n  timeout = \"x\"\n";
     let e = parse(text, NO_VARS).unwrap_err();
+    let e = e.first();
     assert_eq!((e.line, e.col), (8, 13));
     assert_eq!(e.field.as_deref(), Some("task[1].task[0].timeout"));
 }
@@ -1640,13 +1646,14 @@ fn load_file_reads_relative_to_the_file_and_records_its_source() {
     assert_eq!(g.spec.title, "PR 5");
 
     let e = load_file(&path, &BTreeMap::new()).unwrap_err();
+    let e = e.first();
     assert_eq!(
         (e.file.as_str(), e.line, e.col),
         (path.to_str().unwrap_or(""), 4, 6)
     );
 
     let e = load_file(&dir.path().join("absent.toml"), &BTreeMap::new()).unwrap_err();
-    assert!(e.message.contains("cannot read the goal file"), "{e}");
+    assert!(e.message().contains("cannot read the goal file"), "{e}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1689,8 +1696,11 @@ fn json_refuses_a_relative_repo() {
     ] {
         let body = serde_json::json!({"title": "g", "repo": repo, "task": [{"title": "a"}]});
         let e = parse_json(&body).unwrap_err();
-        assert!(e.message.contains("`repo` must be an absolute path"), "{e}");
-        assert_eq!(e.field.as_deref(), Some("repo"));
+        assert!(
+            e.message().contains("`repo` must be an absolute path"),
+            "{e}"
+        );
+        assert_eq!(e.field().as_deref(), Some("repo"));
     }
 }
 
@@ -1726,9 +1736,10 @@ fn json_validates_like_toml() {
     ];
     for (body, says, field) in cases {
         let e = parse_json(&body).unwrap_err();
-        assert!(e.message.contains(says), "{body}: {e}");
-        assert_eq!(e.field.as_deref(), field, "{body}");
-        assert_eq!(e.file, "<json>");
+        assert_eq!(e.len(), 1, "{body}: {e}");
+        assert!(e.message().contains(says), "{body}: {e}");
+        assert_eq!(e.field().as_deref(), field, "{body}");
+        assert_eq!(e.first().file, "<json>");
     }
 }
 
@@ -1844,7 +1855,7 @@ fn templates_need_their_required_vars() {
     ] {
         let e = load_file(&dir.join(file), &vars(&[("checkout", "/tmp/checkout")])).unwrap_err();
         assert!(
-            e.message
+            e.message()
                 .contains(&format!("var '{missing}' has no default")),
             "{file}: {e}"
         );

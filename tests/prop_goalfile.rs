@@ -10,10 +10,28 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use support::{count, render, tree};
-use taskboard::goalfile::{parse_json, parse_str, GoalError};
+use taskboard::goalfile::{parse_json, parse_str, GoalError, GoalErrors};
 
-fn parse(text: &str) -> Result<taskboard::model::NewTask, GoalError> {
+fn parse(text: &str) -> Result<taskboard::model::NewTask, GoalErrors> {
     parse_str(text, "goal.toml", Path::new("/tmp"), &BTreeMap::new())
+}
+
+/// Every error must name the file and a position that exists in `text`; at most 20 are
+/// shown, in file order.
+fn all_located(errors: &GoalErrors, text: &str) -> Result<(), TestCaseError> {
+    prop_assert!(
+        !errors.is_empty() && errors.len() <= 20,
+        "{} errors",
+        errors.len()
+    );
+    let places: Vec<(usize, usize)> = errors.iter().map(|e| (e.line, e.col)).collect();
+    let mut sorted = places.clone();
+    sorted.sort();
+    prop_assert_eq!(places, sorted, "file order:\n{}", errors);
+    for e in errors.iter() {
+        located(e, text)?;
+    }
+    Ok(())
 }
 
 /// An error must name the file and a position that exists in `text`.
@@ -89,7 +107,7 @@ proptest! {
     #[test]
     fn random_text_is_answered_with_a_location(text in any::<String>()) {
         if let Err(e) = parse(&text) {
-            located(&e, &text)?;
+            all_located(&e, &text)?;
         }
     }
 
@@ -99,7 +117,7 @@ proptest! {
         text in r#"(title = "[a-z{}]*"\n|\[\[(task\.){0,3}task\]\]\n|(kind|gate|after|timeout|poll_every|pr|pr_url|retries|key|parallel|command|on_timeout|session|repo|max_agents|vars) = ("[a-z0-9:/{}. ]{0,12}"|-?[0-9]{1,12}|true|\[("[a-z0-9]{0,3}", ?){0,3}\]|\{ ?\})\n|\[vars\]\n|[a-z]{1,5} = \{ default = "[a-z]*" \}\n){0,14}"#
     ) {
         if let Err(e) = parse(&text) {
-            located(&e, &text)?;
+            all_located(&e, &text)?;
         }
     }
 
@@ -126,8 +144,47 @@ proptest! {
         match parse(&bad) {
             Ok(_) => prop_assert!(false, "accepted `{}`:\n{}", PLANTED[which], bad),
             Err(e) => {
-                located(&e, &bad)?;
-                prop_assert_eq!(e.line, line + 1, "`{}` reported as {}\n{}", PLANTED[which], e, bad);
+                all_located(&e, &bad)?;
+                // One mistake, one error: nothing it knocks on is reported as another.
+                prop_assert_eq!(e.len(), 1, "`{}` reported as\n{}\n{}", PLANTED[which], e, bad);
+                prop_assert_eq!(e.first().line, line + 1, "`{}` reported as {}\n{}", PLANTED[which], e, bad);
+            }
+        }
+    }
+
+    /// Mistakes planted in several tasks are all reported at once, each on its own line.
+    #[test]
+    fn every_planted_mistake_is_reported_at_once(
+        t in tree(),
+        picks in prop::collection::vec((any::<usize>(), 0..PLANTED.len()), 2..5),
+    ) {
+        let text = render(&t);
+        let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+        let headers: Vec<usize> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("[["))
+            .map(|(i, _)| i)
+            .collect();
+        // One mistake per chosen task, at the end of its own fields; planted bottom-up so
+        // earlier line numbers stay put.
+        let mut at: BTreeMap<usize, usize> = BTreeMap::new();
+        for (pick, which) in &picks {
+            let h = pick % headers.len();
+            let line = headers.get(h + 1).copied().unwrap_or(lines.len());
+            at.entry(line).or_insert(*which);
+        }
+        for (line, which) in at.iter().rev() {
+            lines.insert(*line, PLANTED[*which].to_string());
+        }
+        let bad = lines.join("\n");
+        let planted: Vec<usize> = at.keys().enumerate().map(|(i, l)| l + i + 1).collect();
+        match parse(&bad) {
+            Ok(_) => prop_assert!(false, "accepted:\n{}", bad),
+            Err(e) => {
+                all_located(&e, &bad)?;
+                let reported: Vec<usize> = e.iter().map(|e| e.line).collect();
+                prop_assert_eq!(&reported, &planted, "reported:\n{}\n{}", e, bad);
             }
         }
     }
@@ -150,7 +207,7 @@ proptest! {
         }
         let text: String = chars.into_iter().collect();
         if let Err(e) = parse(&text) {
-            located(&e, &text)?;
+            all_located(&e, &text)?;
         }
     }
 
@@ -171,7 +228,7 @@ proptest! {
         }
         text.push_str("\"\n");
         if let Err(e) = parse_str(&text, "goal.toml", Path::new("/tmp"), &given) {
-            located(&e, &text)?;
+            all_located(&e, &text)?;
         }
     }
 }
@@ -218,8 +275,8 @@ proptest! {
     #[test]
     fn random_json_is_answered(v in json_value()) {
         if let Err(e) = parse_json(&v) {
-            prop_assert!(!e.message.trim().is_empty());
-            prop_assert!(e.line >= 1 && e.col >= 1);
+            prop_assert!(!e.message().trim().is_empty());
+            prop_assert!(e.iter().all(|e| e.line >= 1 && e.col >= 1));
         }
     }
 

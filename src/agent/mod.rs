@@ -6,6 +6,7 @@ pub mod procs;
 pub mod profile;
 pub mod spawn;
 pub mod term;
+pub mod tested;
 
 pub use pane::{Pane, PaneIo, PaneRef};
 pub use spawn::{spawn, Session, Sinks, SpawnRequest};

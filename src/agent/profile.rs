@@ -27,36 +27,49 @@ impl Fill<'_> {
     }
 }
 
-/// The note appended to agent prompts so they know how to finish.
-pub fn prompt_suffix(task: u64) -> String {
+/// The note appended to agent prompts so they know how to finish. It names the board's own
+/// executable by its absolute path (`exe`, from [`crate::selfexe::agent_exe`]), so an agent
+/// whose shell resets `PATH` still reaches the board.
+pub fn prompt_suffix(task: u64, exe: &Path) -> String {
+    let exe = crate::selfexe::shell_word(exe);
     format!(
-        "\n\nWhen you are done, run: taskboard complete --task {task} --summary \"<one line on what you did>\" (or taskboard block --task {task} --reason \"…\" if you cannot go on)."
+        "\n\nWhen you are done, run: {exe} complete --task {task} --summary \"<one line on what you did>\" (or {exe} block --task {task} --reason \"…\" if you cannot go on)."
     )
 }
 
 /// A prompt typed into an open session, with the profile's note on how to finish.
-pub fn typed_prompt(cfg: &Config, agent: Option<&str>, prompt: &str, task: u64) -> String {
+pub fn typed_prompt(
+    cfg: &Config,
+    agent: Option<&str>,
+    prompt: &str,
+    task: u64,
+    exe: &Path,
+) -> String {
     let name = agent.unwrap_or(&cfg.default_agent);
     match cfg.agents.get(name) {
         Some(p) if !p.prompt_suffix => prompt.to_string(),
-        _ => format!("{prompt}{}", prompt_suffix(task)),
+        _ => format!("{prompt}{}", prompt_suffix(task, exe)),
     }
 }
 
 /// The program to run, its profile's extra environment and attention patterns.
 pub struct Plan {
     pub argv: Vec<String>,
+    /// The profile's environment, then `PATH` with the board's bin dir first.
     pub env: Vec<(String, String)>,
     pub attention: Vec<String>,
     /// The prompt as given to the agent (with the suffix when the profile wants it).
     pub prompt: String,
 }
 
+/// `exe` is the taskboard agents call ([`crate::selfexe::agent_exe`]): its dir goes first on
+/// the agent's `PATH` and the prompt suffix names it.
 pub fn plan(
     spec: &SpawnSpec,
     cfg: &Config,
     prompt_file: &Path,
     worktree: &Path,
+    exe: &Path,
 ) -> Result<Plan, String> {
     let (template, env, attention, prompt, what) = match &spec.command {
         Some(cmd) => (
@@ -83,7 +96,7 @@ pub fn plan(
                 _ => p.command.clone(),
             };
             let prompt = if p.prompt_suffix {
-                format!("{}{}", spec.prompt, prompt_suffix(spec.task))
+                format!("{}{}", spec.prompt, prompt_suffix(spec.task, exe))
             } else {
                 spec.prompt.clone()
             };
@@ -104,8 +117,19 @@ pub fn plan(
         worktree,
     };
     let argv: Vec<String> = template.iter().map(|a| fill.apply(a)).collect();
+    let mut env: Vec<(String, String)> =
+        env.into_iter().map(|(k, v)| (k, fill.apply(&v))).collect();
+    // The profile's own PATH, if it sets one, else the board's: either way after the bin dir.
+    let rest = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| std::ffi::OsString::from(v))
+        .or_else(|| std::env::var_os("PATH"));
+    let bin = exe.parent().unwrap_or(Path::new("/"));
+    let path = crate::selfexe::agent_path(bin, rest.as_deref());
     let program = argv.first().ok_or("the command is empty")?;
-    if find_program(program, worktree).is_none() {
+    if find_program_in(program, worktree, Some(std::ffi::OsStr::new(&path))).is_none() {
         let name = if what == "agent" {
             spec.agent
                 .clone()
@@ -115,7 +139,7 @@ pub fn plan(
         };
         return Err(format!("{what} '{name}' not found on PATH ({program})"));
     }
-    let env = env.into_iter().map(|(k, v)| (k, fill.apply(&v))).collect();
+    env.push(("PATH".into(), path));
     Ok(Plan {
         argv,
         env,
@@ -124,14 +148,23 @@ pub fn plan(
     })
 }
 
-/// Finds a program as `execvp` would from `cwd`.
+/// Finds a program as `execvp` would from `cwd`, on this process's `PATH`.
 pub fn find_program(program: &str, cwd: &Path) -> Option<PathBuf> {
+    find_program_in(program, cwd, std::env::var_os("PATH").as_deref())
+}
+
+/// Finds a program as `execvp` would from `cwd` with `path` as `PATH`.
+pub fn find_program_in(
+    program: &str,
+    cwd: &Path,
+    path: Option<&std::ffi::OsStr>,
+) -> Option<PathBuf> {
     if program.contains('/') {
         let p = cwd.join(program);
         return p.is_file().then_some(p);
     }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
+    path.and_then(|paths| {
+        std::env::split_paths(paths)
             .map(|d| d.join(program))
             .find(|p| p.is_file())
     })

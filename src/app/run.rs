@@ -559,7 +559,7 @@ impl App {
                         let body = crate::goalfile::json_body(&path, &vars)?;
                         Ok((Box::new(g), body))
                     });
-                    AppMsg::GoalLoaded(goal.map_err(|e| e.to_string()))
+                    AppMsg::GoalLoaded(goal.map_err(|e| e.one_line()))
                 }),
                 Effect::Bell { text } => term::bell(&text),
                 Effect::Shell { task, dir } => match crate::shell::command(&dir, task) {

@@ -35,6 +35,7 @@ impl Driver {
                     agent.as_deref(),
                     &prompt,
                     task,
+                    &crate::selfexe::agent_exe(&self.parts.data),
                 );
                 self.type_into(session, text);
             }
@@ -169,7 +170,8 @@ impl Driver {
                     .map(|w| w.path.clone())
                     .unwrap_or_else(|| spec.repo.clone());
                 let prompt_file = data.logs().join(format!("{task}.prompt"));
-                let plan = agent::profile::plan(&spec, &config, &prompt_file, &cwd)?;
+                let exe = crate::selfexe::agent_exe(&data);
+                let plan = agent::profile::plan(&spec, &config, &prompt_file, &cwd, &exe)?;
                 std::fs::write(&prompt_file, &plan.prompt)
                     .map_err(|e| format!("cannot write {}: {e}", prompt_file.display()))?;
                 env.push(("TASKBOARD_WORKTREE".into(), cwd.display().to_string()));

@@ -2,19 +2,23 @@
 
 use std::collections::HashMap;
 
-use super::{Cx, GoalError, NodeInfo};
+use super::build::NodeInfo;
+use super::Cx;
 
-/// Checks keys and dependencies of the nodes (preorder; index 0 is the goal).
-pub(crate) fn check(cx: &Cx, nodes: &[NodeInfo]) -> Result<(), GoalError> {
+/// Checks keys and dependencies of the nodes (preorder; index 0 is the goal), reporting every
+/// mistake into `cx`. A duplicate key keeps its first use; a bad `after` entry is left out,
+/// so the cycle check runs on the rest.
+pub(crate) fn check(cx: &Cx, nodes: &[NodeInfo]) {
     let mut keys: HashMap<&str, usize> = HashMap::new();
     for (i, n) in nodes.iter().enumerate() {
         if let Some(k) = &n.key {
             if k.get_ref().trim().is_empty() {
-                return Err(cx.err(
+                cx.report(
                     k.span(),
                     "`key` must not be empty".into(),
                     Some(field(n, "key")),
-                ));
+                );
+                continue;
             }
             if let Some(&first) = keys.get(k.get_ref().as_str()) {
                 let (line, _) = nodes[first]
@@ -22,11 +26,12 @@ pub(crate) fn check(cx: &Cx, nodes: &[NodeInfo]) -> Result<(), GoalError> {
                     .as_ref()
                     .map(|f| super::line_col(cx.text, f.span().start))
                     .unwrap_or((0, 0));
-                return Err(cx.err(
+                cx.report(
                     k.span(),
                     format!("duplicate key \"{}\" (first used on line {line}); keys must be unique within a goal", k.get_ref()),
                     Some(field(n, "key")),
-                ));
+                );
+                continue;
             }
             keys.insert(k.get_ref(), i);
         }
@@ -40,45 +45,48 @@ pub(crate) fn check(cx: &Cx, nodes: &[NodeInfo]) -> Result<(), GoalError> {
                 let hint = if known.is_empty() {
                     "no task has a key yet".to_string()
                 } else {
-                    format!("keys: {}", sorted(known))
+                    format!("keys: {}", sorted(known.clone()))
                 };
-                return Err(cx.err(
+                let name = a.get_ref();
+                let close = crate::tomlcheck::did_you_mean(name, sorted_vec(known), "\"");
+                cx.report(
                     a.span(),
                     format!(
-                        "`after` names \"{}\" but no task of this goal has that key ({hint})",
-                        a.get_ref()
+                        "`after` names \"{name}\" but no task of this goal has that key{close} ({hint})"
                     ),
                     Some(field(n, "after")),
-                ));
+                );
+                continue;
             };
             if target == i {
-                return Err(cx.err(
+                cx.report(
                     a.span(),
                     format!("a task cannot wait for itself (\"{}\")", a.get_ref()),
                     Some(field(n, "after")),
-                ));
+                );
+                continue;
             }
             if is_ancestor(nodes, target, i) {
-                return Err(cx.err(
+                cx.report(
                     a.span(),
                     format!(
                         "\"{}\" is an ancestor of this task; `after` may not name an ancestor",
                         a.get_ref()
                     ),
                     Some(field(n, "after")),
-                ));
+                );
+                continue;
             }
             after_deps[i].push((target, a.span()));
         }
     }
     if let Some((node, span)) = find_cycle(nodes, &after_deps) {
-        return Err(cx.err(
+        cx.report(
             span,
             "dependency cycle: this `after` makes tasks wait for each other forever".into(),
             Some(field(&nodes[node], "after")),
-        ));
+        );
     }
-    Ok(())
 }
 
 fn field(n: &NodeInfo, name: &str) -> String {
@@ -89,9 +97,13 @@ fn field(n: &NodeInfo, name: &str) -> String {
     }
 }
 
-fn sorted(mut v: Vec<&str>) -> String {
+fn sorted_vec(mut v: Vec<&str>) -> Vec<&str> {
     v.sort_unstable();
-    v.join(", ")
+    v
+}
+
+fn sorted(v: Vec<&str>) -> String {
+    sorted_vec(v).join(", ")
 }
 
 fn is_ancestor(nodes: &[NodeInfo], anc: usize, mut of: usize) -> bool {

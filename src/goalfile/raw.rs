@@ -1,7 +1,6 @@
 //! The goal file as TOML says it, with a span on every field so errors can point at it.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -78,46 +77,36 @@ impl RawVar {
     }
 }
 
-fn span<T>(s: &S<T>) -> Option<Range<usize>> {
-    s.as_ref().map(|v| v.span())
-}
-
-impl RawTask {
-    /// Every field that is set, with where it is, in file order of the schema.
-    pub fn fields_set(&self) -> Vec<(&'static str, Range<usize>)> {
-        let all = [
-            ("title", span(&self.title)),
-            ("key", span(&self.key)),
-            ("kind", span(&self.kind)),
-            ("after", span(&self.after)),
-            ("priority", span(&self.priority)),
-            ("repo", span(&self.repo)),
-            ("spawn_fallback", span(&self.spawn_fallback)),
-            ("max_agents", span(&self.max_agents)),
-            ("spawns_per_minute", span(&self.spawns_per_minute)),
-            ("vars", span(&self.vars)),
-            ("parallel", span(&self.parallel)),
-            ("session", span(&self.session)),
-            ("agent", span(&self.agent)),
-            ("worktree", span(&self.worktree)),
-            ("prompt", span(&self.prompt)),
-            ("command", span(&self.command)),
-            ("review", span(&self.review)),
-            ("plan", span(&self.plan)),
-            ("retries", span(&self.retries)),
-            ("timeout", span(&self.timeout)),
-            ("on_timeout", span(&self.on_timeout)),
-            ("gate", span(&self.gate)),
-            ("pr", span(&self.pr)),
-            ("pr_url", span(&self.pr_url)),
-            ("poll", span(&self.poll)),
-            ("poll_every", span(&self.poll_every)),
-        ];
-        all.into_iter()
-            .filter_map(|(n, s)| s.map(|s| (n, s)))
-            .collect()
-    }
-}
+/// Every field a goal-file table may have, some only on some kinds (`task`, the children,
+/// is apart).
+pub const FIELDS: &[&str] = &[
+    "title",
+    "key",
+    "kind",
+    "after",
+    "priority",
+    "repo",
+    "spawn_fallback",
+    "max_agents",
+    "spawns_per_minute",
+    "vars",
+    "parallel",
+    "session",
+    "agent",
+    "worktree",
+    "prompt",
+    "command",
+    "review",
+    "plan",
+    "retries",
+    "timeout",
+    "on_timeout",
+    "gate",
+    "pr",
+    "pr_url",
+    "poll",
+    "poll_every",
+];
 
 /// Which fields each kind accepts (ARCHITECTURE §3); anything else is an "unknown field".
 pub fn allowed_fields(kind: Option<crate::model::Kind>) -> &'static [&'static str] {

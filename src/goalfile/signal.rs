@@ -3,34 +3,32 @@
 
 use std::ops::Range;
 
+use super::build::Builder;
 use super::raw::{RawPr, RawTask};
-use super::{Builder, GoalError};
 use crate::model::TaskSpec;
 
-impl Builder<'_> {
+impl Builder<'_, '_> {
+    /// `id`: where the task's table starts, to skip a `gate` the first pass already dropped.
     pub(super) fn signal_fields(
         &self,
         raw: &RawTask,
         spec: &mut TaskSpec,
         table_span: Range<usize>,
+        id: Option<usize>,
         field: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<(), GoalError> {
+    ) {
+        let cx = self.cx;
         match &raw.gate {
             Some(g) if !g.get_ref().trim().is_empty() => spec.gate = Some(self.fill(g.get_ref())),
-            Some(g) => {
-                return Err(self
-                    .cx
-                    .err(g.span(), "`gate` must not be empty".into(), field("gate")))
-            }
-            None => {
-                return Err(self.cx.err(
-                    table_span,
-                    "a signal task needs `gate` (gh_ci, gh_review, centaur_review, human_approval \
-                     or a name of yours)"
-                        .into(),
-                    field("gate"),
-                ))
-            }
+            Some(g) => cx.report(g.span(), "`gate` must not be empty".into(), field("gate")),
+            None if cx.was_dropped(id, "gate") => {}
+            None => cx.report(
+                table_span,
+                "a signal task needs `gate` (gh_ci, gh_review, centaur_review, human_approval \
+                 or a name of yours)"
+                    .into(),
+                field("gate"),
+            ),
         }
         // Empty (e.g. a template var left at its "" default) means "from origin", as if unset.
         spec.repo = raw
@@ -55,48 +53,43 @@ impl Builder<'_> {
                 None => {
                     let message =
                         format!("`pr` is {shown}; it must be a positive PR number (42 or \"42\")");
-                    return Err(self.cx.err(pr.span(), message, field("pr")));
+                    cx.report(pr.span(), message, field("pr"));
                 }
             }
         }
-        if let Some(u) = &raw.pr_url {
-            let url = self.fill(u.get_ref());
-            let Some((repo, n)) = crate::signal_match::parse_pr_url(&url) else {
-                let message = format!(
-                    "`pr_url` \"{url}\" is not a pull request URL \
-                     like https://github.com/owner/name/pull/42"
-                );
-                return Err(self.cx.err(u.span(), message, field("pr_url")));
-            };
-            if spec.pr.is_some_and(|p| p != n) {
-                return Err(self.cx.err(
-                    u.span(),
-                    format!(
-                        "`pr_url` names PR {n} but `pr` is {}: they must agree",
-                        spec.pr.unwrap_or(0)
-                    ),
-                    field("pr_url"),
-                ));
-            }
-            if spec
-                .repo
-                .as_deref()
-                .is_some_and(|r| !r.eq_ignore_ascii_case(&repo))
-            {
-                return Err(self.cx.err(
-                    u.span(),
-                    format!(
-                        "`pr_url` names {repo} but `repo` is {}: they must agree",
-                        spec.repo.clone().unwrap_or_default()
-                    ),
-                    field("pr_url"),
-                ));
-            }
-            // Matching reads `repo` + `pr`, so a pr_url must fill both.
-            spec.repo = Some(repo);
-            spec.pr = Some(n);
-            spec.pr_url = Some(url);
+        let Some(u) = &raw.pr_url else { return };
+        let url = self.fill(u.get_ref());
+        let Some((repo, n)) = crate::signal_match::parse_pr_url(&url) else {
+            let message = format!(
+                "`pr_url` \"{url}\" is not a pull request URL \
+                 like https://github.com/owner/name/pull/42"
+            );
+            cx.report(u.span(), message, field("pr_url"));
+            return;
+        };
+        if let Some(p) = spec.pr.filter(|p| *p != n) {
+            cx.report(
+                u.span(),
+                format!("`pr_url` names PR {n} but `pr` is {p}: they must agree"),
+                field("pr_url"),
+            );
+            return;
         }
-        Ok(())
+        if let Some(r) = spec
+            .repo
+            .as_deref()
+            .filter(|r| !r.eq_ignore_ascii_case(&repo))
+        {
+            cx.report(
+                u.span(),
+                format!("`pr_url` names {repo} but `repo` is {r}: they must agree"),
+                field("pr_url"),
+            );
+            return;
+        }
+        // Matching reads `repo` + `pr`, so a pr_url must fill both.
+        spec.repo = Some(repo);
+        spec.pr = Some(n);
+        spec.pr_url = Some(url);
     }
 }

@@ -4,36 +4,44 @@
 use std::collections::BTreeMap;
 
 use super::raw::{RawTask, RawVar};
-use super::{Cx, GoalError};
+use super::Cx;
 
 /// The value of every declared var: given, else its default. A given var the file does not
-/// declare, or a declared one with neither, is an error.
+/// declare, or a declared one with neither, is reported into `cx` (each one) and left out.
 pub(crate) fn resolve(
     cx: &Cx,
     raw: &RawTask,
     given: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, GoalError> {
+) -> BTreeMap<String, String> {
     let declared: Vec<String> = raw
         .vars
         .as_ref()
         .map(|v| v.get_ref().keys().cloned().collect())
         .unwrap_or_default();
-    if let Some(name) = given.keys().find(|name| !declared.contains(name)) {
+    // A `[vars]` dropped as a mistake was reported already; every --var would only repeat it.
+    let vars_broken = cx.was_dropped(None, "vars");
+    for name in given.keys().filter(|name| !declared.contains(name)) {
+        if vars_broken {
+            break;
+        }
         let known = if declared.is_empty() {
             "none".to_string()
         } else {
             declared.join(", ")
         };
+        let close = crate::tomlcheck::did_you_mean(name, declared.iter().map(String::as_str), "'");
         // A --var is not in the file, so there is no better place to point at.
-        return Err(cx.err(
+        cx.report(
             0..0,
-            format!("--var {name}: the goal file declares no var '{name}' (declared: {known})"),
+            format!(
+                "--var {name}: the goal file declares no var '{name}'{close} (declared: {known})"
+            ),
             Some("vars".into()),
-        ));
+        );
     }
     let mut out = BTreeMap::new();
     let Some(vars) = &raw.vars else {
-        return Ok(out);
+        return out;
     };
     for (name, var) in vars.get_ref() {
         let field = Some(format!("vars.{name}"));
@@ -42,7 +50,8 @@ pub(crate) fn resolve(
                 "var '{name}' is {v}; write it {name} = \"default\" \
                  or {name} = {{ default = \"…\", description = \"…\" }}"
             );
-            return Err(cx.err(var.span(), message, field));
+            cx.report(var.span(), message, field);
+            continue;
         }
         let value = given
             .get(name)
@@ -51,11 +60,12 @@ pub(crate) fn resolve(
         let Some(value) = value else {
             let message =
                 format!("var '{name}' has no default and was not given: pass --var {name}=VALUE");
-            return Err(cx.err(var.span(), message, field));
+            cx.report(var.span(), message, field);
+            continue;
         };
         out.insert(name.clone(), value);
     }
-    Ok(out)
+    out
 }
 
 /// Fills declared `{{var}}`s in one pass (a filled value is never filled again); anything

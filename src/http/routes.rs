@@ -287,7 +287,7 @@ async fn add_goal(
 ) -> Result<Response, ApiError> {
     let value: Value = parse(body)?;
     let mut goal =
-        crate::goalfile::parse_json(&value).map_err(|e| ApiError::bad(e.message, e.field))?;
+        crate::goalfile::parse_json(&value).map_err(|e| ApiError::bad(e.message(), e.field()))?;
     crate::git::fill_signal_repos(&mut goal);
     run(
         &state,

@@ -176,8 +176,8 @@ pub(super) async fn subtasks(
 ) -> Result<Response, ApiError> {
     let id = task_id(&id)?;
     let value: Value = parse(body)?;
-    let tasks =
-        crate::goalfile::parse_subtasks(&value).map_err(|e| ApiError::bad(e.message, e.field))?;
+    let tasks = crate::goalfile::parse_subtasks(&value)
+        .map_err(|e| ApiError::bad(e.message(), e.field()))?;
     run(&state, &ctx, Command::Subtasks { task: id, tasks }, true).await
 }
 

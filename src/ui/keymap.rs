@@ -295,6 +295,11 @@ impl Keymap {
         for (name, binding) in overrides {
             let Some((action, ..)) = TABLE.iter().find(|(_, n, ..)| n == name) else {
                 let names: Vec<&str> = TABLE.iter().map(|(_, n, ..)| *n).collect();
+                if let Some(close) = crate::tomlcheck::suggest(name, names.iter().copied()) {
+                    return Err(format!(
+                        "[keys] {name:?} is not an action (did you mean {close:?}?)"
+                    ));
+                }
                 return Err(format!(
                     "[keys] {name:?} is not an action; actions are: {}",
                     names.join(", ")

@@ -363,7 +363,7 @@ fn submit_goal(m: &Model, g: &mut super::modal::GoalForm, out: &mut Vec<Effect>)
                     body,
                 });
             }
-            Err(e) => g.error = Some(e.message),
+            Err(e) => g.error = Some(e.message()),
         }
         return;
     }
@@ -397,7 +397,7 @@ fn submit_goal(m: &Model, g: &mut super::modal::GoalForm, out: &mut Vec<Effect>)
                 body: serde_json::to_value(&root).unwrap_or_default(),
             });
         }
-        Err(e) => g.error = Some(e.message),
+        Err(e) => g.error = Some(e.message()),
     }
 }
 

@@ -1,5 +1,7 @@
 //! Config file (TOML): limits, listener, agent profiles. Defaults live here, in code.
 
+mod check;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -81,13 +83,35 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{}:{line}:{col}: {message}", path.display())]
+    /// Every mistake in the file (at most [`crate::tomlcheck::MAX_PROBLEMS`], then a count).
+    #[error("{}", show_problems(path, problems, *more))]
     Invalid {
         path: PathBuf,
-        line: usize,
-        col: usize,
-        message: String,
+        problems: Vec<ConfigProblem>,
+        more: usize,
     },
+}
+
+/// One mistake in the config file, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+fn show_problems(path: &Path, problems: &[ConfigProblem], more: usize) -> String {
+    let mut lines: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}:{}:{}: {}", path.display(), p.line, p.col, p.message))
+        .collect();
+    if more > 0 {
+        lines.push(format!(
+            "… and {more} more (only the first {} are shown)",
+            crate::tomlcheck::MAX_PROBLEMS
+        ));
+    }
+    lines.join("\n")
 }
 
 fn strs(v: &[&str]) -> Vec<String> {
@@ -157,44 +181,9 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Parses config text, reporting every mistake in it at once (see [`check`]).
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|e| {
-            let (line, col) =
-                crate::goalfile::line_col(text, e.span().map(|s| s.start).unwrap_or(0));
-            ConfigError::Invalid {
-                path: path.to_path_buf(),
-                line,
-                col,
-                message: e.message().trim().to_string(),
-            }
-        })?;
-        let bad = |message: String| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            line: 1,
-            col: 1,
-            message,
-        };
-        if cfg.max_agents == 0 {
-            return Err(bad("max_agents must be at least 1".into()));
-        }
-        if cfg.spawns_per_minute == 0 {
-            return Err(bad("spawns_per_minute must be at least 1".into()));
-        }
-        // A bad [keys] entry is a config error for every command, not only the TUI.
-        crate::ui::keymap::Keymap::new(&cfg.keys).map_err(bad)?;
-        for (name, p) in &cfg.agents {
-            if p.command.is_empty() {
-                return Err(bad(format!("[agents.{name}] command must name a program")));
-            }
-            for re in &p.attention {
-                regex::Regex::new(re).map_err(|e| {
-                    bad(format!(
-                        "[agents.{name}] attention pattern {re:?} is not a valid regex: {e}"
-                    ))
-                })?;
-            }
-        }
-        Ok(cfg)
+        check::parse(text, path)
     }
 
     /// Default config path: the platform config dir's `taskboard/config.toml`.
