@@ -137,7 +137,11 @@ pub(super) fn data_dir(data: &DataDir) -> Vec<Check> {
                 ),
             )
         } else {
-            Check::new("data dir", Status::Ok, format!("{shown} (writable, private)"))
+            Check::new(
+                "data dir",
+                Status::Ok,
+                format!("{shown} (writable, private)"),
+            )
         }
     } else if base.is_dir() && writable(&base) {
         Check::new(
