@@ -119,6 +119,20 @@ pub enum Cmd {
     Delete { id: u64 },
     /// Print a task's audit trail.
     Audit { id: u64 },
+    /// Land a finished agent task or group now: merge its branches into a branch (default:
+    /// the one the goal's repo had checked out when the goal was added), or open a PR.
+    Land {
+        id: u64,
+        /// Target branch.
+        #[arg(long, value_name = "BRANCH")]
+        into: Option<String>,
+        /// ff, merge (default) or squash.
+        #[arg(long, value_parser = ["ff", "merge", "squash"])]
+        strategy: Option<String>,
+        /// Push a branch to origin and open a pull request (`gh pr create`) instead.
+        #[arg(long)]
+        pr: bool,
+    },
     /// Print a task's output (a group's: each task's, in order). Colours only on a terminal.
     Logs {
         id: u64,

@@ -84,6 +84,12 @@ pub fn run(data: &DataDir, cmd: &Cmd) -> Option<Result<i32, Failure>> {
                 0
             }),
         Cmd::Audit { id } => audit(data, *id),
+        Cmd::Land {
+            id,
+            into,
+            strategy,
+            pr,
+        } => land(data, *id, into.as_deref(), strategy.as_deref(), *pr),
         Cmd::Pause => post(data, "/api/pause", json!({})),
         Cmd::Resume => post(data, "/api/resume", json!({})),
         _ => return None,
@@ -99,6 +105,34 @@ fn post(data: &DataDir, path: &str, body: Value) -> Result<i32, Failure> {
         (Some(id), Some(status)) => println!("#{id} {status}"),
         _ => println!("{v}"),
     }
+    Ok(0)
+}
+
+fn land(
+    data: &DataDir,
+    id: u64,
+    into: Option<&str>,
+    strategy: Option<&str>,
+    pr: bool,
+) -> Result<i32, Failure> {
+    let client = Client::discover(data).map_err(fail)?;
+    let body = json!({"into": into, "strategy": strategy, "pr": pr});
+    let v = call(
+        &client,
+        "POST",
+        &format!("/api/tasks/{id}/land"),
+        Some(body),
+    )?;
+    let into = v["into"].as_str().unwrap_or("the checked-out branch");
+    let how = if pr {
+        "a pull request into"
+    } else {
+        "landing on"
+    };
+    println!(
+        "#{} {how} {into} (`taskboard status` shows how it goes)",
+        v["id"]
+    );
     Ok(0)
 }
 

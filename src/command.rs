@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{NewTask, TaskId};
+use crate::model::{LandStrategy, NewTask, TaskId};
 use crate::signal_match::SignalTarget;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +74,15 @@ pub enum Command {
     Delete {
         task: TaskId,
     },
+    /// Land a finished agent task or group now: a land task is added to its goal and runs.
+    Land {
+        task: TaskId,
+        /// Default: the goal's recorded branch.
+        into: Option<String>,
+        /// Default: merge.
+        strategy: Option<LandStrategy>,
+        pr: bool,
+    },
     Pause,
     Resume,
 }
@@ -94,6 +103,7 @@ impl Command {
             Command::Skip { .. } => "skip",
             Command::Stop { .. } => "stop",
             Command::Delete { .. } => "delete",
+            Command::Land { .. } => "land",
             Command::Pause => "pause",
             Command::Resume => "resume",
         }

@@ -15,7 +15,11 @@ pub fn prepare(root: &Path) -> Result<PathBuf, String> {
     let repo_dir = root.join("repo");
     std::fs::create_dir_all(&repo_dir)
         .map_err(|e| format!("cannot create {}: {e}", repo_dir.display()))?;
-    let repo = git2::Repository::init(&repo_dir).map_err(|e| format!("git init failed: {e}"))?;
+    // On `main` whatever git's own default is, so the demo lands on a branch people expect.
+    let mut init = git2::RepositoryInitOptions::new();
+    init.initial_head("main");
+    let repo = git2::Repository::init_opts(&repo_dir, &init)
+        .map_err(|e| format!("git init failed: {e}"))?;
     std::fs::write(
         repo_dir.join("README.md"),
         "# Demo project\n\nA repository for the taskboard demo.\n",

@@ -250,6 +250,26 @@ async fn print_notice(
                 approve(board, *task).await;
             }
         }
+        Notice::Conflicts {
+            task,
+            goal,
+            title,
+            conflicts,
+        } if in_watch(*goal) => {
+            let what = if conflicts.is_empty() {
+                "no longer conflicts".to_string()
+            } else {
+                conflicts
+                    .iter()
+                    .map(crate::model::Conflict::line)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            println!(
+                "{} #{task} {title}  {what}",
+                clock(crate::model::now_millis())
+            );
+        }
         Notice::StorageFailed(e) => println!(
             "{} STORAGE ERROR: {e} (changes are not being saved)",
             clock(crate::model::now_millis())

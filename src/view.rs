@@ -39,6 +39,14 @@ fn one(t: &Task, children: Vec<Value>) -> Value {
         "summary": t.summary,
         "result": t.result,
     });
+    if t.kind == Kind::Agent {
+        v["conflicts"] = conflicts_json(&t.conflicts);
+    }
+    if let Some(l) = &t.spec.land {
+        v["into"] = json!(l.into);
+        v["strategy"] = json!(l.strategy);
+        v["pr"] = json!(l.pr);
+    }
     if t.diff_hash.is_some() {
         v["diff_hash"] = json!(t.diff_hash);
         v["diff_stat"] = json!(t.diff_stat);
@@ -56,8 +64,17 @@ fn one(t: &Task, children: Vec<Value>) -> Value {
     }
     if let Some(g) = &t.spec.goal {
         v["repo_path"] = json!(g.repo);
+        v["into"] = json!(g.branch);
     }
     v
+}
+
+/// `[{"task": 5, "branch": "…", "files": [...]}, …]`; `task` is null for the target branch.
+pub fn conflicts_json(c: &[crate::model::Conflict]) -> Value {
+    json!(c
+        .iter()
+        .map(|x| json!({"task": x.task, "branch": x.branch, "files": x.files}))
+        .collect::<Vec<_>>())
 }
 
 fn attention(t: &Task) -> Value {
@@ -124,6 +141,9 @@ pub fn tree_text(
                 t.status,
                 reason
             ));
+            for c in &t.conflicts {
+                out.push_str(&format!("{}    ⚠ {}\n", "  ".repeat(depth), c.line()));
+            }
             if let (true, Some(stat)) = (t.awaits_decision(), &t.diff_stat) {
                 for line in stat.lines() {
                     out.push_str(&format!("{}    {}\n", "  ".repeat(depth), line.trim_end()));

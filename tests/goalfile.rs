@@ -331,7 +331,7 @@ kind = "agnet"
         at: (4, 8),
         says: &[
             "unknown kind \"agnet\"",
-            "agent, human_review, signal or group",
+            "agent, human_review, signal, land or group",
         ],
     },
     Bad {
@@ -1171,7 +1171,7 @@ fn error_display_is_file_line_col_message() {
     .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "goal.toml:4:8: unknown kind \"nope\": use agent, human_review, signal or group"
+        "goal.toml:4:8: unknown kind \"nope\": use agent, human_review, signal, land or group"
     );
     assert_eq!(e.field().as_deref(), Some("task[0].kind"));
 }
@@ -1771,7 +1771,7 @@ const SHIPPED: &[Shipped] = &[
     Shipped {
         file: "demo.toml",
         vars: NO_VARS,
-        shape: "group[agent, group[agent, agent, agent], human_review, agent]",
+        shape: "group[agent, group[agent, agent, agent], human_review, land]",
     },
     Shipped {
         file: "fanout.toml",

@@ -48,7 +48,7 @@ fn three_planted_mistakes_are_all_reported_with_places_and_nothing_is_stored() {
             [
                 format!(
                     "{file}:5:8: unknown kind \"agnet\" (did you mean \"agent\"?): use agent, \
-                     human_review, signal or group"
+                     human_review, signal, land or group"
                 ),
                 format!(
                     "{file}:10:1: unknown field `promt` on an agent task (did you mean `prompt`?)"

@@ -29,7 +29,20 @@ impl Backend {
     /// Adds a goal: as a task tree in-process, as goal-file JSON over HTTP.
     pub async fn add_goal(&self, goal: Box<NewTask>, body: Value) -> Result<Value, CommandError> {
         match self {
-            Backend::Local(b) => b.command(Command::AddGoal { goal }, "tui").await,
+            Backend::Local(b) => {
+                // What the goal learns from its repo (the branch checked out now, signal
+                // repos), as the listener does for an attached TUI; git reads, off the loop.
+                let mut goal = goal;
+                let goal = tokio::task::spawn_blocking(move || {
+                    crate::git::fill_signal_repos(&mut goal);
+                    goal
+                })
+                .await
+                .map_err(|e| CommandError::Storage {
+                    message: format!("cannot read the goal's repository: {e}"),
+                })?;
+                b.command(Command::AddGoal { goal }, "tui").await
+            }
             Backend::Remote(r) => r.add_goal(body).await,
         }
     }

@@ -398,7 +398,9 @@ impl App {
                     .warn(format!("STORAGE ERROR: {e} (changes are not being saved)"));
                 self.mark();
             }
-            Notice::Transition(_) | Notice::Attention { .. } => self.want_snapshot(),
+            Notice::Transition(_) | Notice::Attention { .. } | Notice::Conflicts { .. } => {
+                self.want_snapshot()
+            }
         }
     }
 

@@ -72,6 +72,15 @@ pub fn request(cmd: &Command) -> Option<Request> {
             path: format!("/api/tasks/{task}"),
             body: None,
         },
+        Command::Land {
+            task,
+            into,
+            strategy,
+            pr,
+        } => post(
+            t(task, "land"),
+            json!({"into": into, "strategy": strategy, "pr": pr}),
+        ),
         Command::Pause => post("/api/pause".into(), json!({})),
         Command::Resume => post("/api/resume".into(), json!({})),
     })
@@ -118,7 +127,8 @@ pub fn task_of(cmd: &Command) -> Option<u64> {
         | Command::Retry { task }
         | Command::Skip { task }
         | Command::Stop { task }
-        | Command::Delete { task } => Some(*task),
+        | Command::Delete { task }
+        | Command::Land { task, .. } => Some(*task),
         Command::AddGoal { .. }
         | Command::ResolveSignals { .. }
         | Command::Pause

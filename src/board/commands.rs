@@ -125,6 +125,12 @@ impl Board {
             Command::Skip { task } => self.skip(task, who, now, fx),
             Command::Stop { task } => self.stop(task, who, now, fx),
             Command::Delete { task } => self.delete(task, who, now, fx),
+            Command::Land {
+                task,
+                into,
+                strategy,
+                pr,
+            } => self.land_now(task, into, strategy, pr, who, now),
             Command::Pause | Command::Resume => {
                 let paused = matches!(cmd, Command::Pause);
                 if self.paused != paused {

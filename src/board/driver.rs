@@ -52,6 +52,22 @@ pub(super) struct Driver {
     pub(super) idem: HashMap<IdemKey, (i64, Reply)>,
     /// Answers of this drain to store with its changes.
     pub(super) idem_new: Vec<crate::store::IdempotentAnswer>,
+    /// The conflict watcher (its own thread) and what it was last told to watch.
+    pub(super) watcher: Option<crate::git::watch::Watcher>,
+    pub(super) watched: Vec<super::Watched>,
+}
+
+/// How often the conflict watcher reads the live tasks' branch refs.
+const WATCH_EVERY: Duration = Duration::from_millis(500);
+
+/// Starts the conflict watcher; its findings come back to the board as events.
+fn start_watcher(events: EventTx) -> Option<crate::git::watch::Watcher> {
+    let report = Box::new(move |goal, found| {
+        let _ = events.send(Event::ConflictsChecked { goal, found });
+    });
+    crate::git::watch::Watcher::start(WATCH_EVERY, report)
+        .map_err(|e| tracing::warn!("cannot start the conflict watcher: {e}"))
+        .ok()
 }
 
 /// Sends `Gone` to the board's thread when the runtime drops the task that holds it.
@@ -99,6 +115,7 @@ pub fn start(
             ))
         })
         .collect();
+    let watcher = start_watcher(events_tx.clone());
     let driver = Driver {
         board,
         store: Committer::new(store),
@@ -112,6 +129,8 @@ pub fn start(
         version: 0,
         idem,
         idem_new: Vec::new(),
+        watcher,
+        watched: Vec::new(),
     };
     let rt = tokio::runtime::Handle::current();
     let guard = RuntimeGuard(tx);
@@ -134,6 +153,7 @@ struct Drained {
     effects: Vec<Effect>,
     transitions: Vec<Transition>,
     attention: Vec<(TaskId, String)>,
+    conflicts: Vec<TaskId>,
     idem_keys: Vec<IdemKey>,
     summary: bool,
 }
@@ -149,9 +169,30 @@ struct Pending {
 }
 
 impl Driver {
+    /// Tells the conflict watcher what to watch, when that changed.
+    fn rewatch(&mut self) {
+        let Some(w) = &self.watcher else { return };
+        let list = self.board.watch_list();
+        if list == self.watched {
+            return;
+        }
+        w.watch(
+            list.iter()
+                .map(|x| crate::git::watch::WatchGoal {
+                    goal: x.goal,
+                    repo: x.repo.clone(),
+                    target: x.target.clone(),
+                    tasks: x.tasks.clone(),
+                })
+                .collect(),
+        );
+        self.watched = list;
+    }
+
     /// The loop: wait → drain → apply → commit → answer, run effects and publish.
     fn run(mut self, rt: tokio::runtime::Handle) {
         let _enter = rt.enter();
+        self.rewatch();
         loop {
             let mut p = Pending::default();
             let first = match self.board.next_wakeup() {
@@ -336,6 +377,7 @@ impl Driver {
             effects,
             transitions: changes.transitions,
             attention: changes.attention,
+            conflicts: changes.conflicts,
             idem_keys,
             summary,
         };
@@ -377,7 +419,18 @@ impl Driver {
                 reason,
             });
         }
+        for task in done.conflicts {
+            if let Some(t) = self.board.task(task) {
+                let _ = self.notices.send(Notice::Conflicts {
+                    task,
+                    goal: t.goal,
+                    title: t.spec.title.clone(),
+                    conflicts: t.conflicts.clone(),
+                });
+            }
+        }
         if done.summary {
+            self.rewatch();
             self.version += 1;
             let goals = self
                 .board

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::command::{Command, CommandError};
-use crate::model::{Millis, Source, Status, TaskId, WorkDir};
+use crate::model::{Conflict, LandStrategy, Millis, Source, Status, TaskId, WorkDir};
 
 /// Everything the board reacts to, in the order it arrives.
 #[derive(Clone, Debug)]
@@ -57,6 +57,18 @@ pub enum Event {
     },
     /// Time passed: deadlines, polls and spawn windows are checked.
     Tick,
+    /// The conflict watcher checked a goal's branches: every task of the goal with
+    /// conflicts (any other task of it has none).
+    ConflictsChecked {
+        goal: TaskId,
+        found: Vec<(TaskId, Vec<Conflict>)>,
+    },
+    /// A land job ended: its result (`commit`, `pr_url`, …), or why it stopped.
+    Landed {
+        task: TaskId,
+        attempt: u32,
+        outcome: Result<serde_json::Value, String>,
+    },
 }
 
 /// IO the driver performs on the board's behalf; results come back as events.
@@ -99,6 +111,39 @@ pub enum Effect {
         base: String,
         branch: String,
     },
+    /// Merge branches into a target (or push them for a PR); reported as `Landed`.
+    Land(LandJob),
+}
+
+/// Everything a land task's attempt needs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LandJob {
+    pub task: TaskId,
+    pub goal: TaskId,
+    pub attempt: u32,
+    pub title: String,
+    pub repo: PathBuf,
+    /// `None`: the branch the repository has checked out when the job runs.
+    pub into: Option<String>,
+    pub strategy: LandStrategy,
+    /// The agent tasks' branches, in tree order.
+    pub branches: Vec<LandTarget>,
+    pub pr: Option<PrJob>,
+}
+
+/// One agent task's branch to land.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LandTarget {
+    pub task: TaskId,
+    pub title: String,
+    pub branch: String,
+}
+
+/// Where a pull request goes: the remote to push to and the command that opens it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PrJob {
+    pub remote: String,
+    pub command: Vec<String>,
 }
 
 /// Everything needed to start one attempt of an agent task.
@@ -165,6 +210,8 @@ pub struct Changes {
     /// Tasks that started needing a human, with why.
     pub attention: Vec<(TaskId, String)>,
     pub paused: Option<bool>,
+    /// Tasks whose conflicts changed.
+    pub conflicts: Vec<TaskId>,
 }
 
 impl Changes {
@@ -175,5 +222,6 @@ impl Changes {
             && self.transitions.is_empty()
             && self.attention.is_empty()
             && self.paused.is_none()
+            && self.conflicts.is_empty()
     }
 }

@@ -25,6 +25,13 @@ pub enum Notice {
     },
     /// A pane has new output (payload-free: the UI pulls from the pane).
     Output(TaskId),
+    /// A task's conflicts with other branches changed (empty: resolved).
+    Conflicts {
+        task: TaskId,
+        goal: TaskId,
+        title: String,
+        conflicts: Vec<crate::model::Conflict>,
+    },
     StorageFailed(String),
 }
 

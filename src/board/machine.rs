@@ -147,6 +147,12 @@ impl Board {
             } => self.poll_finished(task, attempt, code, stdout, now, &mut out.effects),
             Event::NeedsYou { task, reason } => self.needs_you(task, reason),
             Event::Tick => self.tick(now, &mut out.effects),
+            Event::ConflictsChecked { goal, found } => self.conflicts_checked(goal, found, now),
+            Event::Landed {
+                task,
+                attempt,
+                outcome,
+            } => self.landed(task, attempt, outcome, now),
         }
         self.schedule(now, &mut out.effects);
         out.effects.append(&mut self.queued);

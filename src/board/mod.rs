@@ -4,6 +4,7 @@
 mod commands;
 mod edits;
 pub mod effects;
+mod land;
 mod machine;
 mod pinned;
 mod reactions;
@@ -11,7 +12,10 @@ mod schedule;
 mod subtasks;
 mod tree;
 
-pub use effects::{AuditEvent, Changes, Effect, Event, Handled, SpawnSpec, Transition};
+pub use effects::{
+    AuditEvent, Changes, Effect, Event, Handled, LandJob, LandTarget, PrJob, SpawnSpec, Transition,
+};
+pub use land::Watched;
 pub use machine::{Board, GoalStats, Limits};
 pub use pinned::Pinned;
 pub mod driver;

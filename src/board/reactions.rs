@@ -355,6 +355,8 @@ impl Board {
                 && t.next_poll.is_some_and(|p| p <= now)
             {
                 if let (Some(cmd), Some(goal)) = (t.spec.poll.clone(), self.goal_repo(t.goal)) {
+                    // `gh pr checks {result.pr}` waits on the PR an earlier task opened.
+                    let cmd = self.fill_results(t.goal, &cmd);
                     let attempt = t.attempt;
                     if let Some(t) = self.task_mut(id) {
                         t.poll_in_flight = true;

@@ -88,6 +88,23 @@ impl Driver {
                     }
                 });
             }
+            Effect::Land(job) => {
+                let events = self.events_tx.clone();
+                let board_id = self.parts.board_id.clone();
+                // git work, a push and a PR command: never on the board's thread.
+                tokio::task::spawn_blocking(move || {
+                    let (task, attempt) = (job.task, job.attempt);
+                    let outcome = land(job, &board_id);
+                    if let Err(e) = &outcome {
+                        tracing::info!(task, "land blocked: {e}");
+                    }
+                    let _ = events.send(Event::Landed {
+                        task,
+                        attempt,
+                        outcome,
+                    });
+                });
+            }
         }
     }
 
@@ -223,6 +240,62 @@ impl Driver {
         })
         .await;
     }
+}
+
+/// One land job: merge (git2, in memory), move the target or push a branch, open the PR.
+/// The result is the task's (`{result.commit}`, `{result.pr_url}`, …); `Err` is the reason
+/// it blocks.
+fn land(job: super::effects::LandJob, board_id: &str) -> Result<serde_json::Value, String> {
+    use crate::git::{land, pr};
+    let pr_branch = job
+        .pr
+        .as_ref()
+        .map(|_| crate::git::branch_name(board_id, job.task, &job.title));
+    let req = land::LandRequest {
+        repo: job.repo.clone(),
+        into: job.into.clone(),
+        strategy: job.strategy,
+        branches: job
+            .branches
+            .iter()
+            .map(|b| land::LandBranch {
+                task: b.task,
+                title: b.title.clone(),
+                branch: b.branch.clone(),
+            })
+            .collect(),
+        task: job.task,
+        title: job.title.clone(),
+        pr_branch: pr_branch.clone(),
+    };
+    let landed = land::land(&req).map_err(|e| e.to_string())?;
+    let mut result = serde_json::json!({
+        "commit": landed.commit,
+        "into": landed.into,
+        "before": landed.before,
+        "strategy": job.strategy,
+        "merged": landed.merged,
+        "skipped": landed.skipped,
+        "checkout": landed.checkout.as_str(),
+    });
+    if let (Some(p), Some(branch)) = (&job.pr, pr_branch) {
+        pr::push(&job.repo, &p.remote, &landed.commit, &branch).map_err(|e| e.to_string())?;
+        let opened = pr::open(&pr::PrRequest {
+            repo: job.repo.clone(),
+            command: p.command.clone(),
+            branch: branch.clone(),
+            into: landed.into.clone(),
+            remote: p.remote.clone(),
+            title: job.title.clone(),
+            commit: landed.commit.clone(),
+        })
+        .map_err(|e| e.to_string())?;
+        result["branch"] = branch.into();
+        result["remote"] = p.remote.clone().into();
+        result["pr_url"] = opened.url.into();
+        result["pr"] = opened.number.into();
+    }
+    Ok(result)
 }
 
 /// Runs a poll command: exit code and stdout. A command that hangs counts as "still waiting".

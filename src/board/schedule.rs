@@ -227,7 +227,7 @@ impl Board {
                 for i in 0..t.children.len() {
                     let c = t.children[i];
                     let (mut c_ok, mut c_block) = (ok, blocker);
-                    if !t.spec.parallel && i > 0 {
+                    if !t.spec.parallel && i > 0 && !self.on_demand(c) {
                         let p = t.children[i - 1];
                         match status_of(self, p) {
                             Some(s) if s.is_satisfied() => chain = None,
@@ -262,6 +262,7 @@ impl Board {
                     }),
                     Kind::HumanReview => self.arm_review(id, now),
                     Kind::Signal => self.arm_signal(id, now),
+                    Kind::Land => self.start_land(id, now),
                     Kind::Group => {}
                 },
                 Status::Pending => {
@@ -309,6 +310,11 @@ impl Board {
     }
 
     fn arm_signal(&mut self, id: TaskId, now: Millis) {
+        if let Err(why) = self.fill_gate(id) {
+            self.set_status(id, Status::Blocked, why.clone(), "", "board", now);
+            self.flag(id, format!("blocked: {why}"));
+            return;
+        }
         let Some(t) = self.task(id) else { return };
         let gate = t.spec.gate.clone().unwrap_or_default();
         let reason = match t.spec.pr {
@@ -448,22 +454,7 @@ impl Board {
             return String::new();
         };
         let template = t.spec.prompt.clone().unwrap_or_default();
-        // One pass: a filled value is never scanned again, and an unknown name is left as
-        // written without stopping the names after it.
-        let mut prompt = String::with_capacity(template.len());
-        let mut rest = template.as_str();
-        while let Some(start) = rest.find("{result.") {
-            let Some(len) = rest[start..].find('}') else {
-                break;
-            };
-            prompt.push_str(&rest[..start]);
-            match self.result_value(t.goal, &rest[start + 8..start + len]) {
-                Some(v) => prompt.push_str(&v),
-                None => prompt.push_str(&rest[start..start + len + 1]),
-            }
-            rest = &rest[start + len + 1..];
-        }
-        prompt.push_str(rest);
+        let mut prompt = self.fill_results(t.goal, &template);
         if t.spec.plan {
             prompt.push_str(PLAN_NOTE);
         }
@@ -475,7 +466,7 @@ impl Board {
     }
 
     /// `KEY` from the latest-finished task of the goal whose result has it.
-    fn result_value(&self, goal: TaskId, key: &str) -> Option<String> {
+    pub(super) fn result_value(&self, goal: TaskId, key: &str) -> Option<String> {
         self.preorder(goal)
             .into_iter()
             .filter_map(|x| self.task(x))

@@ -39,6 +39,7 @@ impl Board {
         let mut keys: Vec<(String, TaskId)> = Vec::new();
         let mut afters: Vec<(TaskId, Vec<String>)> = Vec::new();
         let mut roots = Vec::new();
+        let mut added = Vec::new();
         // (node, parent) in preorder, with an explicit stack.
         let mut stack: Vec<(NewTask, Option<TaskId>)> =
             trees.into_iter().rev().map(|t| (t, parent)).collect();
@@ -58,6 +59,9 @@ impl Board {
             }
             if parent_id == parent {
                 roots.push(id);
+            }
+            if kind == Kind::Land {
+                added.push(id);
             }
             let mut task = Task::new(id, parent_id, goal, kind, spec, now);
             task.session_id =
@@ -89,6 +93,24 @@ impl Board {
                 .collect();
             if let Some(t) = self.task_mut(id) {
                 t.after = ids;
+            }
+        }
+        // A land task's `tasks` names keys too: the same ids, kept as what it lands.
+        for &id in &added {
+            let names = self
+                .task(id)
+                .and_then(|t| t.spec.land.as_ref())
+                .map(|l| l.tasks.clone())
+                .unwrap_or_default();
+            if names.is_empty() {
+                continue;
+            }
+            let ids: Vec<TaskId> = names
+                .iter()
+                .filter_map(|n| keys.iter().find(|(k, _)| k == n).map(|(_, i)| *i))
+                .collect();
+            if let Some(l) = self.task_mut(id).and_then(|t| t.spec.land.as_mut()) {
+                l.task_ids = ids;
             }
         }
         roots
@@ -242,6 +264,17 @@ impl Board {
                 }
             }
             self.touch(id);
+            if kind == Kind::Land && status == Status::Active {
+                // The job died with the board; landing again finds what already landed.
+                self.set_status(
+                    id,
+                    Status::Pending,
+                    "interrupted by restart",
+                    "",
+                    "board",
+                    now,
+                );
+            }
             if kind == Kind::Agent && status == Status::Active {
                 if let Some(t) = self.task_mut(id) {
                     t.free_spawn = true;

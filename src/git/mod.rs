@@ -1,5 +1,14 @@
 //! git2 work, always off the UI and board threads: worktrees and branches for agent tasks,
-//! review diffs, and naming a repo as CI does (from `origin`).
+//! review diffs, and naming a repo as CI does (from `origin`). Worktrees are made and
+//! cleaned in `worktree`; conflict checks, landing and pull requests live in the other
+//! submodules.
+
+pub mod checkout;
+pub mod conflicts;
+pub mod land;
+pub mod pr;
+pub mod watch;
+mod worktree;
 
 use std::path::{Path, PathBuf};
 
@@ -7,8 +16,6 @@ use git2::{BranchType, Repository};
 use sha2::{Digest, Sha256};
 
 use crate::model::{Kind, NewTask};
-
-mod worktree;
 use crate::signal_match::repo_from_remote;
 pub use worktree::{ensure_worktree, reconcile, remove_worktrees, Reconciled, Worktree};
 
@@ -19,11 +26,25 @@ pub fn origin_repo(path: &Path) -> Option<String> {
     repo_from_remote(remote.url()?)
 }
 
-/// Fills `repo` of signal tasks that left it out, from the goal repo's `origin`.
+/// The branch a repository (or worktree) has checked out, if HEAD names one.
+pub fn current_branch(path: &Path) -> Option<String> {
+    let repo = Repository::open(path).ok()?;
+    let head = repo.find_reference("HEAD").ok()?;
+    head.symbolic_target()?
+        .strip_prefix("refs/heads/")
+        .map(str::to_string)
+}
+
+/// Fills in what a goal learns from its repository when it is added: `repo` of signal
+/// tasks that left it out (from `origin`), and the branch checked out now (where `land`
+/// tasks merge by default, and what the conflict watcher compares branches against).
 pub fn fill_signal_repos(goal: &mut NewTask) {
     let Some(path) = goal.spec.goal.as_ref().map(|g| g.repo.clone()) else {
         return;
     };
+    if let Some(g) = goal.spec.goal.as_mut().filter(|g| g.branch.is_none()) {
+        g.branch = current_branch(&path);
+    }
     let mut origin: Option<Option<String>> = None;
     let mut stack: Vec<&mut NewTask> = vec![goal];
     while let Some(t) = stack.pop() {

@@ -36,11 +36,13 @@ pub(super) struct Builder<'c, 'a> {
     pub cx: &'c Cx<'a>,
     pub vars: BTreeMap<String, String>,
     pub nodes: Vec<NodeInfo>,
+    /// Land tasks (node index) and the keys their `tasks` names: checked after the tree.
+    pub lands: Vec<(usize, Vec<Spanned<String>>)>,
 }
 
 /// One of `names` (`fail`, `pass`, …) for an enumerated field; a mistake is reported with
 /// the nearest name and `None` comes back.
-fn choice<T: Copy>(
+pub(super) fn choice<T: Copy>(
     cx: &Cx,
     what: &str,
     value: &str,
@@ -224,15 +226,26 @@ impl Builder<'_, '_> {
         if kind == Kind::Signal && kind_known {
             self.signal_fields(raw, &mut spec, table_span.clone(), id, &field);
         }
+        // What a land task lands, it also waits for.
+        let lands: Vec<Spanned<String>> = match kind {
+            Kind::Land if kind_known => self.land_fields(raw, &mut spec, &field),
+            _ => Vec::new(),
+        };
 
         let index = self.nodes.len();
+        if !lands.is_empty() {
+            self.lands.push((index, lands.clone()));
+        }
         self.nodes.push(NodeInfo {
             key: raw.key.clone(),
             after: raw
                 .after
                 .as_ref()
                 .map(|a| a.get_ref().clone())
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .into_iter()
+                .chain(lands.iter().cloned())
+                .collect(),
             parent,
             children: Vec::new(),
             parallel: spec.parallel,
@@ -261,11 +274,16 @@ impl Builder<'_, '_> {
                 &child_path,
             ));
         }
-        let after = raw
+        let mut after: Vec<String> = raw
             .after
             .as_ref()
             .map(|a| a.get_ref().iter().map(|s| s.get_ref().clone()).collect())
             .unwrap_or_default();
+        for k in &lands {
+            if !after.contains(k.get_ref()) {
+                after.push(k.get_ref().clone());
+            }
+        }
         NewTask {
             kind,
             spec,
@@ -353,6 +371,7 @@ impl Builder<'_, '_> {
                 .filter(|m| *m > 0),
             vars: self.vars.clone(),
             source: None,
+            branch: None,
         }
     }
 }

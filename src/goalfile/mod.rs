@@ -5,6 +5,7 @@
 mod build;
 mod deps;
 mod errors;
+mod land;
 mod raw;
 mod schema;
 mod signal;
@@ -165,6 +166,7 @@ pub fn parse_str(
         cx: &cx,
         vars: values,
         nodes: Vec::new(),
+        lands: Vec::new(),
     };
     let inherited = Inherited {
         session: SessionPolicy::Spawn,
@@ -173,7 +175,8 @@ pub fn parse_str(
     };
     let mut goal = b.build(&raw, 0..0, None, inherited, "");
     goal.spec.goal = Some(b.goal_settings(&raw, base_dir));
-    let nodes = b.nodes;
+    let mut nodes = b.nodes;
+    let lands = b.lands;
     if goal.children.is_empty() && !cx.was_dropped(None, "task") {
         cx.report(
             0..0,
@@ -181,6 +184,7 @@ pub fn parse_str(
             Some("task".into()),
         );
     }
+    land::check_tasks(&cx, &mut nodes, &lands);
     deps::check(&cx, &nodes);
     cx.finish()?;
     Ok(goal)

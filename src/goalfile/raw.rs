@@ -36,6 +36,11 @@ pub struct RawTask {
     pub pr_url: S<String>,
     pub poll: S<String>,
     pub poll_every: S<String>,
+    pub into: S<String>,
+    pub strategy: S<String>,
+    pub tasks: S<Vec<Spanned<String>>>,
+    pub remote: S<String>,
+    pub pr_command: S<Vec<String>>,
     pub task: Option<Vec<Spanned<RawTask>>>,
 }
 
@@ -106,6 +111,11 @@ pub const FIELDS: &[&str] = &[
     "pr_url",
     "poll",
     "poll_every",
+    "into",
+    "strategy",
+    "tasks",
+    "remote",
+    "pr_command",
 ];
 
 /// Which fields each kind accepts (ARCHITECTURE §3); anything else is an "unknown field".
@@ -157,6 +167,19 @@ pub fn allowed_fields(kind: Option<crate::model::Kind>) -> &'static [&'static st
             "retries",
             "timeout",
             "on_timeout",
+        ],
+        Some(Kind::Land) => &[
+            "title",
+            "key",
+            "kind",
+            "after",
+            "priority",
+            "into",
+            "strategy",
+            "tasks",
+            "pr",
+            "remote",
+            "pr_command",
         ],
     }
 }

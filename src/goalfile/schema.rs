@@ -14,13 +14,14 @@ use crate::model::Kind;
 use crate::tomlcheck;
 
 /// The kind names a goal file may use, in the order messages list them.
-pub const KINDS: [&str; 4] = ["agent", "human_review", "signal", "group"];
+pub const KINDS: [&str; 5] = ["agent", "human_review", "signal", "land", "group"];
 
 pub fn parse_kind(s: &str) -> Option<Kind> {
     match s {
         "agent" => Some(Kind::Agent),
         "human_review" => Some(Kind::HumanReview),
         "signal" => Some(Kind::Signal),
+        "land" => Some(Kind::Land),
         "group" => Some(Kind::Group),
         _ => None,
     }
@@ -184,12 +185,12 @@ fn kind_of(
         DeValue::String(s) => match parse_kind(s) {
             Some(k) => return Shape::Task(k),
             None => format!(
-                "unknown kind \"{s}\"{}: use agent, human_review, signal or group",
+                "unknown kind \"{s}\"{}: use agent, human_review, signal, land or group",
                 tomlcheck::did_you_mean(s, KINDS, "\"")
             ),
         },
         other => format!(
-            "`kind` is a {}; write it as a string: agent, human_review, signal or group",
+            "`kind` is a {}; write it as a string: agent, human_review, signal, land or group",
             other.type_str()
         ),
     };

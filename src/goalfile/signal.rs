@@ -59,6 +59,12 @@ impl Builder<'_, '_> {
         }
         let Some(u) = &raw.pr_url else { return };
         let url = self.fill(u.get_ref());
+        if url.contains("{result.") {
+            // Filled from the results of earlier tasks when the gate arms (e.g. the PR a
+            // land task opened); checked then.
+            spec.pr_url = Some(url);
+            return;
+        }
         let Some((repo, n)) = crate::signal_match::parse_pr_url(&url) else {
             let message = format!(
                 "`pr_url` \"{url}\" is not a pull request URL \

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use super::auth::{local_host_ok, path_task, scope_of, task_may, Caller};
 use super::errors::ApiError;
 use super::writes::{
-    block, complete, decision, delete, input, pause, prompt, resize, resolve, resume, retry,
+    block, complete, decision, delete, input, land, pause, prompt, resize, resolve, resume, retry,
     signal, skip, stop, subtasks,
 };
 use super::AppState;
@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tasks/{id}/retry", post(retry))
         .route("/api/tasks/{id}/skip", post(skip))
         .route("/api/tasks/{id}/stop", post(stop))
+        .route("/api/tasks/{id}/land", post(land))
         .route("/api/tasks/{id}/audit", get(audit))
         .route("/api/signals/resolve", post(resolve))
         .route("/api/pause", post(pause))
@@ -326,8 +327,9 @@ async fn audit(
 }
 
 /// Server-Sent Events: one `task` event per status change, `attention` when a task asks
-/// for a human, `board` (coalesced) after every applied batch that changed anything, and a
-/// comment every 15 s. At most [`MAX_STREAMS`] at once: the next gets 503 `busy`.
+/// for a human, `conflicts` when a task's conflicts with other branches change, `board`
+/// (coalesced) after every applied batch that changed anything, and a comment every 15 s.
+/// At most [`MAX_STREAMS`] at once: the next gets 503 `busy`.
 async fn events(
     State(state): State<AppState>,
     _method: Method,
@@ -370,6 +372,17 @@ async fn events(
                         let data = json!({"id": task, "attention": reason});
                         SseEvent::default()
                             .event("attention")
+                            .data(data.to_string())
+                    }
+                    Ok(Notice::Conflicts {
+                        task,
+                        goal,
+                        conflicts,
+                        ..
+                    }) => {
+                        let data = json!({"id": task, "goal": goal, "conflicts": crate::view::conflicts_json(&conflicts)});
+                        SseEvent::default()
+                            .event("conflicts")
                             .data(data.to_string())
                     }
                     Ok(_) => continue,

@@ -375,3 +375,30 @@ pub(super) async fn resume(
 ) -> Result<Response, ApiError> {
     run(&state, &ctx, Command::Resume, false).await
 }
+
+#[derive(Deserialize)]
+struct LandBody {
+    into: Option<String>,
+    strategy: Option<crate::model::LandStrategy>,
+    #[serde(default)]
+    pr: bool,
+}
+
+/// Land a finished agent task or group now (admin token): a land task is added to its goal
+/// and runs at once → `201 {"id": <land task>, …}`.
+pub(super) async fn land(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = task_id(&id)?;
+    let b: LandBody = parse(body)?;
+    let cmd = Command::Land {
+        task: id,
+        into: b.into,
+        strategy: b.strategy,
+        pr: b.pr,
+    };
+    run(&state, &ctx, cmd, true).await
+}

@@ -3,8 +3,11 @@
 mod spec;
 mod task;
 
-pub use spec::{GoalSettings, NewTask, OnTimeout, SessionPolicy, SpawnFallback, TaskSpec};
-pub use task::{Kind, Proc, Status, Task, TaskId, WorkDir};
+pub use spec::{
+    GoalSettings, LandSpec, LandStrategy, NewTask, OnTimeout, SessionPolicy, SpawnFallback,
+    TaskSpec, DEFAULT_PR_COMMAND,
+};
+pub use task::{Conflict, Kind, Proc, Status, Task, TaskId, WorkDir};
 
 /// Milliseconds since the Unix epoch; the board's only notion of time (an input, never read).
 pub type Millis = i64;

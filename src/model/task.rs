@@ -69,6 +69,8 @@ pub enum Kind {
     Agent,
     HumanReview,
     Signal,
+    /// Merges the goal's agent branches into a target branch, or proposes them as a PR.
+    Land,
 }
 
 impl Kind {
@@ -78,6 +80,7 @@ impl Kind {
             Kind::Agent => "agent",
             Kind::HumanReview => "human_review",
             Kind::Signal => "signal",
+            Kind::Land => "land",
         }
     }
 }
@@ -150,6 +153,42 @@ pub struct Task {
     /// The worktree of an agent task, once made.
     #[serde(default)]
     pub workdir: Option<WorkDir>,
+    /// Where this agent task's branch no longer merges with another live task's branch or
+    /// the goal's target branch (found by the conflict watcher; cleared when resolved).
+    #[serde(default)]
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A merge of two branches that would stop on conflicts, as the watcher found it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The other task, or `None` for the goal's target branch.
+    pub task: Option<TaskId>,
+    /// The other side's branch.
+    pub branch: String,
+    /// Paths that conflict, sorted.
+    pub files: Vec<String>,
+}
+
+impl Conflict {
+    /// "conflicts with #5: src/api.rs" (or "with main: …"); at most three paths named.
+    pub fn line(&self) -> String {
+        let with = match self.task {
+            Some(t) => format!("#{t}"),
+            None => self.branch.clone(),
+        };
+        let mut files = self
+            .files
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if self.files.len() > 3 {
+            files.push_str(&format!(" (+{} more)", self.files.len() - 3));
+        }
+        format!("conflicts with {with}: {files}")
+    }
 }
 
 impl Task {
@@ -190,6 +229,7 @@ impl Task {
             diff_hash: None,
             diff_stat: None,
             workdir: None,
+            conflicts: Vec::new(),
         }
     }
 

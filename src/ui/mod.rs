@@ -22,6 +22,7 @@ pub mod theme;
 pub mod time;
 mod tree;
 pub mod update;
+mod update_land;
 mod update_modal;
 mod update_nav;
 mod update_results;

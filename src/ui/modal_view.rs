@@ -222,6 +222,32 @@ fn draw_approval(f: &mut Frame, m: &Model, a: &super::modal::Approval, area: Rec
             Span::raw(format!("#{} {} (on request changes)", x.id, x.spec.title)),
         ]));
     }
+    // The work under review no longer merges with a sibling's or the target: say so before
+    // anyone approves it.
+    let judged = if t.kind == crate::model::Kind::Agent {
+        Some(t)
+    } else {
+        target
+    };
+    for (i, c) in judged
+        .map(|x| x.conflicts.as_slice())
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        let head = if i == 0 { "conflicts" } else { "" };
+        let with = match c.task {
+            Some(o) => format!(
+                "#{o} {}",
+                m.snap.task(o).map(|x| x.spec.title.as_str()).unwrap_or("")
+            ),
+            None => c.branch.clone(),
+        };
+        lines.push(Line::from(vec![
+            label(head),
+            Span::styled(format!("⚠ with {with}: {}", c.files.join(", ")), th.error()),
+        ]));
+    }
     match &a.diff {
         DiffState::Loading => lines.push(Line::from(vec![
             label("diff"),

@@ -132,6 +132,19 @@ impl Snapshot {
     }
 
     /// Items that need a human, oldest first (by when each started needing one).
+    /// The first task with conflicts, preferring `prefer`: what the status line shows.
+    pub fn conflicted(&self, prefer: Option<TaskId>) -> Option<&Task> {
+        prefer
+            .and_then(|p| self.task(p))
+            .filter(|t| !t.conflicts.is_empty())
+            .or_else(|| {
+                self.tasks
+                    .values()
+                    .filter(|t| !t.conflicts.is_empty())
+                    .min_by_key(|t| t.id)
+            })
+    }
+
     pub fn inbox(&self, since: &HashMap<TaskId, Millis>) -> Vec<InboxItem> {
         let mut items: Vec<InboxItem> = self
             .tasks
@@ -157,6 +170,15 @@ fn guess_since(t: &Task) -> Millis {
 }
 
 fn leaf_note(t: &Task) -> String {
+    let note = status_note(t);
+    match t.conflicts.first() {
+        None => note,
+        Some(c) if note.is_empty() => format!("⚠ {}", c.line()),
+        Some(c) => format!("{note} · ⚠ {}", c.line()),
+    }
+}
+
+fn status_note(t: &Task) -> String {
     if t.kind == Kind::Signal && t.status == Status::Active && t.reason.is_empty() {
         let gate = t.spec.gate.as_deref().unwrap_or("signal");
         return match t.spec.pr {

@@ -21,6 +21,11 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
     if m.snap.paused {
         facts.push("PAUSED".into());
     }
+    if let Some(t) = m.snap.conflicted(m.target()) {
+        if let Some(c) = t.conflicts.first() {
+            facts.push(format!("⚠ #{} {}", t.id, c.line()));
+        }
+    }
     if !m.info.listen.is_empty() {
         facts.push(m.info.listen.clone());
     }
@@ -32,11 +37,13 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
         if i > 0 {
             left.push(Span::styled(" · ", th.dim()));
         }
-        let style = if fact.ends_with("need you") && need > 0 || fact == "PAUSED" {
-            th.attention()
-        } else {
-            Default::default()
-        };
+        let style =
+            if fact.ends_with("need you") && need > 0 || fact == "PAUSED" || fact.starts_with('⚠')
+            {
+                th.attention()
+            } else {
+                Default::default()
+            };
         left.push(Span::styled(fact.clone(), style));
     }
     left.push(Span::styled(" │ ", th.dim()));

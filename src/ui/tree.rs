@@ -79,11 +79,12 @@ fn row_line<'a>(m: &'a Model, row: &Row, width: u16) -> Line<'a> {
     ];
     let note = m.snap.note(t);
     if !note.is_empty() {
-        let style = if m.snap.needs_you(t).is_some() || note.contains("need") {
-            th.attention()
-        } else {
-            th.dim()
-        };
+        let style =
+            if m.snap.needs_you(t).is_some() || note.contains("need") || !t.conflicts.is_empty() {
+                th.attention()
+            } else {
+                th.dim()
+            };
         spans.push(Span::styled(format!("  {note}"), style));
     }
     let right = row_time(m, t)

@@ -299,6 +299,7 @@ pub fn act(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
             None => m.warn("select a task first"),
         },
         Action::Retry | Action::Skip | Action::Stop | Action::Delete => task_command(m, a, out),
+        Action::Land => super::update_land::land(m),
         Action::Pause => {
             let (cmd, label) = if m.snap.paused {
                 (Command::Resume, "dispatch resumed")
