@@ -40,8 +40,8 @@ pub const POINTS: &[(&str, &str)] = &[
     ),
     (
         LAND,
-        "reserved for landing a task's branch (not built yet): call `fault::point(LAND)` \
-         between its ref update and its worktree clean-up, and add it to the crash loop",
+        "landing: the merged commits are made and, when the target is checked out, written \
+         to that checkout (files and index); the target's ref has not moved yet",
     ),
 ];
 

@@ -99,8 +99,9 @@ fn scratch() -> Scratch {
     s
 }
 
-/// The fault points a restart may arm (src/fault.rs). `land` joins them once landing
-/// exists (see its entry in `fault::POINTS`).
+/// The fault points a restart may arm (src/fault.rs). `land` is not among them: the
+/// rounds have no land task (their agents all append to one file, so their branches would
+/// conflict); tests/git_faults.rs kills mid-land instead.
 const KILL_POINTS: &[&str] = &[
     "worktree_branch",
     "worktree_add",

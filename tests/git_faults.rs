@@ -1,10 +1,13 @@
 //! Kills inside git and storage work, at the fault points of `src/fault.rs`
 //! (`TASKBOARD_FAULT=POINT:pause` makes the real binary stop itself there; the test then
 //! `kill -9`s it): while a worktree is made, while a deleted goal's worktrees are removed,
-//! while a review diff is saved. After each restart the repository matches the board (`git
-//! worktree list`), no lock file is left, and the task goes on. Also: a full disk while a
-//! worktree is made blocks the task and leaves nothing half-made; lock files and leftovers
-//! in the board's own namespace are cleaned at start, others' are not.
+//! while a review diff is saved, while a land task lands (after its merge commit is made and,
+//! when the target is checked out, written there, before the target's ref moves). After each
+//! restart the repository matches the board (`git worktree list`), no lock file is left, and
+//! the task goes on; a landing lands once, and the user's own uncommitted work is untouched.
+//! Also: a full disk while a worktree is made blocks the task and leaves nothing half-made;
+//! lock files and leftovers in the board's own namespace are cleaned at start, others' are
+//! not.
 //! Needs root for the tmpfs mount (a failed mount fails the test). Run with --test-threads=1.
 
 mod common;
@@ -491,4 +494,157 @@ fn a_fault_spec_that_names_no_point_is_refused() {
             text(&out)
         );
     }
+}
+
+/// A repo on `main` with README.md and notes.txt, a `release` branch at the same commit, and
+/// a goal: an agent task that changes README.md and adds work.txt in its worktree, then a land
+/// task (merge) into `into` (`None`: the branch checked out, main).
+fn land_setup(s: &Scratch, into: Option<&str>) -> (PathBuf, PathBuf) {
+    let repo = s.path().join("repo");
+    git_repo(&repo);
+    std::fs::write(repo.join("notes.txt"), "notes\n").expect("write");
+    git(&repo, &["add", "notes.txt"]);
+    git(
+        &repo,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "commit",
+            "-qm",
+            "notes",
+        ],
+    );
+    git(&repo, &["branch", "release"]);
+    let cmd = "printf 'landed\\n' > README.md && echo work > work.txt && git add -A && git -c user.name=t -c user.email=t@example.invalid commit -qm work";
+    let into = into
+        .map(|b| format!("into = \"{b}\"\n"))
+        .unwrap_or_default();
+    let goal = format!(
+        "title = \"g\"\nrepo = \"repo\"\n[[task]]\ntitle = \"work\"\ncommand = [\"sh\", \"-c\", {}]\n[[task]]\ntitle = \"Ship\"\nkind = \"land\"\nstrategy = \"merge\"\n{into}",
+        toml_str(cmd)
+    );
+    (repo, s.file("g.toml", &goal))
+}
+
+/// Every file of the checkout (`.git` aside), with its bytes.
+fn checkout_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.file_name().is_some_and(|n| n == ".git") {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_kill_mid_land_leaves_the_repository_consistent_and_the_users_work_untouched() {
+    // Into a branch the user has not checked out: the kill comes after the merge commit is
+    // made and before the ref moves. The checkout is never touched, before or after.
+    let s = Scratch::new();
+    let (repo, goal) = land_setup(&s, Some("release"));
+    std::fs::write(repo.join("notes.txt"), b"my edit, not committed\n").expect("write");
+    std::fs::write(repo.join("mine.txt"), b"untracked\n").expect("write");
+    let (release, files, status) = (
+        git(&repo, &["rev-parse", "release"]),
+        checkout_files(&repo),
+        git(&repo, &["status", "--porcelain"]),
+    );
+    let mut board = spawn_with_fault(
+        &s,
+        &["run", goal.to_str().unwrap(), "--headless"],
+        "land:pause",
+    );
+    wait_stopped(board.id(), "land");
+    assert_eq!(
+        git(&repo, &["rev-parse", "release"]),
+        release,
+        "not moved yet"
+    );
+    kill9(board.id());
+    let _ = board.wait();
+    let out = s.run(&["run", "--headless", "--timeout", "60s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = flatten(&s.status());
+    let ship = by_title(&t, "Ship");
+    assert_eq!(ship["status"], "done", "{ship}");
+    let tip = git(&repo, &["rev-parse", "release"]);
+    assert_eq!(ship["result"]["commit"], tip.trim(), "{ship}");
+    assert_eq!(ship["result"]["checkout"], "ref_only", "{ship}");
+    assert_eq!(git(&repo, &["show", "release:work.txt"]), "work\n");
+    assert_eq!(
+        git(&repo, &["rev-parse", "release^1"]),
+        release,
+        "one merge on release"
+    );
+    assert_eq!(checkout_files(&repo), files, "the checkout, byte for byte");
+    assert_eq!(git(&repo, &["status", "--porcelain"]), status);
+    assert_consistent(&s, &repo);
+
+    // Into the branch checked out, with the user's uncommitted work beside it: the kill
+    // comes after the landed files are written to the checkout and before the ref moves,
+    // the worst moment. The next start lands again, takes what is already written as landed
+    // and moves the ref: main has the work, the checkout is clean but for the user's own
+    // changes, which are untouched.
+    let s = Scratch::new();
+    let (repo, goal) = land_setup(&s, None);
+    let mine = b"my edit, not committed\n\x00\xff";
+    std::fs::write(repo.join("notes.txt"), mine).expect("write");
+    std::fs::write(repo.join("mine.txt"), b"untracked\n").expect("write");
+    let main = git(&repo, &["rev-parse", "main"]);
+    let mut board = spawn_with_fault(
+        &s,
+        &["run", goal.to_str().unwrap(), "--headless"],
+        "land:pause",
+    );
+    wait_stopped(board.id(), "land");
+    assert_eq!(git(&repo, &["rev-parse", "main"]), main, "not moved yet");
+    assert_eq!(
+        std::fs::read_to_string(repo.join("README.md")).expect("read"),
+        "landed\n",
+        "stopped with the landed files written"
+    );
+    kill9(board.id());
+    let _ = board.wait();
+    let out = s.run(&["run", "--headless", "--timeout", "60s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = flatten(&s.status());
+    let ship = by_title(&t, "Ship");
+    assert_eq!(ship["status"], "done", "{ship}");
+    let tip = git(&repo, &["rev-parse", "main"]);
+    assert_eq!(ship["result"]["commit"], tip.trim(), "{ship}");
+    assert_eq!(ship["result"]["checkout"], "updated_dirty", "{ship}");
+    assert_eq!(
+        git(&repo, &["rev-parse", "main^1"]),
+        main,
+        "one merge on main"
+    );
+    assert_eq!(git(&repo, &["show", "main:work.txt"]), "work\n");
+    assert_eq!(
+        git(&repo, &["status", "--porcelain"]),
+        " M notes.txt\n?? mine.txt\n",
+        "only the user's own changes are left"
+    );
+    assert_eq!(std::fs::read(repo.join("notes.txt")).expect("read"), mine);
+    assert_eq!(
+        std::fs::read(repo.join("mine.txt")).expect("read"),
+        b"untracked\n"
+    );
+    assert_eq!(
+        std::fs::read(repo.join("work.txt")).expect("read"),
+        b"work\n"
+    );
+    assert_consistent(&s, &repo);
 }
