@@ -1,7 +1,8 @@
 //! Test-only fault points. `TASKBOARD_FAULT=POINT:pause[:N][,…]` makes the program stop
 //! itself (SIGSTOP, the whole process) the Nth time (default: the first) it reaches POINT,
 //! so a test can `kill -9` it exactly there, or look at the disk and let it go on with
-//! SIGCONT. Without the variable every point is inert: a check of a list read once, empty.
+//! SIGCONT; it says `TASKBOARD_FAULT: stopped at POINT` on stderr first. Without the
+//! variable every point is inert: a check of a list read once, empty.
 //! Stopping this very process is all a point can do: nothing a user could not do with
 //! `kill -STOP`. Imports nothing from the rest of the program.
 
@@ -117,6 +118,8 @@ pub fn point(name: &str) {
     for r in rules() {
         if r.point == name && r.hits.fetch_add(1, Ordering::SeqCst) + 1 == r.nth {
             tracing::warn!(point = name, "TASKBOARD_FAULT: stopping here");
+            // Said on stderr too (unbuffered), so a test knows which point it stopped at.
+            eprintln!("TASKBOARD_FAULT: stopped at {name}");
             let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
         }
     }

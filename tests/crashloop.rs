@@ -253,13 +253,21 @@ fn run(iterations: usize) {
     };
     while kills < iterations {
         // Stopped right after recovery and the clean-up, before anything is dispatched:
-        // the repository must match the board now.
+        // the repository must match the board now. (Or stopped earlier, at the armed point
+        // inside the clean-up itself, removing a worktree: a kill there.)
+        let mut early = false;
         if board.wait_stopped(Duration::from_secs(20)) {
-            git::assert_consistent(&data, &repo, &format!("restart after {kills} kills"));
-            checked += 1;
-            board.cont();
+            if board.stop_point(Duration::from_secs(5)) == "reconciled" {
+                git::assert_consistent(&data, &repo, &format!("restart after {kills} kills"));
+                checked += 1;
+                board.cont();
+            } else {
+                early = true;
+            }
         }
-        let state = if board.running() {
+        let state = if early {
+            Some(false)
+        } else if board.running() {
             board.up_or_stopped(Duration::from_secs(20))
         } else {
             None
@@ -332,10 +340,16 @@ fn run(iterations: usize) {
         };
     }
     // Let the last round finish without crashes; it must end like the others.
-    if board.wait_stopped(Duration::from_secs(20)) {
-        git::assert_consistent(&data, &repo, "the last restart");
-        checked += 1;
+    while board.wait_stopped(Duration::from_secs(20)) {
+        let at = board.stop_point(Duration::from_secs(5));
+        if at == "reconciled" {
+            git::assert_consistent(&data, &repo, "the last restart");
+            checked += 1;
+        }
         board.cont();
+        if at == "reconciled" {
+            break;
+        }
     }
     let finish = board.up_or_stopped(Duration::from_secs(20));
     if finish == Some(false) {

@@ -33,6 +33,8 @@ pub struct Board {
     data: PathBuf,
     output: Arc<Mutex<String>>,
     addr: String,
+    /// Fault stops already told by [`Board::stop_point`].
+    stops: usize,
 }
 
 impl Board {
@@ -88,6 +90,7 @@ impl Board {
             data: s.data(),
             output,
             addr: String::new(),
+            stops: 0,
         }
     }
 
@@ -133,6 +136,23 @@ impl Board {
             std::thread::sleep(Duration::from_millis(2));
         }
         false
+    }
+
+    /// The fault point a stopped board stopped at (the line it says on stderr before it
+    /// stops; each stop is told once).
+    pub fn stop_point(&mut self, limit: Duration) -> String {
+        const SAID: &str = "TASKBOARD_FAULT: stopped at ";
+        let end = Instant::now() + limit;
+        loop {
+            let out = self.printed();
+            let said: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix(SAID)).collect();
+            if said.len() > self.stops {
+                self.stops = said.len();
+                return said[said.len() - 1].trim().to_string();
+            }
+            assert!(Instant::now() < end, "stopped without saying where: {out}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Lets a stopped board go on.
