@@ -80,9 +80,15 @@ fn private(data: &DataDir) {
 }
 
 /// After a crash: worktrees half made or no longer a task's are removed (with their
-/// registrations and the lock files a kill left in the board's namespace), and patches
+/// registrations and the lock files a kill left in the board's namespace, and a
+/// `packed-refs.lock` abandoned by an agent's git the start's sweep killed), and patches
 /// whose saving was cut short are dropped. Runs before anything is dispatched.
-fn tidy_git_work(data: &DataDir, board: &Board, board_id: &str) {
+fn tidy_git_work(
+    data: &DataDir,
+    board: &Board,
+    board_id: &str,
+    swept: Option<std::time::SystemTime>,
+) {
     let mut repos: Vec<std::path::PathBuf> = board
         .goals()
         .iter()
@@ -100,7 +106,7 @@ fn tidy_git_work(data: &DataDir, board: &Board, board_id: &str) {
         };
         board.task(task).is_some_and(|t| t.goal == goal)
     };
-    let done = crate::git::reconcile(&data.worktrees(), &repos, board_id, &keep);
+    let done = crate::git::reconcile(&data.worktrees(), &repos, board_id, &keep, swept);
     for r in &done.removed {
         tracing::warn!("removed a worktree left half-made or taskless by an earlier run: {r}");
     }
@@ -163,6 +169,7 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
         board.set_paused(true);
     }
     // Processes of an earlier run of this board (e.g. after kill -9) must not survive.
+    let swept_at = std::time::SystemTime::now();
     let swept = procs::kill_marked(&format!("{board_id}:"), false);
     if swept > 0 {
         tracing::warn!(swept, "killed processes left by an earlier run");
@@ -176,7 +183,7 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
                 .is_some_and(|p| p.resume.is_some())
     };
     board.recover(&can_resume, now_millis());
-    tidy_git_work(data, &board, &board_id);
+    tidy_git_work(data, &board, &board_id, (swept > 0).then_some(swept_at));
     crate::fault::point(crate::fault::RECONCILED);
     let idempotent = store.load_idempotency(now_millis() - 24 * 3600 * 1000)?;
     store.prune_idempotency(now_millis() - 24 * 3600 * 1000)?;

@@ -648,3 +648,66 @@ fn a_kill_mid_land_leaves_the_repository_consistent_and_the_users_work_untouched
     );
     assert_consistent(&s, &repo);
 }
+
+/// Starts `run GOAL --headless`, waits until the agent of its task runs (it touches
+/// `<scratch>/started`), then `kill -9`s the board: the agent, which ignores the hang-up
+/// (as git's detached auto maintenance does, being in a session of its own), is left
+/// behind.
+fn orphan_an_agent(s: &Scratch, goal: &Path) {
+    let started = s.path().join("started");
+    let _ = std::fs::remove_file(&started);
+    let mut board = spawn_with_fault(s, &["run", goal.to_str().unwrap(), "--headless"], "");
+    assert!(
+        wait_for(LONG, || started.exists()),
+        "the agent never started"
+    );
+    kill9(board.id());
+    let _ = board.wait();
+}
+
+#[test]
+fn a_packed_refs_lock_abandoned_by_a_killed_agent_is_removed_at_start_and_a_live_one_kept() {
+    let s = Scratch::new();
+    let repo = s.path().join("repo");
+    git_repo(&repo);
+    let goal = s.file(
+        "g.toml",
+        &format!(
+            "title = \"g\"\nrepo = \"repo\"\n[[task]]\ntitle = \"work\"\ncommand = [\"sh\", \"-c\", {}]\n",
+            toml_str("trap '' HUP; touch \"$TASKBOARD_HOME/../started\"; exec sleep 30")
+        ),
+    );
+    let lock = repo.join(".git/packed-refs.lock");
+    // Held open by a live process (a git at work): kept, even after a sweep.
+    orphan_an_agent(&s, &goal);
+    let mut holder = Command::new("sh")
+        .args(["-c", "exec 3>>packed-refs.lock; exec sleep 30"])
+        .current_dir(repo.join(".git"))
+        .spawn()
+        .expect("holder");
+    assert!(wait_for(LONG, || lock.exists()));
+    std::thread::sleep(Duration::from_millis(50));
+    let out = s.run(&["run", "--headless", "--timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(124), "{}", text(&out));
+    assert!(lock.exists(), "a lock held open was removed");
+    kill9(holder.id());
+    let _ = holder.wait();
+    // Left by a killed agent's git (nobody has it open): removed by the start that kills
+    // the earlier run's processes.
+    orphan_an_agent(&s, &goal);
+    assert!(lock.exists());
+    let out = s.run(&["run", "--headless", "--timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(124), "{}", text(&out));
+    assert!(
+        !lock.exists(),
+        "the abandoned packed-refs.lock is still there: {}",
+        std::fs::read_to_string(s.data().join("taskboard.log")).unwrap_or_default()
+    );
+    let log = std::fs::read_to_string(s.data().join("taskboard.log")).unwrap_or_default();
+    assert!(log.contains("packed-refs.lock"), "{log}");
+    // With no process of an earlier run to kill, a lock is nobody's business of ours.
+    std::fs::write(&lock, "").expect("plant");
+    let out = s.run(&["run", "--headless", "--timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(124), "{}", text(&out));
+    assert!(lock.exists(), "a lock was removed with nothing swept");
+}

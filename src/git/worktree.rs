@@ -270,12 +270,17 @@ pub struct Reconciled {
 /// dir's `worktrees/`) and in each of `repos`, removes every worktree of ours that is
 /// half-made or whose task is gone (`keep(name)` is false), registrations of ours whose
 /// directory is gone, and lock files a killed run left in our namespace (our worktrees'
-/// registrations, and `refs/heads/taskboard/<board>/` with its reflogs).
+/// registrations, and `refs/heads/taskboard/<board>/` with its reflogs). `swept`: when the
+/// start killed processes of an earlier run; then a `packed-refs.lock` one of them may have
+/// left (an agent's `git`, e.g. its auto maintenance packing refs) is removed too, when it
+/// is older than that kill and no process has it open (git keeps a lock file open from
+/// making it until renaming it into place).
 pub fn reconcile(
     dir: &Path,
     repos: &[PathBuf],
     board: &str,
     keep: &dyn Fn(&str) -> bool,
+    swept: Option<std::time::SystemTime>,
 ) -> Reconciled {
     let _one_at_a_time = worktrees_lock();
     let mut out = Reconciled::default();
@@ -335,8 +340,49 @@ pub fn reconcile(
         for ns in ["refs/heads/taskboard", "logs/refs/heads/taskboard"] {
             clear_locks(&common.join(ns).join(board), &mut out);
         }
+        if let Some(at) = swept {
+            clear_abandoned(&common.join("packed-refs.lock"), at, &mut out);
+        }
     }
     out
+}
+
+/// Removes a repository-wide lock file older than `before` that no process has open:
+/// abandoned by a process killed while it held it.
+fn clear_abandoned(lock: &Path, before: std::time::SystemTime, out: &mut Reconciled) {
+    let Ok(meta) = std::fs::metadata(lock) else {
+        return;
+    };
+    let older = meta.modified().is_ok_and(|m| m < before);
+    if !older || open_by_anyone(lock) {
+        return;
+    }
+    match std::fs::remove_file(lock) {
+        Ok(()) => out.unlocked.push(lock.display().to_string()),
+        Err(err) => out.errors.push(format!("{}: {err}", lock.display())),
+    }
+}
+
+/// Whether any process (that this user may look at) has `path` open.
+fn open_by_anyone(path: &Path) -> bool {
+    let want = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .any(|e| {
+            std::fs::read_dir(e.path().join("fd"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t == want))
+        })
 }
 
 /// `<goal>-<task>`: how our worktrees are named.
