@@ -270,17 +270,18 @@ pub struct Reconciled {
 /// dir's `worktrees/`) and in each of `repos`, removes every worktree of ours that is
 /// half-made or whose task is gone (`keep(name)` is false), registrations of ours whose
 /// directory is gone, and lock files a killed run left in our namespace (our worktrees'
-/// registrations, and `refs/heads/taskboard/<board>/` with its reflogs). `swept`: when the
-/// start killed processes of an earlier run; then a `packed-refs.lock` one of them may have
-/// left (an agent's `git`, e.g. its auto maintenance packing refs) is removed too, when it
-/// is older than that kill and no process has it open (git keeps a lock file open from
-/// making it until renaming it into place).
+/// registrations, and `refs/heads/taskboard/<board>/` with its reflogs). A repository's
+/// `packed-refs.lock` (repository-wide: an agent's `git` killed with the earlier run, or by
+/// the end of its session, leaves it) is removed too when it is older than `started` (this
+/// start, before it killed the earlier run's processes) and no process has it open: git
+/// keeps a lock file open from making it until renaming it into place, so such a lock
+/// belongs to a process that is gone, and it blocks every ref change in the repository.
 pub fn reconcile(
     dir: &Path,
     repos: &[PathBuf],
     board: &str,
     keep: &dyn Fn(&str) -> bool,
-    swept: Option<std::time::SystemTime>,
+    started: std::time::SystemTime,
 ) -> Reconciled {
     let _one_at_a_time = worktrees_lock();
     let mut out = Reconciled::default();
@@ -340,9 +341,7 @@ pub fn reconcile(
         for ns in ["refs/heads/taskboard", "logs/refs/heads/taskboard"] {
             clear_locks(&common.join(ns).join(board), &mut out);
         }
-        if let Some(at) = swept {
-            clear_abandoned(&common.join("packed-refs.lock"), at, &mut out);
-        }
+        clear_abandoned(&common.join("packed-refs.lock"), started, &mut out);
     }
     out
 }

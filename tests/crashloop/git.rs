@@ -42,6 +42,30 @@ fn canon(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
+/// A lock file, its age and the processes that have it open (for a failure message).
+fn who_has(lock: &Path) -> String {
+    let age = std::fs::metadata(lock)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .map(|d| format!("{} ms old", d.as_millis()))
+        .unwrap_or_default();
+    let mut open = Vec::new();
+    for p in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        for fd in std::fs::read_dir(p.path().join("fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if std::fs::read_link(fd.path()).is_ok_and(|t| t == lock) {
+                let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+                open.push(String::from_utf8_lossy(&cmd).replace('\0', " "));
+            }
+        }
+    }
+    format!("{} ({age}; open in {open:?})", lock.display())
+}
+
 /// Every `*.lock` file under `dir`.
 fn locks(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -127,7 +151,11 @@ pub fn assert_consistent(data: &Path, repo: &Path, when: &str) {
         }
     }
     let left = locks(&repo.join(".git"));
-    assert!(left.is_empty(), "{when}: lock files left: {left:?}");
+    assert!(
+        left.is_empty(),
+        "{when}: lock files left: {:?}",
+        left.iter().map(|l| who_has(l)).collect::<Vec<_>>()
+    );
     let diffs = data.join("diffs");
     for e in std::fs::read_dir(&diffs).into_iter().flatten().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
