@@ -81,9 +81,9 @@ fn private(data: &DataDir) {
 
 /// After a crash: worktrees half made or no longer a task's are removed (with their
 /// registrations and the lock files a kill left in the board's namespace, and a
-/// `packed-refs.lock` abandoned by a process that is gone), and patches
+/// repository-wide lock files no process has open), and patches
 /// whose saving was cut short are dropped. Runs before anything is dispatched.
-fn tidy_git_work(data: &DataDir, board: &Board, board_id: &str, started: std::time::SystemTime) {
+fn tidy_git_work(data: &DataDir, board: &Board, board_id: &str) {
     let mut repos: Vec<std::path::PathBuf> = board
         .goals()
         .iter()
@@ -101,7 +101,7 @@ fn tidy_git_work(data: &DataDir, board: &Board, board_id: &str, started: std::ti
         };
         board.task(task).is_some_and(|t| t.goal == goal)
     };
-    let done = crate::git::reconcile(&data.worktrees(), &repos, board_id, &keep, started);
+    let done = crate::git::reconcile(&data.worktrees(), &repos, board_id, &keep);
     for r in &done.removed {
         tracing::warn!("removed a worktree left half-made or taskless by an earlier run: {r}");
     }
@@ -164,7 +164,6 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
         board.set_paused(true);
     }
     // Processes of an earlier run of this board (e.g. after kill -9) must not survive.
-    let swept_at = std::time::SystemTime::now();
     let swept = procs::kill_marked(&format!("{board_id}:"), false);
     if swept > 0 {
         tracing::warn!(swept, "killed processes left by an earlier run");
@@ -178,7 +177,7 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
                 .is_some_and(|p| p.resume.is_some())
     };
     board.recover(&can_resume, now_millis());
-    tidy_git_work(data, &board, &board_id, swept_at);
+    tidy_git_work(data, &board, &board_id);
     crate::fault::point(crate::fault::RECONCILED);
     let idempotent = store.load_idempotency(now_millis() - 24 * 3600 * 1000)?;
     store.prune_idempotency(now_millis() - 24 * 3600 * 1000)?;

@@ -666,7 +666,7 @@ fn orphan_an_agent(s: &Scratch, goal: &Path) {
 }
 
 #[test]
-fn a_packed_refs_lock_abandoned_by_a_killed_agent_is_removed_at_start_and_a_held_one_kept() {
+fn repository_locks_abandoned_by_a_killed_git_are_removed_at_start_and_a_held_one_kept() {
     let s = Scratch::new();
     let repo = s.path().join("repo");
     git_repo(&repo);
@@ -692,10 +692,11 @@ fn a_packed_refs_lock_abandoned_by_a_killed_agent_is_removed_at_start_and_a_held
     assert!(lock.exists(), "a lock held open was removed");
     kill9(holder.id());
     let _ = holder.wait();
-    // Left by a git killed mid-write (older than the start, nobody has it open): removed.
+    // Left by a git killed mid-write (nobody has it open): removed.
     orphan_an_agent(&s, &goal);
     std::fs::write(&lock, "").expect("as a git killed mid-write leaves it");
-    std::thread::sleep(Duration::from_millis(20));
+    let maintenance = repo.join(".git/objects/maintenance.lock");
+    std::fs::write(&maintenance, "").expect("as a killed auto maintenance leaves it");
     let out = s.run(&["run", "--headless", "--timeout", "1s"]);
     assert_eq!(out.status.code(), Some(124), "{}", text(&out));
     assert!(
@@ -703,6 +704,10 @@ fn a_packed_refs_lock_abandoned_by_a_killed_agent_is_removed_at_start_and_a_held
         "the abandoned packed-refs.lock is still there: {}",
         std::fs::read_to_string(s.data().join("taskboard.log")).unwrap_or_default()
     );
+    assert!(!maintenance.exists());
     let log = std::fs::read_to_string(s.data().join("taskboard.log")).unwrap_or_default();
-    assert!(log.contains("packed-refs.lock"), "{log}");
+    assert!(
+        log.contains("packed-refs.lock") && log.contains("maintenance.lock"),
+        "{log}"
+    );
 }

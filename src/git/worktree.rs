@@ -270,18 +270,16 @@ pub struct Reconciled {
 /// dir's `worktrees/`) and in each of `repos`, removes every worktree of ours that is
 /// half-made or whose task is gone (`keep(name)` is false), registrations of ours whose
 /// directory is gone, and lock files a killed run left in our namespace (our worktrees'
-/// registrations, and `refs/heads/taskboard/<board>/` with its reflogs). A repository's
-/// `packed-refs.lock` (repository-wide: an agent's `git` killed with the earlier run, or by
-/// the end of its session, leaves it) is removed too when it is older than `started` (this
-/// start, before it killed the earlier run's processes) and no process has it open: git
-/// keeps a lock file open from making it until renaming it into place, so such a lock
-/// belongs to a process that is gone, and it blocks every ref change in the repository.
+/// registrations, and `refs/heads/taskboard/<board>/` with its reflogs). Repository-wide
+/// lock files that no process has open are removed too (see [`clear_abandoned`]): the
+/// agents' `git` commands killed with the earlier run, or by the start's sweep of its
+/// processes, leave them (e.g. `objects/maintenance.lock` of a detached auto maintenance).
+/// Runs after that sweep.
 pub fn reconcile(
     dir: &Path,
     repos: &[PathBuf],
     board: &str,
     keep: &dyn Fn(&str) -> bool,
-    started: std::time::SystemTime,
 ) -> Reconciled {
     let _one_at_a_time = worktrees_lock();
     let mut out = Reconciled::default();
@@ -341,23 +339,63 @@ pub fn reconcile(
         for ns in ["refs/heads/taskboard", "logs/refs/heads/taskboard"] {
             clear_locks(&common.join(ns).join(board), &mut out);
         }
-        clear_abandoned(&common.join("packed-refs.lock"), started, &mut out);
+        for lock in repo_wide_locks(common) {
+            clear_abandoned(&lock, &mut out);
+        }
     }
     out
 }
 
-/// Removes a repository-wide lock file older than `before` that no process has open:
-/// abandoned by a process killed while it held it.
-fn clear_abandoned(lock: &Path, before: std::time::SystemTime, out: &mut Reconciled) {
-    let Ok(meta) = std::fs::metadata(lock) else {
-        return;
-    };
-    let older = meta.modified().is_ok_and(|m| m < before);
-    if !older || open_by_anyone(lock) {
+/// The repository-wide lock files a `git` of an agent may hold (refs packing, config,
+/// auto maintenance, gc, commit-graph and pack writing): `packed-refs.lock`, `config.lock`,
+/// `shallow.lock`, `gc.log.lock` and every `*.lock` under `objects/`. Not the main
+/// checkout's `index.lock` or `HEAD.lock`, nor locks of refs outside our namespace: those
+/// are the user's work in their checkout.
+fn repo_wide_locks(common: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = [
+        "packed-refs.lock",
+        "config.lock",
+        "shallow.lock",
+        "gc.log.lock",
+    ]
+    .iter()
+    .map(|n| common.join(n))
+    .filter(|p| p.exists())
+    .collect();
+    let mut stack = vec![common.join("objects")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                // Loose object fan-out dirs hold no locks; packs and info do.
+                let name = e.file_name();
+                let fanout = name.len() == 2
+                    && name
+                        .to_string_lossy()
+                        .bytes()
+                        .all(|b| b.is_ascii_hexdigit());
+                if !fanout {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "lock") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Removes a repository-wide lock file that no process has open: git keeps a lock file
+/// open from making it until renaming it into place, so it was abandoned by a process
+/// killed while it held it (an agent's git killed with the earlier run, or by the start's
+/// sweep of that run's processes), and it would block every later git command that needs it.
+fn clear_abandoned(lock: &Path, out: &mut Reconciled) {
+    if open_by_anyone(lock) {
         return;
     }
     match std::fs::remove_file(lock) {
         Ok(()) => out.unlocked.push(lock.display().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => out.errors.push(format!("{}: {err}", lock.display())),
     }
 }
