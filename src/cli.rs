@@ -91,6 +91,33 @@ pub enum Cmd {
         task: u64,
         file: PathBuf,
     },
+    /// Store a named result on an agent task (for agents; the task defaults to
+    /// $TASKBOARD_TASK_ID). Later prompts read it as {result.KEY}; `context` shows it.
+    Artifact {
+        #[arg(long, env = "TASKBOARD_TASK_ID")]
+        task: u64,
+        /// The name (letters, digits, `_`, `-`, `.`), e.g. pr_url.
+        key: String,
+        /// The value (text).
+        value: String,
+    },
+    /// Print where a task stands: goal, group, prompt, siblings, and what finished before it
+    /// (for agents; the task defaults to $TASKBOARD_TASK_ID).
+    Context {
+        #[arg(long, env = "TASKBOARD_TASK_ID")]
+        task: u64,
+        /// Print the JSON form (the text is its `text` field).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the taskboard tools (complete, block, subtasks, status, artifact) to an agent
+    /// over MCP on stdin/stdout. Register it once: `claude mcp add taskboard -- taskboard mcp`.
+    /// The board and task come from the agent's TASKBOARD_URL, TASKBOARD_TOKEN and
+    /// TASKBOARD_TASK_ID (run by hand: --task ID and the data dir's running board).
+    Mcp {
+        #[arg(long, env = "TASKBOARD_TASK_ID")]
+        task: Option<u64>,
+    },
     /// Approve a review or approval gate.
     Approve {
         id: u64,
@@ -108,6 +135,25 @@ pub enum Cmd {
         id: u64,
         #[arg(long)]
         comment: String,
+    },
+    /// Allow an agent's held tool call (the inbox shows it as "permission: Tool: …").
+    Allow { id: u64 },
+    /// Deny an agent's held tool call; the reason is what the agent is told.
+    Deny {
+        id: u64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// For agents' hooks (written into each session's settings by the board): relays what
+    /// the agent reports to the board. claude: the hook's JSON on stdin; codex: the JSON
+    /// `notify` argument; aider: nothing. Prints the answer for a held tool call. Never
+    /// fails the agent: without a board it prints nothing and exits 0.
+    Hook {
+        #[arg(value_parser = ["claude", "codex", "aider"])]
+        agent: String,
+        /// Codex's notify JSON (its last argument).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Retry a failed or blocked task (on a group: every failed/blocked task in it).
     Retry { id: u64 },

@@ -67,9 +67,14 @@ pub fn run(data: &DataDir, cmd: &Cmd) -> Option<Result<i32, Failure>> {
             json!({"reason": reason}),
         ),
         Cmd::Subtasks { task, file } => subtasks(data, *task, file),
+        Cmd::Artifact { task, key, value } => artifact(data, *task, key, value),
+        Cmd::Context { task, json } => context(data, *task, *json),
         Cmd::Approve { id, comment } => decide(data, *id, "approve", comment.as_deref()),
         Cmd::Reject { id, comment } => decide(data, *id, "reject", Some(comment)),
         Cmd::RequestChanges { id, comment } => decide(data, *id, "request_changes", Some(comment)),
+        Cmd::Allow { id } => permission(data, *id, true, None),
+        Cmd::Deny { id, reason } => permission(data, *id, false, reason.as_deref()),
+        Cmd::Hook { agent, args } => Ok(crate::hook_cmd::run(data, agent, args)),
         Cmd::Retry { id } => post(data, &format!("/api/tasks/{id}/retry"), json!({})),
         Cmd::Skip { id } => post(data, &format!("/api/tasks/{id}/skip"), json!({})),
         Cmd::Stop { id } => post(data, &format!("/api/tasks/{id}/stop"), json!({})),
@@ -142,6 +147,18 @@ fn decide(data: &DataDir, id: u64, decision: &str, comment: Option<&str>) -> Res
         &format!("/api/tasks/{id}/decision"),
         json!({"decision": decision, "comment": comment}),
     )
+}
+
+fn permission(data: &DataDir, id: u64, allow: bool, reason: Option<&str>) -> Result<i32, Failure> {
+    let client = Client::discover(data).map_err(fail)?;
+    call(
+        &client,
+        "POST",
+        &format!("/api/tasks/{id}/permission"),
+        Some(json!({"allow": allow, "reason": reason})),
+    )?;
+    println!("#{id} {}", if allow { "allowed" } else { "denied" });
+    Ok(0)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -227,6 +244,49 @@ fn add(data: &DataDir, file: &Path, vars: &[(String, String)]) -> Result<i32, Fa
         }
         Err(e) => Err(fail(e)),
     }
+}
+
+fn artifact(data: &DataDir, task: u64, key: &str, value: &str) -> Result<i32, Failure> {
+    if let Some(problem) = crate::board::artifacts::key_problem(key) {
+        return Err(Failure::usage(problem));
+    }
+    let client = Client::discover(data).map_err(fail)?;
+    call(
+        &client,
+        "POST",
+        &format!("/api/tasks/{task}/artifact"),
+        Some(json!({"key": key, "value": value})),
+    )?;
+    println!("#{task} artifact {key} stored (later prompts: {{result.{key}}})");
+    Ok(0)
+}
+
+/// Where a task stands, from the running board; with none running, from the store.
+fn context(data: &DataDir, task: u64, as_json: bool) -> Result<i32, Failure> {
+    let v = match Client::discover(data) {
+        Ok(client) => call(&client, "GET", &format!("/api/tasks/{task}/context"), None)?,
+        Err(ClientError::NotRunning(_)) => offline_context(data, task)?,
+        Err(e) => return Err(fail(e)),
+    };
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        print!("{}", v["text"].as_str().unwrap_or_default());
+    }
+    Ok(0)
+}
+
+fn offline_context(data: &DataDir, task: u64) -> Result<Value, Failure> {
+    let missing = || Failure {
+        message: format!("no task #{task} in {}", data.root.display()),
+        code: 1,
+    };
+    if !data.db().exists() {
+        return Err(missing());
+    }
+    let store = crate::store::Store::open_read_only(&data.db()).map_err(Failure::usage)?;
+    let board = crate::board::Board::from_tasks(store.load_tasks().map_err(Failure::usage)?, false);
+    board.context(task).map(|c| c.json()).ok_or_else(missing)
 }
 
 /// Reads a subtasks file (TOML `[[task]]` or JSON `{"tasks": [...]}`, `-` for stdin).

@@ -52,6 +52,12 @@ pub enum Command {
         task: TaskId,
         reason: String,
     },
+    /// An agent stores a named result on its task (`{result.KEY}` for later prompts).
+    Artifact {
+        task: TaskId,
+        key: String,
+        value: serde_json::Value,
+    },
     /// An agent splits its own task into these children.
     Subtasks {
         task: TaskId,
@@ -85,6 +91,50 @@ pub enum Command {
     },
     Pause,
     Resume,
+    /// An agent's hook holds a tool call until someone answers (`AnswerPermission`).
+    AskPermission {
+        task: TaskId,
+        tool: String,
+        input: serde_json::Value,
+    },
+    /// Allow or deny the task's held tool call (`a` / `x`, `taskboard allow|deny`, HTTP).
+    AnswerPermission {
+        task: TaskId,
+        allow: bool,
+        reason: Option<String>,
+    },
+    /// Nobody answered in time: the agent shows its own dialog in the pane.
+    ExpirePermission {
+        task: TaskId,
+        request: u64,
+    },
+    /// Something an agent's hook reported about its session.
+    Hook {
+        task: TaskId,
+        event: HookEvent,
+    },
+}
+
+/// What an agent's hooks report (Claude Code hooks, Codex `notify`, aider notifications).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum HookEvent {
+    /// The agent waits for a person (a permission prompt, an idle prompt, a question).
+    NeedsYou { message: String },
+    /// A prompt was submitted: the agent works again.
+    Working,
+    /// The agent's turn ended; it waits for the next prompt.
+    TurnEnded,
+    /// A tool call ran (or failed): if it was the held one, it was answered in the pane.
+    ToolFinished {
+        tool: String,
+        input: serde_json::Value,
+    },
+    /// The agent started (or resumed) this conversation.
+    SessionStarted {
+        session_id: String,
+        source: Option<String>,
+    },
 }
 
 impl Command {
@@ -97,6 +147,7 @@ impl Command {
             Command::ResolveSignals { .. } => "resolve_signals",
             Command::Complete { .. } => "complete",
             Command::Block { .. } => "block",
+            Command::Artifact { .. } => "artifact",
             Command::Subtasks { .. } => "subtasks",
             Command::EditPrompt { .. } => "edit_prompt",
             Command::Retry { .. } => "retry",
@@ -106,6 +157,10 @@ impl Command {
             Command::Land { .. } => "land",
             Command::Pause => "pause",
             Command::Resume => "resume",
+            Command::AskPermission { .. } => "ask_permission",
+            Command::AnswerPermission { .. } => "permission",
+            Command::ExpirePermission { .. } => "permission_expired",
+            Command::Hook { .. } => "hook",
         }
     }
 }

@@ -103,6 +103,7 @@ pub fn serve(data: &DataDir, config: &Config, listen: Option<String>) -> Result<
         let wiring = crate::runtime::Wiring {
             listen,
             pane_size: None,
+            notices_from_start: false,
         };
         let running = crate::runtime::start_board(data, config, wiring).map_err(|e| Failure {
             message: e.to_string(),

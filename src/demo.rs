@@ -60,6 +60,7 @@ pub fn demo_config(config: &Config, root: &Path) -> Config {
             env: Default::default(),
             attention: Vec::new(),
             prompt_suffix: false,
+            integration: None,
         },
     );
     cfg

@@ -97,6 +97,13 @@ fn real_main(cli: Cli) -> Result<i32, Failure> {
     if let Some(Cmd::Logs { id, follow }) = &cli.command {
         return crate::logs::run(&DataDir::resolve(cli.data_dir.as_deref()), *id, *follow);
     }
+    if let Some(Cmd::Mcp { task }) = &cli.command {
+        let data = DataDir::resolve(cli.data_dir.as_deref());
+        return crate::mcp::run(data, *task).map_err(|e| Failure {
+            message: e.to_string(),
+            code: 1,
+        });
+    }
     if let Some(Cmd::Shell { id }) = &cli.command {
         return crate::shell::run(&DataDir::resolve(cli.data_dir.as_deref()), *id);
     }
@@ -175,6 +182,7 @@ pub fn run(data: &DataDir, config: &Config, args: &RunArgs) -> Result<i32, Failu
         let wiring = runtime::Wiring {
             listen: args.listen.clone(),
             pane_size: None,
+            notices_from_start: true,
         };
         let running = runtime::start_board(data, config, wiring).map_err(|e| Failure {
             message: e.to_string(),

@@ -57,7 +57,7 @@ pub fn transition_line(t: &Transition) -> String {
 
 /// Runs until the watched goals settle; returns the exit code. Prints to stdout.
 pub async fn run(board: &BoardHandle, opts: HeadlessOpts) -> i32 {
-    let mut notices = board.subscribe();
+    let mut notices = board.subscribe_from_start();
     let mut summary = board.goal_summary();
     let watched: HashSet<TaskId> = match opts.goal {
         Some(goal) => match board

@@ -56,6 +56,8 @@ pub struct Wiring {
     /// `--listen`; default from the config.
     pub listen: Option<String>,
     pub pane_size: Option<(u16, u16)>,
+    /// The caller reads the board's notices from its start (`subscribe_from_start`).
+    pub notices_from_start: bool,
 }
 
 /// Task data (prompts, payloads, agent output) is for the board's user only: the database
@@ -157,6 +159,8 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
         spawns_per_minute: config.spawns_per_minute,
     };
     let mut board = Board::new(limits, seed);
+    // Checked when the config was parsed.
+    board.set_allow_rules(config.allow_rules().unwrap_or_default());
     for task in loaded {
         board.insert_loaded(task);
     }
@@ -201,10 +205,21 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
         token_for: Some(token_for),
         pane_size: wiring.pane_size.unwrap_or((40, 120)),
         idempotent,
+        notices_from_start: wiring.notices_from_start,
     };
     let (handle, store) = driver::start(board, store, parts)
         .map_err(|e| StartError::Board(format!("cannot start the board's thread: {e}")))?;
-    let state = crate::http::AppState::new(handle.clone(), keys, store.clone());
+    if let Some(command) = config
+        .notify_command
+        .clone()
+        .filter(|c| !c.trim().is_empty())
+    {
+        crate::notify::start(&handle, command);
+    }
+    let wait = config
+        .permission_wait()
+        .unwrap_or(std::time::Duration::from_secs(600));
+    let state = crate::http::AppState::new(handle.clone(), keys, store.clone(), wait);
     let listener = crate::http::serve(bound, state, data).map_err(|e| {
         StartError::Listen(format!("cannot write {}: {e}", data.endpoint().display()))
     })?;

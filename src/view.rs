@@ -51,6 +51,15 @@ fn one(t: &Task, children: Vec<Value>) -> Value {
         v["diff_hash"] = json!(t.diff_hash);
         v["diff_stat"] = json!(t.diff_stat);
     }
+    if t.kind == Kind::Agent {
+        v["turn_ended"] = json!(t.turn_ended);
+        v["permission"] = match &t.permission {
+            Some(a) => {
+                json!({"request": a.request, "tool": a.tool, "input": a.input, "summary": a.summary(), "asked_at": a.asked_at})
+            }
+            None => Value::Null,
+        };
+    }
     if let Some(w) = &t.workdir {
         v["branch"] = json!(w.branch);
         v["worktree"] = json!(w.path);

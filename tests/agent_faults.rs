@@ -2,7 +2,8 @@
 //! 100 MB without a newline, ignores SIGTERM, escapes its group with `setsid`, never exits,
 //! closes its PTY but keeps running, or prints invalid UTF-8 and huge escape sequences. For
 //! each: the board keeps answering a signal to another task in under 100 ms, the statuses are
-//! right, and stopping the task leaves no process behind (found by `TASKBOARD_MARK`).
+//! right, and stopping the task leaves no process behind (found by `TASKBOARD_MARK`). Each
+//! test takes the serial lock (tests/common/serial.rs): the 100 ms bound needs the machine.
 
 mod common;
 
@@ -159,6 +160,7 @@ impl Fault {
 
 #[test]
 fn an_agent_that_exits_at_once_fails_after_its_retries() {
+    let _serial = serial();
     let f = Fault::start("echo started >> runs.txt; exit 7", "retries = 2");
     let (_, reason) = f.wait_status("failed");
     assert!(reason.contains("exit 7"), "{reason}");
@@ -174,6 +176,7 @@ fn an_agent_that_exits_at_once_fails_after_its_retries() {
 
 #[test]
 fn an_agent_that_floods_100_mb_without_newlines() {
+    let _serial = serial();
     let f = Fault::start(
         "echo $$ > pid.txt; head -c 100000000 /dev/zero | tr '\\0' x; sleep 600",
         "",
@@ -194,12 +197,7 @@ fn an_agent_that_floods_100_mb_without_newlines() {
         size()
     );
     assert_eq!(f.status().0, "active");
-    let rss_kb = std::fs::read_to_string(format!("/proc/{}/status", f.live.child.id()))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .unwrap_or(0);
+    let rss_kb = rss_kb(f.live.child.id());
     assert!(
         rss_kb < 200_000,
         "the board holds {rss_kb} kB after a 100 MB flood"
@@ -212,6 +210,7 @@ fn an_agent_that_floods_100_mb_without_newlines() {
 
 #[test]
 fn an_agent_that_ignores_sigterm_is_killed() {
+    let _serial = serial();
     let f = Fault::start(
         "trap '' TERM HUP INT; echo $$ > pid.txt; while :; do sleep 0.2; done",
         "",
@@ -231,6 +230,7 @@ fn an_agent_that_ignores_sigterm_is_killed() {
 
 #[test]
 fn a_grandchild_that_calls_setsid_is_found_and_stopped() {
+    let _serial = serial();
     let f = Fault::start(
         "setsid sh -c 'echo $$ >> pid.txt; exec sleep 600' & echo $$ >> pid.txt; sleep 600",
         "",
@@ -245,6 +245,7 @@ fn a_grandchild_that_calls_setsid_is_found_and_stopped() {
 
 #[test]
 fn an_agent_that_never_exits_times_out_and_is_stopped() {
+    let _serial = serial();
     let f = Fault::start("echo $$ >> pid.txt; sleep 600", "timeout = \"2s\"");
     assert!(wait_for(LONG, || !f.pids("pid.txt").is_empty()));
     let pids = f.pids("pid.txt");
@@ -262,6 +263,7 @@ fn an_agent_that_never_exits_times_out_and_is_stopped() {
 
 #[test]
 fn an_agent_that_closes_its_pty_but_keeps_running() {
+    let _serial = serial();
     let f = Fault::start("echo $$ > pid.txt; exec 0<&- 1>&- 2>&-; sleep 600", "");
     assert!(wait_for(LONG, || !f.pids("pid.txt").is_empty()));
     let pids = f.pids("pid.txt");
@@ -274,6 +276,7 @@ fn an_agent_that_closes_its_pty_but_keeps_running() {
 
 #[test]
 fn an_agent_that_prints_invalid_utf8_and_huge_escape_sequences() {
+    let _serial = serial();
     // Invalid UTF-8, a CSI with a million parameter digits, a 1 MB OSC title, an unterminated
     // DCS, then a cursor-position query the board must still answer.
     let script = "echo $$ > pid.txt; \
@@ -305,6 +308,7 @@ fn an_agent_that_prints_invalid_utf8_and_huge_escape_sequences() {
 
 #[test]
 fn a_timed_out_attempt_is_killed_without_killing_its_retry() {
+    let _serial = serial();
     // Each attempt records its start and end; the retry must live until its own timeout.
     let f = Fault::start(
         "echo start $(date +%s%N) >> runs.txt; trap 'echo end >> runs.txt' TERM; sleep 600 & wait",
@@ -326,6 +330,7 @@ fn a_timed_out_attempt_is_killed_without_killing_its_retry() {
 
 #[test]
 fn a_setsid_grandchild_does_not_outlive_its_finished_task() {
+    let _serial = serial();
     let f = Fault::start(
         "setsid sh -c 'echo $$ >> pid.txt; exec sleep 600' & sleep 0.3; exit 0",
         "",
@@ -336,4 +341,18 @@ fn a_setsid_grandchild_does_not_outlive_its_finished_task() {
     assert_eq!(pids.len(), 1, "the grandchild started");
     f.assert_no_process(Duration::from_secs(5), &pids);
     f.assert_responsive("after the task ended");
+}
+
+/// The resident set of a live process in kB, read from `/proc/PID/status`; a process that is
+/// gone or a status without `VmRSS` fails the test rather than reading as 0.
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("cannot read /proc/{pid}/status: {e}"));
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no VmRSS in /proc/{pid}/status:\n{status}"));
+    assert!(rss > 0, "VmRSS of a live board is 0:\n{status}");
+    rss
 }

@@ -1,12 +1,13 @@
 //! The TUI attached to a board started with `taskboard up`: detach and attach again with the
 //! agent still running, typing through the listener, two TUIs at once, `Q` stopping the
-//! board. The real binary in private tmux servers. Run with --test-threads=1.
+//! board. The real binary in private tmux servers. Each test takes the serial lock
+//! (tests/common/serial.rs): screens and timings need the machine to themselves.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::tmux::{tmux_missing, Tmux};
+use common::tmux::Tmux;
 use common::*;
 
 const LONG: Duration = Duration::from_secs(30);
@@ -78,9 +79,7 @@ fn last_tick(screen: &str) -> Option<(u64, i32)> {
 
 #[test]
 fn detach_and_attach_again_the_agent_keeps_running_and_takes_keys() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let up = Up::with(TICKER, "ticker", "active");
     let s = &up.s;
 
@@ -101,7 +100,17 @@ fn detach_and_attach_again_the_agent_keeps_running_and_takes_keys() {
     // The terminal goes away (the TUI dies with it); the agent does not.
     t.tmux(&["kill-server"]);
     drop(t);
-    std::thread::sleep(Duration::from_millis(1500));
+    // Bounded by an event, not a sleep: the agent goes on ticking into its log.
+    let log = up.s.data().join("logs/2.log");
+    let ticked = |n: u64| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(&format!("tick {n} pid {agent}"))
+    };
+    assert!(
+        wait_for(LONG, || ticked(seen + 3)),
+        "the agent stopped ticking once the TUI was gone"
+    );
     assert!(pid_alive(agent), "the agent died with the TUI");
     assert!(pid_alive(up.pid), "the board died with the TUI");
 
@@ -150,9 +159,7 @@ kind = "human_review"
 
 #[test]
 fn an_approval_in_one_attached_tui_shows_in_another() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let up = Up::with(REVIEW, "Look at it", "pending_review");
     let a = up.tui((200, 50));
     let b = up.tui((160, 45));
@@ -190,9 +197,7 @@ worktree = false
 
 #[test]
 fn the_pane_size_is_the_last_typing_tuis() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let up = Up::with(SIZES, "sizes", "active");
     let a = up.tui((200, 50));
     a.wait_for("ready", LONG);
@@ -224,9 +229,7 @@ fn the_pane_size_is_the_last_typing_tuis() {
 
 #[test]
 fn shift_q_asks_then_stops_the_board_and_its_agents() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let up = Up::with(TICKER, "ticker", "active");
     let t = up.tui((200, 50));
     let screen = t.wait("the ticker's output", LONG, |sc| last_tick(sc).is_some());

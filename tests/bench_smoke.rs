@@ -77,6 +77,16 @@ fn flood_bench_produces_numbers_under_and_without_the_flood() {
     println!("quiet: {}\nflooded: {}", f.quiet.line(), f.flooded.line());
 }
 
+#[test]
+fn hook_latency_bench_runs_quick() {
+    let text = quick("bench/hooklat.py");
+    let re = regex::Regex::new(
+        r"B16 hook -> inbox: median [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms \(n=20",
+    )
+    .expect("regex");
+    assert!(re.is_match(&text), "{text}");
+}
+
 #[path = "../bench/store_commit.rs"]
 mod store_commit;
 

@@ -907,6 +907,23 @@ pr_url = "https://github.com/o/n/issues/42"
         ],
     },
     Bad {
+        name: "pr_url from a result with a pr of its own",
+        text: r#"title = "g"
+[[task]]
+title = "ci"
+kind = "signal"
+gate = "gh_ci"
+pr = 4
+pr_url = "{result.pr_url}"
+"#,
+        vars: NO_VARS,
+        at: (7, 10),
+        says: &[
+            "filled from a result when the gate arms",
+            "leave out `pr` and `repo`",
+        ],
+    },
+    Bad {
         name: "pr_url not a URL",
         text: r#"title = "g"
 [[task]]
@@ -1448,6 +1465,36 @@ poll_every = "30s"
     assert_eq!(secs, [Some(2700), Some(5400), Some(172_800), Some(7200)]);
     assert_eq!(g.children[2].spec.on_timeout, OnTimeout::Pass);
     assert_eq!(g.children[3].spec.poll_every, Some(30));
+}
+
+#[test]
+fn a_pr_url_from_a_result_is_kept_for_the_gate_to_fill() {
+    let g = ok(
+        r#"title = "g"
+[[task]]
+title = "ci"
+kind = "signal"
+gate = "gh_ci"
+pr_url = "{result.pr_url}"
+poll = "gh pr checks {result.pr_url}"
+"#,
+        NO_VARS,
+    );
+    let ci = &g.children[0].spec;
+    assert_eq!(
+        (
+            ci.pr_url.as_deref(),
+            ci.pr,
+            ci.repo.as_deref(),
+            ci.poll.as_deref()
+        ),
+        (
+            Some("{result.pr_url}"),
+            None,
+            None,
+            Some("gh pr checks {result.pr_url}")
+        )
+    );
 }
 
 #[test]

@@ -660,10 +660,7 @@ fn into_defaults_to_the_branch_checked_out_when_the_goal_was_added() {
 
 #[test]
 fn shift_l_in_the_tui_asks_then_lands() {
-    assert!(
-        !tmux::tmux_missing(),
-        "tmux is needed for this end-to-end test of the TUI (apt-get install tmux)"
-    );
+    let _serial = serial(); // a tmux screen: the machine to itself (Tmux::start needs tmux)
     let s = Scratch::new();
     let r = repo(&s);
     let goal = format!(
@@ -688,10 +685,7 @@ fn shift_l_in_the_tui_asks_then_lands() {
 
 #[test]
 fn a_conflict_between_two_live_agents_shows_in_the_tui_tree_before_any_approval() {
-    assert!(
-        !tmux::tmux_missing(),
-        "tmux is needed for this end-to-end test of the TUI (apt-get install tmux)"
-    );
+    let _serial = serial(); // a tmux screen: the machine to itself (Tmux::start needs tmux)
     let s = Scratch::new();
     let r = repo(&s);
     let review = |title: &str, line: &str| {

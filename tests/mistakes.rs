@@ -155,3 +155,51 @@ aprove = "y"
         assert!(got.starts_with(want.as_str()), "{got}\n(expected {want}…)");
     }
 }
+
+#[test]
+fn agent_config_mistakes_are_reported_in_place_and_good_ones_read() {
+    let s = Scratch::new();
+    let cfg = s.file(
+        "agent-config.toml",
+        r#"allow = ["Bash(cargo test:*)", "Bash(oops", "Read"]
+permission_wait = "soon"
+permision_wait = "1m"
+
+[agents.mine]
+command = ["my-agent"]
+integration = "claud"
+"#,
+    );
+    let run = |cfg: &std::path::Path| {
+        std::process::Command::new(BIN)
+            .arg("--data-dir")
+            .arg(s.data())
+            .arg("--config")
+            .arg(cfg)
+            .arg("status")
+            .output()
+            .expect("status")
+    };
+    let out = run(&cfg);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let c = cfg.display();
+    let lines = stderr_lines(&out);
+    let expected = [
+        format!("{c}:1:32: allow rule \"Bash(oops\": expected Tool or Tool(argument)"),
+        format!("{c}:2:19: permission_wait \"soon\""),
+        format!(
+            "{c}:3:1: unknown key `permision_wait` in the config (did you mean `permission_wait`?)"
+        ),
+        format!("{c}:7:15: [agents.mine] `integration`: unknown variant `claud`"),
+    ];
+    assert_eq!(lines.len(), expected.len(), "{lines:#?}");
+    for (got, want) in lines.iter().zip(&expected) {
+        assert!(got.starts_with(want.as_str()), "{got}\n(expected {want}…)");
+    }
+    let good = s.file(
+        "good-config.toml",
+        "allow = [\"Bash(cargo test:*)\", \"Read\"]\npermission_wait = \"90s\"\n\n[agents.mine]\ncommand = [\"my-agent\"]\nintegration = \"claude\"\n",
+    );
+    let out = run(&good);
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -103,6 +103,11 @@ impl Sim {
             13 => Command::Skip { task },
             14 => Command::Stop { task },
             15 if op.b.is_multiple_of(4) => Command::Delete { task },
+            15 => Command::Artifact {
+                task,
+                key: ["pr_url", "bad key", "branch"][op.b % 3].into(),
+                value: json!(op.b % 5),
+            },
             16 => {
                 if op.b.is_multiple_of(2) {
                     Command::Pause
@@ -196,9 +201,14 @@ impl Sim {
                 if t.attempt == 0 {
                     return None;
                 }
+                let (task, attempt) = (t.id, t.attempt - 1);
+                // An exit is only ever reported for a process that ended: if that attempt
+                // still runs in the model (a session in its grace period), it is gone now.
+                self.running.retain(|x| *x != (task, attempt));
+                self.killing.retain(|x| *x != (task, attempt));
                 Event::Exited {
-                    task: t.id,
-                    attempt: t.attempt - 1,
+                    task,
+                    attempt,
                     code: (op.b % 3) as i32,
                     signal: None,
                     tail: String::new(),

@@ -67,7 +67,7 @@ impl Req {
     }
 }
 
-const ROUTES: [&str; 16] = [
+const ROUTES: [&str; 18] = [
     "/api/health",
     "/api/goals",
     "/api/tasks/{}",
@@ -84,6 +84,8 @@ const ROUTES: [&str; 16] = [
     "/api/resume",
     "/api/events",
     "/api/tasks/{}/subtasks",
+    "/api/tasks/{}/artifact",
+    "/api/tasks/{}/context",
 ];
 
 /// Ids of the board's tasks (1-6), and ids that name nothing or nothing sensible.
@@ -126,6 +128,8 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
         Just("summary"),
         Just("review"),
         Just("reason"),
+        Just("key"),
+        Just("value"),
         Just("tasks"),
         Just("title"),
         Just("artifacts"),

@@ -249,12 +249,30 @@ fn task_and_goal_tokens_only_act_on_their_own_tasks() {
         as_token(&live, &ta, "GET", &format!("/api/tasks/{a}"), None),
         200
     );
+    assert_eq!(
+        as_token(&live, &ta, "GET", &format!("/api/tasks/{a}/context"), None),
+        200
+    );
+    assert_eq!(
+        as_token(
+            &live,
+            &ta,
+            "POST",
+            &format!("/api/tasks/{a}/artifact"),
+            Some(r#"{"key":"k","value":"v"}"#)
+        ),
+        200
+    );
     // Denied: other tasks, and every admin word even on its own task.
     let denied: Vec<(&str, String)> = vec![
         ("GET", format!("/api/tasks/{b}")),
         ("POST", format!("/api/tasks/{b}/block")),
         ("POST", format!("/api/tasks/{b}/complete")),
         ("POST", format!("/api/tasks/{b}/subtasks")),
+        ("POST", format!("/api/tasks/{b}/artifact")),
+        ("GET", format!("/api/tasks/{b}/context")),
+        ("GET", format!("/api/tasks/{x}/context")),
+        ("POST", format!("/api/tasks/{x}/artifact")),
         ("POST", format!("/api/tasks/{gate}/signal")),
         ("POST", format!("/api/tasks/{x}/block")),
         ("POST", format!("/api/tasks/{a}/decision")),
@@ -264,6 +282,9 @@ fn task_and_goal_tokens_only_act_on_their_own_tasks() {
         ("POST", format!("/api/tasks/{a}/input")),
         ("POST", format!("/api/tasks/{a}/prompt")),
         ("POST", format!("/api/tasks/{a}/resize")),
+        // An agent never answers its own permission request, nor reports for another.
+        ("POST", format!("/api/tasks/{a}/permission")),
+        ("POST", format!("/api/tasks/{b}/hook")),
         ("POST", format!("/api/tasks/{goal}/subtasks")),
         ("GET", format!("/api/tasks/{a}/audit")),
         ("DELETE", format!("/api/tasks/{a}")),
@@ -277,11 +298,7 @@ fn task_and_goal_tokens_only_act_on_their_own_tasks() {
     ];
     for (m, p) in &denied {
         let code = as_token(&live, &ta, m, p, body);
-        assert!(
-            code == 403 || code == 404,
-            "{m} {p} with task #{a}'s token: {code}"
-        );
-        assert_ne!(code, 200);
+        assert_eq!(code, 403, "{m} {p} with task #{a}'s token");
     }
     // Forged tokens: another id with this MAC, a cut MAC, a goal prefix on a task MAC.
     let mac = ta.split_once('.').unwrap().1;
@@ -309,6 +326,14 @@ fn task_and_goal_tokens_only_act_on_their_own_tasks() {
     );
     assert_eq!(
         as_token(&live, &tg, "GET", &format!("/api/tasks/{x}"), None),
+        403
+    );
+    assert_eq!(
+        as_token(&live, &tg, "GET", &format!("/api/tasks/{b}/context"), None),
+        200
+    );
+    assert_eq!(
+        as_token(&live, &tg, "GET", &format!("/api/tasks/{x}/context"), None),
         403
     );
     assert_eq!(

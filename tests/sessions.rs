@@ -9,11 +9,13 @@ use common::*;
 const LONG: Duration = Duration::from_secs(40);
 
 /// An agent that reads prompts from its terminal, logs them with its pid, completes the
-/// task the prompt names, and exits 7 when asked to die.
+/// task the prompt names, and exits 7 when asked to die. The board's context lines after a
+/// typed prompt go to ctx.log.
 const PIN_AGENT: &str = r#"#!/bin/sh
 log="$TASKBOARD_HOME/../pin.log"
 handle() {
-  task=$(printf '%s\n' "$1" | sed -n 's/.*complete --task \([0-9]*\).*/\1/p' | head -1)
+  # The note on how to finish comes last (the context above it may name other tasks).
+  task=$(printf '%s\n' "$1" | sed -n 's/.*complete --task \([0-9]*\).*/\1/p' | tail -1)
   [ -n "$task" ] && "$TB" complete --task "$task" --summary "did $task" >/dev/null
 }
 printf '%s\n' "$1" | head -1 | sed "s/^/pid $$ prompt: /" >> "$log"
@@ -23,6 +25,7 @@ while IFS= read -r line; do
   case "$line" in
     *"complete --task"*) handle "$line";;
     "") ;;
+    "Where this task stands"*|"- "*) echo "$line" >> "$TASKBOARD_HOME/../ctx.log";;
     *die*) echo "pid $$ prompt: $line" >> "$log"; exit 7;;
     *) echo "pid $$ prompt: $line" >> "$log";;
   esac
@@ -78,6 +81,12 @@ fn pinned_tasks_share_one_process_and_get_their_prompts_in_order() {
     let lines = log_lines(&s);
     let prompts: Vec<&str> = lines.iter().map(|(_, p)| p.as_str()).collect();
     assert_eq!(prompts, vec!["Do A", "Do B", "Do C"], "{lines:?}");
+    let ctx = s.read("ctx.log");
+    assert!(
+        ctx.contains("- You are task #4 \"t2\" of goal #1 \"pinned\".")
+            && ctx.contains("- Finished: #3 t1 (done): did 3"),
+        "a typed prompt carries where its task stands: {ctx}"
+    );
     assert!(
         lines.iter().all(|(p, _)| *p == lines[0].0),
         "one process: {lines:?}"

@@ -178,3 +178,161 @@ fn bad_subtasks_are_refused_with_the_field() {
     assert_eq!(code, 409, "{v}");
     assert_eq!(v["error"]["status"], "pending", "{v}");
 }
+
+/// A shell-quoted path.
+fn q(p: &std::path::Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
+}
+
+/// The three ways an agent splits its task, each run by the agent itself: the answer its
+/// own call got (HTTP status, CLI exit code, MCP tool result) is written to a file the test
+/// reads; the split tasks' sessions then end (on their own, or stopped after the grace
+/// period) and the children run.
+#[test]
+fn an_agents_own_split_gets_its_answer_over_http_cli_and_mcp_and_the_children_run() {
+    let s = Scratch::new();
+    git_repo(&s.path().join("repo"));
+    let client = tools::mcp_client();
+    // Children without a command run their prompt with `sh -c` (the shell profile).
+    std::fs::write(
+        s.config(),
+        "spawns_per_minute = 100\nmax_agents = 8\ndefault_agent = \"shell\"\n",
+    )
+    .unwrap();
+    let child = |who: &str| {
+        serde_json::json!({
+            "title": format!("{who} child"),
+            "prompt": format!("echo {who} >> \"$TASKBOARD_HOME/../children.txt\""),
+        })
+    };
+    let body = |who: &str| serde_json::json!({ "tasks": [child(who)] }).to_string();
+    let http_json = s.file("http.json", &body("http"));
+    let cli_json = s.file("cli.json", &body("cli"));
+    let calls = serde_json::json!([{"tool": "subtasks", "args": {"tasks": [child("mcp")]}}]);
+    let calls = s.file("calls.json", &calls.to_string());
+    let at = |name: &str| q(&s.path().join(name));
+    // HTTP: curl writes the status code it got, then the agent exits on its own.
+    let http = format!(
+        "curl -sS -o {} -w '%{{http_code}}' -X POST -H \"Authorization: Bearer $TASKBOARD_TOKEN\" \
+         -H 'Content-Type: application/json' --data-binary @{} \
+         \"$TASKBOARD_URL/api/tasks/$TASKBOARD_TASK_ID/subtasks\" > {}",
+        at("http-body.json"),
+        q(&http_json),
+        at("http-code.txt")
+    );
+    // CLI and MCP: the agent lingers after its call, so the board has to stop it.
+    let cli = format!(
+        "{} subtasks {} > {} 2>&1; echo $? > {}; sleep 60",
+        q(std::path::Path::new(BIN)),
+        q(&cli_json),
+        at("cli-out.txt"),
+        at("cli-code.txt")
+    );
+    let mcp = format!(
+        "{} {} @{} {} mcp > {} 2> {}; echo $? > {}; sleep 60",
+        q(&client.python),
+        q(&client.script),
+        calls.display(),
+        q(std::path::Path::new(BIN)),
+        at("mcp-out.json"),
+        at("mcp-err.txt"),
+        at("mcp-code.txt")
+    );
+    let mut goal = String::from("title = \"splits\"\nrepo = \"repo\"\nparallel = true\n");
+    for (title, cmd) in [("by http", &http), ("by cli", &cli), ("by mcp", &mcp)] {
+        goal.push_str(&format!(
+            "[[task]]\ntitle = \"{title}\"\n{}\n",
+            sh_task(cmd)
+        ));
+    }
+    // Keeps the board up after the splits, so their audit trails can be read.
+    goal.push_str(&format!(
+        "[[task]]\ntitle = \"keeper\"\n{}\n",
+        sh_task("sleep 120")
+    ));
+    let f = s.file("g.toml", &goal);
+    let started = std::time::Instant::now();
+    let live = Live::start(&s, Some(&f), &["--timeout", "60s"]);
+    let files = || {
+        [
+            "http-code.txt",
+            "http-body.json",
+            "cli-code.txt",
+            "cli-out.txt",
+            "mcp-code.txt",
+            "mcp-out.json",
+            "mcp-err.txt",
+        ]
+        .iter()
+        .map(|f| format!("{f}: {}", s.read(f).chars().take(300).collect::<String>()))
+        .collect::<Vec<_>>()
+        .join("\n")
+    };
+    let done = || {
+        s.read("children.txt").lines().count() == 3
+            && ["http-code.txt", "cli-code.txt", "mcp-code.txt"]
+                .iter()
+                .all(|f| !s.read(f).is_empty())
+    };
+    assert!(wait_for(LONG, done), "{}\n{}", live.printed(), files());
+    // Each agent got its own call's answer.
+    assert_eq!(s.read("http-code.txt"), "201", "{}", files());
+    assert!(
+        s.read("http-body.json").contains("\"children\""),
+        "{}",
+        files()
+    );
+    assert_eq!(s.read("cli-code.txt").trim(), "0", "{}", files());
+    assert!(
+        s.read("cli-out.txt").contains("split into #"),
+        "{}",
+        files()
+    );
+    assert_eq!(s.read("mcp-code.txt").trim(), "0", "{}", files());
+    let m: serde_json::Value = serde_json::from_str(&s.read("mcp-out.json")).expect("client JSON");
+    assert_eq!(m["calls"][0]["is_error"], false, "{m}");
+    assert!(
+        m["calls"][0]["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("split into #"),
+        "{m}"
+    );
+    // The children ran, each once.
+    let mut ran: Vec<String> = s.read("children.txt").lines().map(str::to_string).collect();
+    ran.sort();
+    assert_eq!(ran, ["cli", "http", "mcp"]);
+    // The sessions' ends are audited: the curl agent ended on its own, the others were
+    // stopped when their grace period was over.
+    for (title, ending) in [
+        ("by http", "session_ended"),
+        ("by cli", "session_stopped"),
+        ("by mcp", "session_stopped"),
+    ] {
+        let id = id_of(&s, title);
+        let kinds = || {
+            let (_, v) = live.req("GET", &format!("/api/tasks/{id}/audit"), None);
+            v["events"]
+                .as_array()
+                .map(|e| {
+                    e.iter()
+                        .map(|x| x["kind"].as_str().unwrap_or("").to_string())
+                        .collect()
+                })
+                .unwrap_or_else(Vec::new)
+        };
+        assert!(
+            wait_for(Duration::from_secs(10), || kinds()
+                .iter()
+                .any(|k| k == ending)),
+            "{title}: {:?}",
+            kinds()
+        );
+        assert!(kinds().iter().any(|k| k == "session_closing"), "{title}");
+        assert_eq!(by_title(&flatten(&s.status()), title)["status"], "done");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the lingering sessions were stopped after the grace period, not left to run"
+    );
+}

@@ -1,12 +1,13 @@
 //! End-to-end TUI tests: the real binary inside a private tmux server (send-keys,
-//! capture-pane), at 200×50 unless a test says otherwise. Run with --test-threads=1.
+//! capture-pane), at 200×50 unless a test says otherwise. Each test takes the serial lock
+//! (tests/common/serial.rs): screens and timings need the machine to themselves.
 
 mod common;
 
 use std::process::Command;
 use std::time::Duration;
 
-use common::tmux::{tmux_missing, Tmux};
+use common::tmux::Tmux;
 use common::*;
 
 const LONG: Duration = Duration::from_secs(30);
@@ -51,9 +52,7 @@ fn box_inner_width(screen: &str, title: &str) -> Option<usize> {
 
 #[test]
 fn demo_panes_show_agent_output_while_running() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let s = Scratch::new();
     let t = Tmux::start(&s, &["demo"], &[], (200, 50));
     let screen = t.wait("a running agent's pane with its output", LONG, |sc| {
@@ -73,9 +72,7 @@ fn demo_panes_show_agent_output_while_running() {
 
 #[test]
 fn bang_then_a_approves_the_review_and_the_goal_finishes() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let s = Scratch::new();
     let t = Tmux::start(&s, &["demo"], &[], (200, 50));
     t.wait_for("Needs you (1)", LONG);
@@ -92,9 +89,7 @@ fn bang_then_a_approves_the_review_and_the_goal_finishes() {
 
 #[test]
 fn request_changes_reruns_the_agent_with_the_comment() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let s = Scratch::new();
     let t = Tmux::start(&s, &["demo"], &[], (200, 50));
     t.wait_for("Needs you (1)", LONG);
@@ -118,9 +113,7 @@ fn request_changes_reruns_the_agent_with_the_comment() {
 
 #[test]
 fn typing_into_a_sh_pane() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let s = Scratch::new();
     let goal = one_task_goal(&s, "Shell", &["sh"]);
     let t = Tmux::start(&s, &["run", &goal], &[("PS1", "$ ")], (200, 50));
@@ -141,9 +134,7 @@ fn typing_into_a_sh_pane() {
 
 #[test]
 fn s_steps_aside_for_a_shell_in_the_task_dir_and_comes_back() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let s = Scratch::new();
     let goal = one_task_goal(&s, "Sleeper", &["sleep", "600"]);
     let t = Tmux::start(&s, &["run", &goal], &[("SHELL", "/bin/sh")], (200, 50));
@@ -165,11 +156,13 @@ fn s_steps_aside_for_a_shell_in_the_task_dir_and_comes_back() {
 
 #[test]
 fn q_asks_before_quitting_a_running_board() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let s = Scratch::new();
-    let goal = one_task_goal(&s, "Sleeper", &["sleep", "600"]);
+    let goal = one_task_goal(
+        &s,
+        "Sleeper",
+        &["sh", "-c", "echo $$ > pid.txt; exec sleep 600"],
+    );
     let t = Tmux::start(&s, &["run", &goal], &[], (200, 50));
     t.wait_for("#2 Sleeper task · active", LONG);
     t.keys(&["q"]);
@@ -177,17 +170,30 @@ fn q_asks_before_quitting_a_running_board() {
     assert!(!screen.contains("EXITED"), "{screen}");
     t.keys(&["n"]);
     t.wait("the question to close", LONG, |sc| !sc.contains("Quit?"));
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(!t.screen().contains("EXITED"), "n must not quit");
+    // The next key is still the board's: `n` did not quit.
     t.keys(&["q"]);
-    t.wait_for("Quit?", LONG);
+    let screen = t.wait_for("Quit?", LONG);
+    assert!(!screen.contains("EXITED"), "n must not quit:\n{screen}");
     t.keys(&["y"]);
     t.wait_for("EXITED 0", LONG);
     assert_terminal_restored(&t);
     // Quitting stopped the agent; its task is interrupted, not left running.
     let tasks = flatten(&s.status());
     let task = by_title(&tasks, "Sleeper task");
-    assert_ne!(task["status"], "done", "{task}");
+    assert_eq!(
+        (task["status"].as_str(), task["reason"].as_str()),
+        (Some("active"), Some("")),
+        "quitting decides nothing about the task; the next start recovers it: {task}"
+    );
+    let pid: i32 = s
+        .read("pid.txt")
+        .trim()
+        .parse()
+        .expect("the agent wrote its pid");
+    assert!(
+        wait_for(Duration::from_secs(10), || !pid_alive(pid)),
+        "the agent (pid {pid}) outlived the board that quit"
+    );
 }
 
 /// After the TUI is gone: canonical mode and echo are back, the alternate screen is left.
@@ -207,9 +213,7 @@ fn assert_terminal_restored(t: &Tmux) {
 
 #[test]
 fn sigterm_quits_and_restores_the_terminal() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let s = Scratch::new();
     let goal = one_task_goal(&s, "Sleeper", &["sleep", "600"]);
     let t = Tmux::start(&s, &["run", &goal], &[], (200, 50));
@@ -228,9 +232,7 @@ fn sigterm_quits_and_restores_the_terminal() {
 
 #[test]
 fn resizing_the_window_relays_the_panes_and_the_pty() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let s = Scratch::new();
     let goal = one_task_goal(&s, "Shell", &["sh"]);
     let t = Tmux::start(&s, &["run", &goal], &[("PS1", "$ ")], (200, 50));
@@ -264,9 +266,7 @@ fn resizing_the_window_relays_the_panes_and_the_pty() {
 
 #[test]
 fn kill_9_and_restart_bring_back_the_tree_and_pane_tails() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let s = Scratch::new();
     let t = Tmux::start(&s, &["demo"], &[], (200, 50));
     let before = t.wait_for("Needs you (1)", LONG);
@@ -300,9 +300,7 @@ fn kill_9_and_restart_bring_back_the_tree_and_pane_tails() {
 
 #[test]
 fn idle_board_with_10_panes_draws_nothing() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let s = Scratch::new();
     std::fs::write(
         s.path().join("config.toml"),
@@ -348,9 +346,8 @@ fn idle_board_with_10_panes_draws_nothing() {
 
 #[test]
 fn keystroke_latency_smoke() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
+    common::tmux::require_tmux();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/keylat.py");
     let out = Command::new("python3")
         .args([script, "--quick", "--bin", BIN])
@@ -371,9 +368,7 @@ fn keystroke_latency_smoke() {
 
 #[test]
 fn auto_approve_works_in_the_tui_too() {
-    if tmux_missing() {
-        return;
-    }
+    let _serial = serial();
     let s = Scratch::new();
     let t = Tmux::start(&s, &["demo", "--auto-approve"], &[], (200, 50));
     assert!(

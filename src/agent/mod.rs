@@ -7,6 +7,7 @@ pub mod profile;
 pub mod spawn;
 pub mod term;
 pub mod tested;
+pub mod wiring;
 
 pub use pane::{Pane, PaneIo, PaneRef};
 pub use spawn::{spawn, Session, Sinks, SpawnRequest};

@@ -93,10 +93,39 @@ impl Pane {
         if bracketed {
             bytes.extend_from_slice(b"\x1b[201~");
         }
+        let before = self.screen_text();
         self.write(&bytes)?;
-        // A short pause lets TUIs treat the Enter as a key rather than part of the paste.
-        std::thread::sleep(std::time::Duration::from_millis(30));
+        self.wait_for_echo(&before);
         self.write(b"\r")
+    }
+
+    fn screen_text(&self) -> String {
+        self.parser
+            .lock()
+            .map(|p| p.screen().contents())
+            .unwrap_or_default()
+    }
+
+    /// Waits until the program has taken a paste in: its screen changed and then stayed
+    /// the same for a moment (at least 30 ms, at most 1.5 s). An Enter sent while a TUI is
+    /// still taking the paste in (Claude Code on a busy machine) becomes part of the paste
+    /// or is lost, and the prompt is never sent.
+    fn wait_for_echo(&self, before: &str) {
+        use std::time::{Duration, Instant};
+        let start = Instant::now();
+        std::thread::sleep(Duration::from_millis(30));
+        let mut last = self.screen_text();
+        let mut since = Instant::now();
+        while start.elapsed() < Duration::from_millis(1500) {
+            std::thread::sleep(Duration::from_millis(20));
+            let now = self.screen_text();
+            if now != last {
+                last = now;
+                since = Instant::now();
+            } else if last != before && since.elapsed() >= Duration::from_millis(100) {
+                return;
+            }
+        }
     }
 
     /// Resizes the PTY and the parser together.

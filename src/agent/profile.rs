@@ -15,40 +15,75 @@ pub struct Fill<'a> {
 }
 
 impl Fill<'_> {
+    /// Fills every known `{name}` of `s` in one pass: a filled value is never read again, so
+    /// a prompt that contains the text `{worktree}` reaches the agent as written. Unknown
+    /// names are left as written.
     pub fn apply(&self, s: &str) -> String {
-        if !s.contains('{') {
-            return s.to_string();
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open..];
+            match after.find('}').and_then(|close| {
+                let value = self.value(&after[1..close])?;
+                Some((value, close))
+            }) {
+                Some((value, close)) => {
+                    out.push_str(&value);
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = &after[1..];
+                }
+            }
         }
-        s.replace("{prompt_file}", &self.prompt_file.display().to_string())
-            .replace("{prompt}", self.prompt)
-            .replace("{task_id}", &self.task_id.to_string())
-            .replace("{session_id}", self.session_id)
-            .replace("{worktree}", &self.worktree.display().to_string())
+        out.push_str(rest);
+        out
+    }
+
+    fn value(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "prompt" => self.prompt.to_string(),
+            "prompt_file" => self.prompt_file.display().to_string(),
+            "task_id" => self.task_id.to_string(),
+            "session_id" => self.session_id.to_string(),
+            "worktree" => self.worktree.display().to_string(),
+            _ => return None,
+        })
     }
 }
 
-/// The note appended to agent prompts so they know how to finish. It names the board's own
-/// executable by its absolute path (`exe`, from [`crate::selfexe::agent_exe`]), so an agent
-/// whose shell resets `PATH` still reaches the board.
-pub fn prompt_suffix(task: u64, exe: &Path) -> String {
+/// The note appended to agent prompts: where the task stands (its compact context), then
+/// how to report back. It names the board's own executable by its absolute path (`exe`, from
+/// [`crate::selfexe::agent_exe`]), so an agent whose shell resets `PATH` still reaches the
+/// board.
+pub fn prompt_suffix(task: u64, context: &str, exe: &Path) -> String {
     let exe = crate::selfexe::shell_word(exe);
-    format!(
-        "\n\nWhen you are done, run: {exe} complete --task {task} --summary \"<one line on what you did>\" (or {exe} block --task {task} --reason \"…\" if you cannot go on)."
-    )
+    let mut note = String::new();
+    if !context.trim().is_empty() {
+        note.push_str("\n\n");
+        note.push_str(context.trim_end());
+    }
+    note.push_str(&format!(
+        "\n\nWhen you are done, run: {exe} complete --task {task} --summary \"<one line on what you did>\" (or {exe} block --task {task} --reason \"…\" if you cannot go on). If you have the taskboard MCP tools, call `complete` or `block` (task {task}) instead; `status` shows this context again."
+    ));
+    note
 }
 
-/// A prompt typed into an open session, with the profile's note on how to finish.
+/// A prompt typed into an open session, with the profile's note (context, how to finish).
 pub fn typed_prompt(
     cfg: &Config,
     agent: Option<&str>,
     prompt: &str,
+    context: &str,
     task: u64,
     exe: &Path,
 ) -> String {
     let name = agent.unwrap_or(&cfg.default_agent);
     match cfg.agents.get(name) {
         Some(p) if !p.prompt_suffix => prompt.to_string(),
-        _ => format!("{prompt}{}", prompt_suffix(task, exe)),
+        _ => format!("{prompt}{}", prompt_suffix(task, context, exe)),
     }
 }
 
@@ -60,6 +95,8 @@ pub struct Plan {
     pub attention: Vec<String>,
     /// The prompt as given to the agent (with the suffix when the profile wants it).
     pub prompt: String,
+    /// The agent program the board wires up for this session, if any.
+    pub integration: Option<crate::config::Integration>,
 }
 
 /// `exe` is the taskboard agents call ([`crate::selfexe::agent_exe`]): its dir goes first on
@@ -71,13 +108,14 @@ pub fn plan(
     worktree: &Path,
     exe: &Path,
 ) -> Result<Plan, String> {
-    let (template, env, attention, prompt, what) = match &spec.command {
+    let (template, env, attention, prompt, what, integration) = match &spec.command {
         Some(cmd) => (
             cmd.clone(),
             Vec::new(),
             Vec::new(),
             spec.prompt.clone(),
             "command",
+            None,
         ),
         None => {
             let name = spec
@@ -96,7 +134,11 @@ pub fn plan(
                 _ => p.command.clone(),
             };
             let prompt = if p.prompt_suffix {
-                format!("{}{}", spec.prompt, prompt_suffix(spec.task, exe))
+                format!(
+                    "{}{}",
+                    spec.prompt,
+                    prompt_suffix(spec.task, &spec.context, exe)
+                )
             } else {
                 spec.prompt.clone()
             };
@@ -106,6 +148,7 @@ pub fn plan(
                 p.attention.clone(),
                 prompt,
                 "agent",
+                p.integration,
             )
         }
     };
@@ -145,6 +188,7 @@ pub fn plan(
         env,
         attention,
         prompt,
+        integration,
     })
 }
 
@@ -168,4 +212,40 @@ pub fn find_program_in(
             .map(|d| d.join(program))
             .find(|p| p.is_file())
     })
+}
+
+#[cfg(test)]
+mod fill_tests {
+    use super::*;
+
+    fn fill<'a>(prompt: &'a str) -> Fill<'a> {
+        Fill {
+            prompt,
+            prompt_file: Path::new("/p/prompt.txt"),
+            task_id: 7,
+            session_id: "s-1",
+            worktree: Path::new("/w/7"),
+        }
+    }
+
+    #[test]
+    fn each_placeholder_is_filled_once() {
+        let f = fill("see {worktree} and {task_id} {session_id} {prompt_file} {prompt}");
+        assert_eq!(
+            f.apply("{prompt}"),
+            "see {worktree} and {task_id} {session_id} {prompt_file} {prompt}"
+        );
+        assert_eq!(
+            f.apply("--id={task_id} -C {worktree} {session_id} @{prompt_file}"),
+            "--id=7 -C /w/7 s-1 @/p/prompt.txt"
+        );
+    }
+
+    #[test]
+    fn unknown_names_and_stray_braces_stay_as_written() {
+        let f = fill("x");
+        assert_eq!(f.apply("{nope} {{prompt}} { } {"), "{nope} {x} { } {");
+        assert_eq!(f.apply("a}b{"), "a}b{");
+        assert_eq!(f.apply("{{task_id}"), "{7");
+    }
 }

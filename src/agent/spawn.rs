@@ -204,7 +204,7 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
 /// output ends (a short read) or every 100 ms during a long one, never per byte. Reports
 /// only a new match.
 struct ScreenWatch {
-    patterns: Option<(regex::RegexSet, Vec<String>)>,
+    patterns: Option<(regex::RegexSet, Vec<regex::Regex>)>,
     last: std::time::Instant,
     matched: bool,
 }
@@ -214,15 +214,22 @@ impl ScreenWatch {
         let set = regex::RegexSet::new(patterns)
             .ok()
             .filter(|s| !s.is_empty());
+        // Checked when the config was read; a pattern that fails here is only not reported.
+        let each = patterns
+            .iter()
+            .filter_map(|p| regex::Regex::new(p).ok())
+            .collect::<Vec<_>>();
         ScreenWatch {
-            patterns: set.map(|s| (s, patterns.to_vec())),
+            patterns: set
+                .filter(|_| each.len() == patterns.len())
+                .map(|s| (s, each)),
             last: std::time::Instant::now(),
             matched: false,
         }
     }
 
     fn check(&mut self, parser: &super::term::Parser, burst_over: bool) -> Option<String> {
-        let (set, names) = self.patterns.as_ref()?;
+        let (set, each) = self.patterns.as_ref()?;
         if !burst_over && self.last.elapsed() < Duration::from_millis(100) {
             return None;
         }
@@ -231,7 +238,17 @@ impl ScreenWatch {
         let hit = set.matches(&screen).iter().next();
         let was = std::mem::replace(&mut self.matched, hit.is_some());
         match (hit, was) {
-            (Some(i), false) => Some(format!("waiting for input ({})", names[i])),
+            // Say what it asks: the screen line that matched, as the agent wrote it.
+            (Some(i), false) => {
+                let line = screen
+                    .lines()
+                    .find(|l| each[i].is_match(l))
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .filter(|l| !l.is_empty())
+                    .unwrap_or_else(|| each[i].as_str().to_string());
+                let line: String = line.chars().take(160).collect();
+                Some(format!("waiting for input: {line}"))
+            }
             _ => None,
         }
     }

@@ -70,6 +70,7 @@ async fn in_process(
     let wiring = crate::runtime::Wiring {
         listen: opts.listen.clone(),
         pane_size: Some(pane_size),
+        notices_from_start: false,
     };
     let running = crate::runtime::start_board(data, config, wiring).map_err(|e| Failure {
         message: e.to_string(),

@@ -62,6 +62,9 @@ pub fn request(cmd: &Command) -> Option<Request> {
             json!({"summary": summary, "review": review, "artifacts": artifacts}),
         ),
         Command::Block { task, reason } => post(t(task, "block"), json!({"reason": reason})),
+        Command::Artifact { task, key, value } => {
+            post(t(task, "artifact"), json!({"key": key, "value": value}))
+        }
         Command::Subtasks { .. } => return None,
         Command::EditPrompt { task, prompt } => post(t(task, "prompt"), json!({"prompt": prompt})),
         Command::Retry { task } => post(t(task, "retry"), json!({})),
@@ -83,6 +86,18 @@ pub fn request(cmd: &Command) -> Option<Request> {
         ),
         Command::Pause => post("/api/pause".into(), json!({})),
         Command::Resume => post("/api/resume".into(), json!({})),
+        Command::AnswerPermission {
+            task,
+            allow,
+            reason,
+        } => post(
+            t(task, "permission"),
+            json!({"allow": allow, "reason": reason}),
+        ),
+        // Only agents' hooks send these, never a TUI.
+        Command::AskPermission { .. } | Command::ExpirePermission { .. } | Command::Hook { .. } => {
+            return None
+        }
     })
 }
 
@@ -122,12 +137,17 @@ pub fn task_of(cmd: &Command) -> Option<u64> {
         | Command::Signal { task, .. }
         | Command::Complete { task, .. }
         | Command::Block { task, .. }
+        | Command::Artifact { task, .. }
         | Command::Subtasks { task, .. }
         | Command::EditPrompt { task, .. }
         | Command::Retry { task }
         | Command::Skip { task }
         | Command::Stop { task }
         | Command::Delete { task }
+        | Command::AskPermission { task, .. }
+        | Command::AnswerPermission { task, .. }
+        | Command::ExpirePermission { task, .. }
+        | Command::Hook { task, .. }
         | Command::Land { task, .. } => Some(*task),
         Command::AddGoal { .. }
         | Command::ResolveSignals { .. }

@@ -22,6 +22,18 @@ impl Board {
                 let id = self.add_goal(*goal, who, now);
                 Ok(json!({"id": id}))
             }
+            Command::AskPermission { task, tool, input } => {
+                self.ask_permission(task, tool, input, who, now)
+            }
+            Command::AnswerPermission {
+                task,
+                allow,
+                reason,
+            } => self.answer_permission(task, allow, reason, who, now, fx),
+            Command::ExpirePermission { task, request } => {
+                self.expire_permission(task, request, who, now)
+            }
+            Command::Hook { task, event } => self.hook(task, event, who, now, fx),
             Command::Decide {
                 task,
                 decision,
@@ -86,9 +98,10 @@ impl Board {
                 }
                 if let Some(t) = self.task_mut(task) {
                     t.summary = Some(summary.clone());
-                    if !artifacts.is_empty() {
-                        t.result = Some(Value::Object(artifacts));
-                    }
+                }
+                // Artifacts stored earlier through `artifact` stay; the same key is replaced.
+                for (key, value) in artifacts {
+                    self.put_artifact(task, key, value);
                 }
                 self.audit(
                     Some(task),
@@ -102,8 +115,9 @@ impl Board {
                     // The goal's session stays open for the next pinned task.
                     self.release_pinned(task);
                 } else if self.get(task)?.status == Status::Done {
-                    // Closed now, so its exit is stale and a rework starts a new attempt.
-                    self.end_session(task, fx);
+                    // Its exit is stale from now on and a rework starts a new attempt; the
+                    // process itself gets a moment to receive this answer and end.
+                    self.close_session_gently(task, "completed", who, now, fx);
                 }
                 Ok(json!({"id": task, "status": self.get(task)?.status}))
             }
@@ -119,6 +133,7 @@ impl Board {
                 self.flag(task, format!("blocked: {reason}"));
                 Ok(json!({"id": task, "status": "blocked"}))
             }
+            Command::Artifact { task, key, value } => self.artifact(task, key, value, who, now),
             Command::Subtasks { task, tasks } => self.subtasks(task, tasks, who, now, fx),
             Command::EditPrompt { task, prompt } => self.edit_prompt(task, prompt, who, now),
             Command::Retry { task } => self.retry(task, who, now, fx),
@@ -507,6 +522,8 @@ impl Board {
         let repo = self.goal_repo(id).unwrap_or_default();
         for &x in &ids {
             self.end_session(x, fx);
+            // A session in its grace period goes with its task (its slot is counted by task).
+            self.stop_closing_now(x, who, now, fx);
         }
         for &x in &ids {
             self.tasks[x as usize] = None;

@@ -21,7 +21,7 @@ use crate::model::{now_millis, TaskId};
 use crate::store::{Batch, Committer, ReadJob, Store, StoreHandle};
 
 pub use super::handle::{BoardHandle, EventTx, GoalSummary, IdemKey, Notice, Summary, TokenScope};
-use super::handle::{Input, Msg, Reply, IDEM_KEEP_MS};
+use super::handle::{Input, Msg, PermissionAnswer, Reply, IDEM_KEEP_MS};
 
 /// What the driver needs besides the board.
 pub struct DriverParts {
@@ -34,6 +34,10 @@ pub struct DriverParts {
     pub pane_size: (u16, u16),
     /// Idempotent answers from the store (last 24 h).
     pub idempotent: Vec<crate::store::IdempotentAnswer>,
+    /// Keep the notices sent from the start for the first `subscribe_from_start` (headless
+    /// runs print what a restart did before they could subscribe). Off for the TUI: an unread
+    /// receiver would hold up to the channel's capacity of notices (and their panes).
+    pub notices_from_start: bool,
 }
 
 pub(super) struct Driver {
@@ -52,6 +56,8 @@ pub(super) struct Driver {
     pub(super) idem: HashMap<IdemKey, (i64, Reply)>,
     /// Answers of this drain to store with its changes.
     pub(super) idem_new: Vec<crate::store::IdempotentAnswer>,
+    /// Hook calls holding an agent's tool call, by (task, request).
+    pub(super) permission_waiters: HashMap<(TaskId, u64), oneshot::Sender<PermissionAnswer>>,
     /// The conflict watcher (its own thread) and what it was last told to watch.
     pub(super) watcher: Option<crate::git::watch::Watcher>,
     pub(super) watched: Vec<super::Watched>,
@@ -88,7 +94,7 @@ pub fn start(
     parts: DriverParts,
 ) -> std::io::Result<(BoardHandle, StoreHandle)> {
     let (tx, rx) = mpsc::channel();
-    let (notices, _) = broadcast::channel(16_384);
+    let (notices, first) = broadcast::channel(16_384);
     let (summary_tx, summary_rx) = watch::channel(Summary::default());
     let (settled_tx, settled_rx) = watch::channel(Summary::default());
     let events_tx = EventTx(tx.clone());
@@ -97,6 +103,9 @@ pub fn start(
         notices: notices.clone(),
         summary: summary_rx,
         settled: settled_rx,
+        first: std::sync::Arc::new(std::sync::Mutex::new(
+            parts.notices_from_start.then_some(first),
+        )),
     };
     let reads = tx.clone();
     let store_handle = StoreHandle::new(move |job: ReadJob| reads.send(Input::Read(job)).is_ok());
@@ -129,6 +138,7 @@ pub fn start(
         version: 0,
         idem,
         idem_new: Vec::new(),
+        permission_waiters: HashMap::new(),
         watcher,
         watched: Vec::new(),
     };
@@ -287,6 +297,28 @@ impl Driver {
                 }
                 replies.push((reply, answer));
             }
+            Msg::AskPermission {
+                cmd,
+                who,
+                reply,
+                answer,
+            } => {
+                let task = match &cmd {
+                    crate::command::Command::AskPermission { task, .. } => *task,
+                    _ => 0,
+                };
+                let out = self.board.handle(Event::Command { cmd, who }, now_millis());
+                effects.extend(out.effects);
+                let r = out.reply.unwrap_or(Ok(Value::Null));
+                if let Ok(v) = &r {
+                    if v["decision"].is_null() {
+                        if let Some(req) = v["request"].as_u64() {
+                            self.permission_waiters.insert((task, req), answer);
+                        }
+                    }
+                }
+                replies.push((reply, r));
+            }
             Msg::Query(f) => f(&self.board),
             Msg::Pane { task, reply } => {
                 let pane = self
@@ -331,6 +363,9 @@ impl Driver {
     fn on_event(&mut self, e: Event, effects: &mut Vec<Effect>) {
         if let Event::Exited { task, attempt, .. } = &e {
             self.sessions.remove(&(*task, *attempt));
+            // Its hook calls are gone with it; dropping the senders lets their routes answer.
+            let t = *task;
+            self.permission_waiters.retain(|(w, _), _| *w != t);
         }
         let out = self.board.handle(e, now_millis());
         effects.extend(out.effects);

@@ -92,6 +92,8 @@ pub enum Effect {
         session: (TaskId, u32),
         task: TaskId,
         prompt: String,
+        /// Where the task stands (compact), for the driver's note after the prompt.
+        context: String,
         agent: Option<String>,
     },
     RunPoll {
@@ -103,6 +105,19 @@ pub enum Effect {
     RemoveWorktrees {
         goal: TaskId,
         repo: PathBuf,
+    },
+    /// Answer the agent's held tool call (the hook waiting on the listener).
+    AnswerPermission {
+        task: TaskId,
+        request: u64,
+        allow: bool,
+        reason: Option<String>,
+    },
+    /// Nobody waits for this answer any more (it was given in the pane): let the held
+    /// hook call go without one.
+    DropPermission {
+        task: TaskId,
+        request: u64,
     },
     /// Compute the diff base..branch and report it for `task` (`DiffReady`).
     ComputeDiff {
@@ -156,6 +171,8 @@ pub struct SpawnSpec {
     pub command: Option<Vec<String>>,
     pub agent: Option<String>,
     pub prompt: String,
+    /// Where the task stands (the compact context): agent profiles append it to the prompt.
+    pub context: String,
     pub repo: PathBuf,
     pub worktree: bool,
     /// The task's worktree from an earlier attempt (reused on retry).

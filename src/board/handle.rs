@@ -1,6 +1,8 @@
 //! The board's public face: the handle others hold, the notices they hear, the summary
 //! a run watches. Messages go to the driver; nothing here touches task state.
 
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
 use tokio::sync::{broadcast, oneshot, watch};
 
@@ -91,7 +93,22 @@ pub(super) enum Msg {
         attempt: u32,
         result: Result<(Session, Option<crate::model::WorkDir>), String>,
     },
+    /// `Command::AskPermission`, plus where to send the answer when a human gives it (one
+    /// message, so an answer can never come before its waiter is known).
+    AskPermission {
+        cmd: Command,
+        who: Source,
+        reply: oneshot::Sender<Reply>,
+        answer: oneshot::Sender<PermissionAnswer>,
+    },
     Shutdown(oneshot::Sender<()>),
+}
+
+/// A human's (or a rule's) answer to a held tool call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PermissionAnswer {
+    pub allow: bool,
+    pub reason: Option<String>,
 }
 
 /// Everything the board's thread hears, on one queue.
@@ -126,6 +143,10 @@ pub struct BoardHandle {
     pub(super) notices: broadcast::Sender<Notice>,
     pub(super) summary: watch::Receiver<Summary>,
     pub(super) settled: watch::Receiver<Summary>,
+    /// A receiver made before the board's thread started, so that the first taker sees every
+    /// notice from the start (the restart's own transitions included); see
+    /// [`BoardHandle::subscribe_from_start`].
+    pub(super) first: Arc<Mutex<Option<broadcast::Receiver<Notice>>>>,
 }
 
 impl BoardHandle {
@@ -159,6 +180,31 @@ impl BoardHandle {
         })?
     }
 
+    /// Asks for permission on an agent's behalf. The reply says whether a rule answered at
+    /// once (`"decision"` not null); otherwise the receiver gets the human's answer, or
+    /// fails when the request is dropped (the session ended).
+    pub async fn ask_permission(
+        &self,
+        cmd: Command,
+        who: impl Into<Source>,
+    ) -> (Reply, oneshot::Receiver<PermissionAnswer>) {
+        let (tx, rx) = oneshot::channel();
+        let (answer, answered) = oneshot::channel();
+        let stopped = || CommandError::Storage {
+            message: "the board has stopped".into(),
+        };
+        if !self.tx.msg(Msg::AskPermission {
+            cmd,
+            who: who.into(),
+            reply: tx,
+            answer,
+        }) {
+            return (Err(stopped()), answered);
+        }
+        let reply = rx.await.unwrap_or_else(|_| Err(stopped()));
+        (reply, answered)
+    }
+
     /// Reads the board (on its own task, between drains).
     pub async fn query<T: Send + 'static>(
         &self,
@@ -190,6 +236,14 @@ impl BoardHandle {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
+    }
+
+    /// Notices from the board's start for the first caller (what a restart did before anyone
+    /// could subscribe, such as re-dispatching an interrupted task); later callers get
+    /// [`BoardHandle::subscribe`]'s notices from now on.
+    pub fn subscribe_from_start(&self) -> broadcast::Receiver<Notice> {
+        let first = self.first.lock().ok().and_then(|mut f| f.take());
+        first.unwrap_or_else(|| self.notices.subscribe())
     }
 
     /// The summary after every drain that changed something (a reason, a new task, ...).

@@ -52,6 +52,13 @@ pub struct Board {
     pub(super) queued: Vec<Effect>,
     /// Live pinned sessions by goal (not stored: sessions die with the board).
     pub(super) pinned: super::pinned::PinnedSessions,
+    /// Config `allow` rules that answer agents' permission requests without asking.
+    pub(super) allow_rules: Vec<crate::model::AllowRule>,
+    /// Last permission request number handed out (this run).
+    pub(super) next_request: u64,
+    /// Sessions waiting out their grace period after their agent's own call ended them
+    /// (not stored either).
+    pub(super) closing: Vec<super::closing::Closing>,
 }
 
 impl Board {
@@ -69,6 +76,9 @@ impl Board {
             agg: Vec::new(),
             queued: Vec::new(),
             pinned: Default::default(),
+            allow_rules: Vec::new(),
+            next_request: 0,
+            closing: Vec::new(),
         }
     }
 
@@ -138,7 +148,12 @@ impl Board {
                 code,
                 signal,
                 tail,
-            } => self.exited(task, attempt, code, signal, tail, now),
+            } => {
+                if self.task(task).is_some_and(|t| t.attempt == attempt) {
+                    self.forget_session_state(task, now);
+                }
+                self.exited(task, attempt, code, signal, tail, now)
+            }
             Event::PollFinished {
                 task,
                 attempt,

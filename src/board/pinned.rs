@@ -105,6 +105,7 @@ impl Board {
             }
             (Some(pid), _) => {
                 let prompt = self.prompt_for(id);
+                let context = self.context(id).map(|x| x.compact()).unwrap_or_default();
                 let agent = self.task(id).and_then(|t| t.spec.agent.clone());
                 if let Some(s) = self.pinned.get_mut(&goal) {
                     s.current = Some(id);
@@ -118,6 +119,7 @@ impl Board {
                     session: (p.owner, p.attempt),
                     task: id,
                     prompt,
+                    context,
                     agent,
                 });
                 self.audit(

@@ -143,6 +143,9 @@ impl Board {
             }
             return;
         }
+        if self.closing_exited(id, attempt, code, signal.as_deref(), now) {
+            return;
+        }
         let Some(t) = self.task(id) else { return };
         if t.attempt != attempt || t.proc == Proc::Idle {
             self.audit(
@@ -319,7 +322,12 @@ impl Board {
     }
 
     pub(super) fn needs_you(&mut self, id: TaskId, reason: String) {
-        if self.task(id).is_some_and(|t| !t.status.is_terminal()) {
+        // A held tool call already says what the agent waits for (Claude Code shows its
+        // own dialog for it at the same time).
+        if self
+            .task(id)
+            .is_some_and(|t| !t.status.is_terminal() && t.permission.is_none())
+        {
             self.flag(id, reason);
         }
     }
@@ -335,6 +343,7 @@ impl Board {
     }
 
     pub(super) fn tick(&mut self, now: Millis, effects: &mut Vec<Effect>) {
+        self.stop_overdue_sessions(now, effects);
         let due: Vec<TaskId> = self
             .tasks()
             .filter(|t| {

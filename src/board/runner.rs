@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::driver::Driver;
 use super::effects::{Effect, Event, SpawnSpec};
-use super::handle::{Msg, Notice, TokenScope};
+use super::handle::{Msg, Notice, PermissionAnswer, TokenScope};
 use crate::agent::{self, procs, Sinks, SpawnRequest};
 use crate::model::TaskId;
 
@@ -24,16 +24,31 @@ impl Driver {
                 }
             }
             Effect::WriteInput { session, text } => self.type_into(session, text),
+            Effect::AnswerPermission {
+                task,
+                request,
+                allow,
+                reason,
+            } => {
+                if let Some(w) = self.permission_waiters.remove(&(task, request)) {
+                    let _ = w.send(PermissionAnswer { allow, reason });
+                }
+            }
+            Effect::DropPermission { task, request } => {
+                self.permission_waiters.remove(&(task, request));
+            }
             Effect::TypePrompt {
                 session,
                 task,
                 prompt,
+                context,
                 agent,
             } => {
                 let text = agent::profile::typed_prompt(
                     &self.parts.config,
                     agent.as_deref(),
                     &prompt,
+                    &context,
                     task,
                     &crate::selfexe::agent_exe(&self.parts.data),
                 );
@@ -188,7 +203,20 @@ impl Driver {
                     .unwrap_or_else(|| spec.repo.clone());
                 let prompt_file = data.logs().join(format!("{task}.prompt"));
                 let exe = crate::selfexe::agent_exe(&data);
-                let plan = agent::profile::plan(&spec, &config, &prompt_file, &cwd, &exe)?;
+                let mut plan = agent::profile::plan(&spec, &config, &prompt_file, &cwd, &exe)?;
+                if let Some(integration) = plan.integration {
+                    let wired = agent::wiring::prepare(&agent::wiring::Wiring {
+                        integration,
+                        dir: data.root.join("agents").join(task.to_string()),
+                        exe: &exe,
+                        permission_wait: config
+                            .permission_wait()
+                            .unwrap_or(Duration::from_secs(600)),
+                        codex_home: agent::wiring::user_codex_home(),
+                    })?;
+                    plan.argv.splice(1..1, wired.args);
+                    plan.env.extend(wired.env);
+                }
                 std::fs::write(&prompt_file, &plan.prompt)
                     .map_err(|e| format!("cannot write {}: {e}", prompt_file.display()))?;
                 env.push(("TASKBOARD_WORKTREE".into(), cwd.display().to_string()));

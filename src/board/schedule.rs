@@ -33,7 +33,7 @@ struct Candidate {
 const MINUTE: Millis = 60_000;
 
 /// What a plan-first task is asked to do instead of the work itself.
-const PLAN_NOTE: &str = "\n\nDo not do the work yet. Break it into subtasks and submit them with `taskboard subtasks FILE` (FILE: TOML with one [[task]] per subtask: title, prompt, and optionally kind, after, review). A human reviews the plan before the subtasks run.";
+const PLAN_NOTE: &str = "\n\nDo not do the work yet. Break it into subtasks and submit them with `taskboard subtasks FILE` (FILE: TOML with one [[task]] per subtask: title, prompt, and optionally key, kind, after, review), or with the taskboard MCP tool `subtasks`. A human reviews the plan before the subtasks run.";
 
 impl Board {
     pub(super) fn schedule(&mut self, now: Millis, fx: &mut Vec<Effect>) {
@@ -50,10 +50,12 @@ impl Board {
             self.derive(&order, now, false);
             let mut used = 0usize;
             self.walk(goal, now, &mut candidates, &mut used);
-            // A pinned session between two tasks belongs to no task but runs all the same.
+            // A pinned session between two tasks belongs to no task but runs all the same,
+            // and so does a session in its grace period (until it ends or is stopped).
             if self.pinned.get(&goal).is_some_and(|p| p.current.is_none()) {
                 used += 1;
             }
+            used += self.closing_in(goal);
             for &id in &order {
                 let Some(t) = self.task(id) else { continue };
                 if let Some(d) = t.deadline {
@@ -94,9 +96,14 @@ impl Board {
                     s.failed_or_blocked += 1;
                 }
             }
+            // A session in its grace period is still winding down (a run is not over yet).
+            s.live += self.closing_in(goal);
             self.stats.insert(goal, s);
         }
         self.close_finished_pinned(fx);
+        if let Some(at) = self.next_closing() {
+            soonest(at, &mut wakeup);
+        }
         self.wakeup = wakeup;
     }
 
@@ -311,6 +318,8 @@ impl Board {
 
     fn arm_signal(&mut self, id: TaskId, now: Millis) {
         if let Err(why) = self.fill_gate(id) {
+            // What it waits on comes from an earlier task that has not given it: a human
+            // fixes that (e.g. stores the artifact) and retries the gate.
             self.set_status(id, Status::Blocked, why.clone(), "", "board", now);
             self.flag(id, format!("blocked: {why}"));
             return;
@@ -409,6 +418,7 @@ impl Board {
         *slots += 1;
         *gu += 1;
         let prompt = self.prompt_for(c.id);
+        let context = self.context(c.id).map(|x| x.compact()).unwrap_or_default();
         let repo = self.goal_repo(c.goal).unwrap_or_default();
         // Stack work: start from the branch of the nearest finished agent task this one
         // depends on (its rework target), else the repository's HEAD.
@@ -430,6 +440,7 @@ impl Board {
             command: t.spec.command.clone(),
             agent: t.spec.agent.clone(),
             prompt,
+            context,
             repo,
             worktree: t.spec.worktree,
             workdir: t.workdir.clone(),
@@ -453,8 +464,7 @@ impl Board {
         let Some(t) = self.task(id) else {
             return String::new();
         };
-        let template = t.spec.prompt.clone().unwrap_or_default();
-        let mut prompt = self.fill_results(t.goal, &template);
+        let mut prompt = self.fill_results(t.goal, t.spec.prompt.as_deref().unwrap_or_default());
         if t.spec.plan {
             prompt.push_str(PLAN_NOTE);
         }
@@ -463,26 +473,6 @@ impl Board {
             prompt.push_str(f);
         }
         prompt
-    }
-
-    /// `KEY` from the latest-finished task of the goal whose result has it.
-    pub(super) fn result_value(&self, goal: TaskId, key: &str) -> Option<String> {
-        self.preorder(goal)
-            .into_iter()
-            .filter_map(|x| self.task(x))
-            .filter(|x| x.completed_at.is_some())
-            .filter_map(|x| {
-                x.result
-                    .as_ref()
-                    .and_then(|r| r.get(key))
-                    .map(|v| (x.completed_at, v))
-            })
-            .max_by_key(|(at, _)| *at)
-            .map(|(_, v)| {
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string())
-            })
     }
 }
 

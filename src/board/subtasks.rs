@@ -66,10 +66,11 @@ impl Board {
             );
             self.flag(id, "review".into());
         } else {
-            self.end_session(id, fx);
+            // The agent's own call must get this answer: its session ends after it.
+            self.close_session_gently(id, "split into subtasks", who, now, fx);
             self.become_group(id);
         }
-        Ok(json!({"id": id, "children": ids}))
+        Ok(json!({"id": id, "children": ids, "plan": plan}))
     }
 
     /// A task with pending (planned) children: approving or deciding on it is about them.

@@ -264,6 +264,8 @@ impl Board {
                 }
             }
             self.touch(id);
+            // A held permission request died with the hook call that held it.
+            self.forget_session_state(id, now);
             if kind == Kind::Land && status == Status::Active {
                 // The job died with the board; landing again finds what already landed.
                 self.set_status(

@@ -23,10 +23,19 @@ const CONFIG_FIELDS: &[&str] = &[
     "bell",
     "agents",
     "keys",
+    "allow",
+    "permission_wait",
 ];
 
 /// An agent profile's keys.
-const PROFILE_FIELDS: &[&str] = &["command", "resume", "env", "attention", "prompt_suffix"];
+const PROFILE_FIELDS: &[&str] = &[
+    "command",
+    "resume",
+    "env",
+    "attention",
+    "prompt_suffix",
+    "integration",
+];
 
 struct Found {
     problems: Vec<Problem>,
@@ -230,6 +239,10 @@ fn rules(found: &mut Found, root: &DeTable<'_>, cfg: &Config) {
             "spawns_per_minute must be at least 1".into(),
         );
     }
+    if let Err(e) = cfg.permission_wait() {
+        found.add(at("permission_wait"), e);
+    }
+    allow_rules(found, root, cfg);
     let builtin = builtin_profiles();
     let known: Vec<&str> = builtin
         .keys()
@@ -248,6 +261,24 @@ fn rules(found: &mut Found, root: &DeTable<'_>, cfg: &Config) {
                 cfg.default_agent, cfg.default_agent
             ),
         );
+    }
+}
+
+/// Each `allow` rule must read (`"Bash(cargo test:*)"`, `"Read"`), each reported in place.
+fn allow_rules(found: &mut Found, root: &DeTable<'_>, cfg: &Config) {
+    let spans: Vec<Range<usize>> = match root.get("allow").map(|v| v.get_ref()) {
+        Some(DeValue::Array(items)) => items.iter().map(|i| i.span()).collect(),
+        _ => Vec::new(),
+    };
+    for (i, rule) in cfg.allow.iter().enumerate() {
+        if let Err(e) = crate::model::AllowRule::parse(rule) {
+            let at = spans
+                .get(i)
+                .cloned()
+                .or_else(|| value_span(root, "allow"))
+                .unwrap_or(0..0);
+            found.add(at, e);
+        }
     }
 }
 

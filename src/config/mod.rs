@@ -21,6 +21,19 @@ pub struct Profile {
     /// Append the "how to finish" note to each prompt.
     #[serde(default = "yes")]
     pub prompt_suffix: bool,
+    /// Which agent program this runs, for the per-session wiring the board sets up (hooks,
+    /// MCP server, notifications): `claude`, `codex` or `aider`. None: no wiring.
+    #[serde(default)]
+    pub integration: Option<Integration>,
+}
+
+/// The agent programs the board wires up per session (see `agent::wiring`).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Integration {
+    Claude,
+    Codex,
+    Aider,
 }
 
 fn yes() -> bool {
@@ -41,6 +54,10 @@ pub struct Config {
     pub agents: BTreeMap<String, Profile>,
     /// TUI key bindings: action name → key or keys (`approve = "a"`, `quit = ["q", "ctrl-c"]`).
     pub keys: BTreeMap<String, KeyBinding>,
+    /// Agents' tool calls allowed without asking (`"Bash(cargo test:*)"`, `"Read"`).
+    pub allow: Vec<String>,
+    /// How long a held tool call waits for an answer before the agent asks in its pane.
+    pub permission_wait: String,
 }
 
 /// One or more keys bound to a TUI action in `[keys]`.
@@ -72,6 +89,8 @@ impl Default for Config {
             bell: true,
             agents: BTreeMap::new(),
             keys: BTreeMap::new(),
+            allow: Vec::new(),
+            permission_wait: "10m".into(),
         }
     }
 }
@@ -126,30 +145,75 @@ pub fn builtin_profiles() -> BTreeMap<String, Profile> {
         env: BTreeMap::new(),
         attention: strs(attention),
         prompt_suffix: true,
+        integration: None,
+    };
+    let wired = |integration: Integration, profile: Profile| Profile {
+        integration: Some(integration),
+        ..profile
     };
     BTreeMap::from([
         (
             "claude".to_string(),
-            p(
-                &["claude", "--session-id", "{session_id}", "{prompt}"],
-                Some(&["claude", "--resume", "{session_id}"]),
-                &[r"Do you want to proceed\?", r"\(y/n\)"],
+            wired(
+                Integration::Claude,
+                p(
+                    &["claude", "--session-id", "{session_id}", "{prompt}"],
+                    Some(&[
+                        "claude",
+                        "--resume",
+                        "{session_id}",
+                        "taskboard restarted this session: go on with the task where you left off.",
+                    ]),
+                    &[
+                        r"Do you want to proceed\?",
+                        // First run: folder trust, API key, login, connection, theme.
+                        r"Is this a project you created or one you trust\?",
+                        r"Do you want to use this API key\?",
+                        r"Unable to connect to Anthropic services",
+                        r"Select login method",
+                        r"Please run /login",
+                        r"Choose the text style that looks best",
+                    ],
+                ),
             ),
         ),
         (
             "codex".to_string(),
-            p(
-                &["codex", "{prompt}"],
-                None,
-                &[r"Allow command\?", r"\(y/n\)"],
+            wired(
+                Integration::Codex,
+                p(
+                    // No shared background server: it would outlive the session.
+                    &["codex", "--no-daemon", "{prompt}"],
+                    None,
+                    &[
+                        r"Would you like to run the following command\?",
+                        r"Would you like to make the following edits\?",
+                        r"Would you like to grant these permissions",
+                        r"Allow the \S+ MCP server to run tool",
+                        r"Trust this folder\?",
+                        r"Sign in with ChatGPT",
+                    ],
+                ),
             ),
         ),
         (
             "aider".to_string(),
-            p(
-                &["aider", "--message", "{prompt}"],
-                None,
-                &[r"\(Y\)es/\(N\)o"],
+            wired(
+                Integration::Aider,
+                p(
+                    &[
+                        "aider",
+                        "--yes-always",
+                        "--no-check-update",
+                        "--no-analytics",
+                        "--no-show-model-warnings",
+                        "--no-gitignore",
+                        "--message",
+                        "{prompt}",
+                    ],
+                    None,
+                    &[r"\(Y\)es/\(N\)o"],
+                ),
             ),
         ),
         (
@@ -184,6 +248,28 @@ impl Config {
     /// Parses config text, reporting every mistake in it at once (see [`check`]).
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         check::parse(text, path)
+    }
+
+    /// The `allow` list, parsed.
+    pub fn allow_rules(&self) -> Result<Vec<crate::model::AllowRule>, String> {
+        self.allow
+            .iter()
+            .map(|r| crate::model::AllowRule::parse(r))
+            .collect()
+    }
+
+    /// `permission_wait`, parsed (at least 1 s).
+    pub fn permission_wait(&self) -> Result<std::time::Duration, String> {
+        let d = humantime::parse_duration(self.permission_wait.trim()).map_err(|e| {
+            format!(
+                "permission_wait {:?}: {e} (e.g. \"10m\", \"90s\")",
+                self.permission_wait
+            )
+        })?;
+        if d < std::time::Duration::from_secs(1) {
+            return Err("permission_wait must be at least 1s".into());
+        }
+        Ok(d)
     }
 
     /// Default config path: the platform config dir's `taskboard/config.toml`.

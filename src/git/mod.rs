@@ -48,7 +48,13 @@ pub fn fill_signal_repos(goal: &mut NewTask) {
     let mut origin: Option<Option<String>> = None;
     let mut stack: Vec<&mut NewTask> = vec![goal];
     while let Some(t) = stack.pop() {
-        if t.kind == Kind::Signal && t.spec.repo.is_none() {
+        // A `pr_url` filled from a result names its own repository when the gate arms.
+        let from_result = t
+            .spec
+            .pr_url
+            .as_deref()
+            .is_some_and(|u| u.contains("{result."));
+        if t.kind == Kind::Signal && t.spec.repo.is_none() && !from_result {
             t.spec.repo = origin.get_or_insert_with(|| origin_repo(&path)).clone();
         }
         stack.extend(t.children.iter_mut());

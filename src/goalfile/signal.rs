@@ -60,8 +60,20 @@ impl Builder<'_, '_> {
         let Some(u) = &raw.pr_url else { return };
         let url = self.fill(u.get_ref());
         if url.contains("{result.") {
-            // Filled from the results of earlier tasks when the gate arms (e.g. the PR a
-            // land task opened); checked then.
+            // Filled from the results of earlier tasks when the gate arms (an agent's `pr_url`
+            // artifact, the PR a land task opened) and checked then; the URL then names the
+            // repository and the PR.
+            if raw.pr.is_some() || raw.repo.is_some() {
+                cx.report(
+                    u.span(),
+                    format!(
+                        "`pr_url` \"{url}\" is filled from a result when the gate arms: \
+                         leave out `pr` and `repo`, the URL names both"
+                    ),
+                    field("pr_url"),
+                );
+                return;
+            }
             spec.pr_url = Some(url);
             return;
         }

@@ -2,7 +2,7 @@
 //! Host/Origin check that stops DNS-rebinding pages. Tokens are compared in constant time
 //! and never logged.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -47,7 +47,7 @@ impl Keys {
 
     fn mac_of(&self, what: &str) -> String {
         // HMAC accepts keys of any length; this cannot fail.
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
+        let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
             .unwrap_or_else(|_| unreachable!("hmac takes any key length"));
         m.update(what.as_bytes());
         hex::encode(m.finalize().into_bytes())
@@ -100,14 +100,16 @@ pub fn path_task(path: &str) -> Option<TaskId> {
         .ok()
 }
 
-/// May a task token call this method + path? Only its own task's GET and agent routes.
+/// May a task token call this method + path? Only its own task's reads and agent routes.
 pub fn task_may(task: TaskId, method: &str, path: &str) -> bool {
     let own = format!("/api/tasks/{task}");
     match method {
-        "GET" => path == own,
-        "POST" => ["complete", "subtasks", "block", "signal"]
-            .iter()
-            .any(|r| path == format!("{own}/{r}")),
+        "GET" => path == own || path == format!("{own}/context"),
+        "POST" => [
+            "complete", "subtasks", "block", "signal", "artifact", "hook",
+        ]
+        .iter()
+        .any(|r| path == format!("{own}/{r}")),
         _ => false,
     }
 }
@@ -152,6 +154,11 @@ mod tests {
     fn task_scope() {
         assert!(task_may(3, "GET", "/api/tasks/3"));
         assert!(task_may(3, "POST", "/api/tasks/3/complete"));
+        assert!(task_may(3, "POST", "/api/tasks/3/artifact"));
+        assert!(task_may(3, "GET", "/api/tasks/3/context"));
+        assert!(!task_may(3, "GET", "/api/tasks/4/context"));
+        assert!(!task_may(3, "POST", "/api/tasks/4/artifact"));
+        assert!(!task_may(3, "GET", "/api/tasks/3/audit"));
         assert!(!task_may(3, "POST", "/api/tasks/4/complete"));
         assert!(!task_may(3, "POST", "/api/tasks/3/decision"));
         assert!(!task_may(3, "GET", "/api/goals"));

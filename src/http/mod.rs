@@ -4,8 +4,10 @@
 pub mod auth;
 pub mod client;
 mod conn;
+mod context;
 mod errors;
 pub mod head;
+pub mod hooks;
 mod io;
 mod linger;
 mod routes;
@@ -34,16 +36,24 @@ pub struct Shared {
     pub store: StoreHandle,
     /// Places for `GET /api/events` streams ([`routes::MAX_STREAMS`]).
     pub streams: std::sync::Arc<tokio::sync::Semaphore>,
+    /// How long a held tool call waits for a human (config `permission_wait`).
+    pub permission_wait: std::time::Duration,
 }
 
 impl AppState {
-    pub fn new(board: BoardHandle, keys: Keys, store: StoreHandle) -> AppState {
+    pub fn new(
+        board: BoardHandle,
+        keys: Keys,
+        store: StoreHandle,
+        permission_wait: std::time::Duration,
+    ) -> AppState {
         let streams = std::sync::Arc::new(tokio::sync::Semaphore::new(routes::MAX_STREAMS));
         AppState(std::sync::Arc::new(Shared {
             board,
             keys,
             store,
             streams,
+            permission_wait,
         }))
     }
 }

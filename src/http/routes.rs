@@ -20,8 +20,8 @@ use serde_json::{json, Value};
 use super::auth::{local_host_ok, path_task, scope_of, task_may, Caller};
 use super::errors::ApiError;
 use super::writes::{
-    block, complete, decision, delete, input, land, pause, prompt, resize, resolve, resume, retry,
-    signal, skip, stop, subtasks,
+    artifact, block, complete, decision, delete, input, land, pause, prompt, resize, resolve,
+    resume, retry, signal, skip, stop, subtasks,
 };
 use super::AppState;
 use crate::board::driver::{IdemKey, Notice};
@@ -44,9 +44,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tasks/{id}/complete", post(complete))
         .route("/api/tasks/{id}/block", post(block))
         .route("/api/tasks/{id}/subtasks", post(subtasks))
+        .route("/api/tasks/{id}/artifact", post(artifact))
+        .route("/api/tasks/{id}/context", get(super::context::context))
         .route("/api/tasks/{id}/input", post(input))
         .route("/api/tasks/{id}/resize", post(resize))
         .route("/api/tasks/{id}/decision", post(decision))
+        .route("/api/tasks/{id}/hook", post(super::hooks::hook))
+        .route("/api/tasks/{id}/permission", post(super::hooks::permission))
         .route("/api/tasks/{id}/prompt", post(prompt))
         .route("/api/tasks/{id}/retry", post(retry))
         .route("/api/tasks/{id}/skip", post(skip))

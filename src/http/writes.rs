@@ -168,6 +168,29 @@ pub(super) async fn complete(
     .await
 }
 
+#[derive(Deserialize)]
+struct ArtifactBody {
+    key: String,
+    value: Value,
+}
+
+/// A named result on the agent's own task (`{result.KEY}` for later prompts).
+pub(super) async fn artifact(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = task_id(&id)?;
+    let b: ArtifactBody = parse(body)?;
+    let cmd = Command::Artifact {
+        task: id,
+        key: b.key,
+        value: b.value,
+    };
+    run(&state, &ctx, cmd, false).await
+}
+
 pub(super) async fn subtasks(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,

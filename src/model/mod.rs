@@ -1,8 +1,10 @@
 //! The domain: tasks, statuses, kinds and the specs a goal file produces. No IO here.
 
+mod permission;
 mod spec;
 mod task;
 
+pub use permission::{AllowRule, PermissionAsk};
 pub use spec::{
     GoalSettings, LandSpec, LandStrategy, NewTask, OnTimeout, SessionPolicy, SpawnFallback,
     TaskSpec, DEFAULT_PR_COMMAND,

@@ -153,6 +153,13 @@ pub struct Task {
     /// The worktree of an agent task, once made.
     #[serde(default)]
     pub workdir: Option<WorkDir>,
+    /// A tool call the agent holds until a human (or an `allow` rule) answers it.
+    #[serde(default)]
+    pub permission: Option<super::PermissionAsk>,
+    /// The agent said its turn ended (Claude Code's `Stop` hook) and waits for input; a new
+    /// prompt or typed input clears it. Not "done".
+    #[serde(default)]
+    pub turn_ended: bool,
     /// Where this agent task's branch no longer merges with another live task's branch or
     /// the goal's target branch (found by the conflict watcher; cleared when resolved).
     #[serde(default)]
@@ -229,6 +236,8 @@ impl Task {
             diff_hash: None,
             diff_stat: None,
             workdir: None,
+            permission: None,
+            turn_ended: false,
             conflicts: Vec::new(),
         }
     }

@@ -28,6 +28,11 @@ pub fn encode(k: &KeyEvent, app_cursor: bool) -> Option<Vec<u8>> {
                 out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
             }
         }
+        // Agents take Shift/Ctrl+Enter as "new line in the prompt", not "send": they must
+        // not arrive as a bare Enter. CSI-u (kitty's and fixterms' form) is what Claude
+        // Code and crossterm-based agents (Codex) read; Alt+Enter stays ESC CR, which they
+        // read too.
+        KeyCode::Enter if shift || ctrl => out.extend(format!("\x1b[13;{param}u").into_bytes()),
         KeyCode::Enter => {
             if alt {
                 out.push(0x1b);
@@ -139,6 +144,13 @@ mod tests {
         assert_eq!(k(KeyCode::Char('c'), KeyModifiers::CONTROL), b"\x03");
         assert_eq!(k(KeyCode::Char('x'), KeyModifiers::ALT), b"\x1bx");
         assert_eq!(k(KeyCode::Enter, KeyModifiers::NONE), b"\r");
+        assert_eq!(k(KeyCode::Enter, KeyModifiers::SHIFT), b"\x1b[13;2u");
+        assert_eq!(k(KeyCode::Enter, KeyModifiers::ALT), b"\x1b\r");
+        assert_eq!(k(KeyCode::Enter, KeyModifiers::CONTROL), b"\x1b[13;5u");
+        assert_eq!(
+            k(KeyCode::Enter, KeyModifiers::CONTROL | KeyModifiers::SHIFT),
+            b"\x1b[13;6u"
+        );
         assert_eq!(k(KeyCode::Backspace, KeyModifiers::NONE), b"\x7f");
         assert_eq!(k(KeyCode::Esc, KeyModifiers::NONE), b"\x1b");
         assert_eq!(k(KeyCode::BackTab, KeyModifiers::SHIFT), b"\x1b[Z");

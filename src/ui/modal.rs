@@ -25,6 +25,8 @@ pub enum Modal {
     Open(OpenForm),
     /// A waiting agent task's prompt, being edited.
     Prompt(PromptEdit),
+    /// Denying an agent's held tool call: the optional reason it is told.
+    Deny(PromptEdit),
 }
 
 pub struct PromptEdit {

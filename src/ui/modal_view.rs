@@ -136,6 +136,26 @@ pub fn draw_modal(f: &mut Frame, m: &Model) {
         }
         Modal::Search(s) => draw_search(f, m, s, area),
         Modal::Log(v) | Modal::Diff(v) => draw_text(f, m, v, area),
+        Modal::Deny(p) => {
+            let r = centered(area, 80, 8);
+            let ask = m
+                .snap
+                .task(p.task)
+                .and_then(|t| t.permission.as_ref())
+                .map(|a| a.summary())
+                .unwrap_or_default();
+            let block = frame_block(
+                m,
+                format!(
+                    " Deny #{}: {ask} · reason (optional) · Ctrl-s send · Esc cancel ",
+                    p.task
+                ),
+            );
+            let inner = block.inner(r);
+            f.render_widget(Clear, r);
+            f.render_widget(block, r);
+            f.render_widget(&p.editor, inner);
+        }
         Modal::Prompt(p) => {
             let r = centered(area, 90, 16);
             let block = frame_block(

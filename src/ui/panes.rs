@@ -37,6 +37,10 @@ pub fn title(m: &Model, p: &PaneView) -> String {
     if p.live_pane().is_none() {
         status.push_str(" · saved log");
     }
+    // The agent's Stop hook: its turn is over and it waits for a prompt (not "done").
+    if t.turn_ended && t.status == Status::Active {
+        status.push_str(" · turn ended");
+    }
     parts.push(status);
     if let Some(b) = branch(t) {
         parts.push(format!("wt {b}"));

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    KeyboardEnhancementFlags, PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
 };
 use crossterm::execute;
 
@@ -34,6 +35,7 @@ impl Terminal {
         std::panic::set_hook(Box::new(move |info| {
             let _ = execute!(
                 std::io::stdout(),
+                PopKeyboardEnhancementFlags,
                 DisableBracketedPaste,
                 DisableMouseCapture
             );
@@ -43,7 +45,16 @@ impl Terminal {
             inner,
             restored: false,
         };
-        if let Err(e) = execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste) {
+        // Terminals that speak the kitty keyboard protocol then tell Shift/Ctrl+Enter from
+        // Enter, so input mode can hand them on to the agent; others ignore the request.
+        let keys =
+            PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES);
+        if let Err(e) = execute!(
+            std::io::stdout(),
+            EnableMouseCapture,
+            EnableBracketedPaste,
+            keys
+        ) {
             t.leave();
             return Err(e);
         }
@@ -55,6 +66,7 @@ impl Terminal {
             self.restored = true;
             let _ = execute!(
                 std::io::stdout(),
+                PopKeyboardEnhancementFlags,
                 DisableBracketedPaste,
                 DisableMouseCapture
             );

@@ -177,6 +177,10 @@ pub fn act(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
             let Some(task) = m.target() else {
                 return m.warn("select a task waiting for a decision first");
             };
+            let held = m.snap.task(task).is_some_and(|t| t.permission.is_some());
+            if held && a != Action::RequestChanges {
+                return answer_permission(m, task, a == Action::Approve, out);
+            }
             match a {
                 Action::Approve => open_approval(m, task, out),
                 Action::Reject => open_comment(m, task, Decision::Reject),
@@ -468,7 +472,13 @@ pub fn next_attention(m: &mut Model, out: &mut Vec<Effect>) {
     let Some(t) = m.snap.task(item.task).cloned() else {
         return;
     };
-    if t.awaits_decision() {
+    if let Some(ask) = &t.permission {
+        m.say(format!(
+            "#{} asks to run {} · a allows · x denies",
+            t.id,
+            ask.summary()
+        ));
+    } else if t.awaits_decision() {
         open_approval(m, t.id, out);
     } else if t.status == Status::Blocked {
         m.modal = Some(Modal::Blocked { task: t.id });
@@ -483,6 +493,26 @@ pub fn next_attention(m: &mut Model, out: &mut Vec<Effect>) {
     } else {
         m.say(format!("#{} needs you: {}", t.id, item.why));
     }
+}
+
+/// `a` on a held tool call allows it at once; `x` asks for an optional reason first.
+fn answer_permission(m: &mut Model, task: TaskId, allow: bool, out: &mut Vec<Effect>) {
+    if allow {
+        out.push(Effect::Send {
+            cmd: Command::AnswerPermission {
+                task,
+                allow: true,
+                reason: None,
+            },
+            label: format!("#{task}'s tool call allowed"),
+            then: Then::Nothing,
+        });
+        return;
+    }
+    let mut editor = ratatui_textarea::TextArea::default();
+    editor.set_placeholder_text("why not? (told to the agent; empty is fine)");
+    editor.set_cursor_line_style(ratatui::style::Style::new());
+    m.modal = Some(Modal::Deny(super::modal::PromptEdit { task, editor }));
 }
 
 pub fn open_approval(m: &mut Model, task: TaskId, out: &mut Vec<Effect>) {

@@ -49,7 +49,7 @@ pub fn on_paste(modal: &mut Modal, text: &str) {
                 f.insert_str(text.replace('\n', " "));
             }
         }
-        Modal::Prompt(p) => {
+        Modal::Prompt(p) | Modal::Deny(p) => {
             p.editor.insert_str(text);
         }
         _ => {}
@@ -148,6 +148,26 @@ pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
             } else {
                 p.editor.input(*k);
                 Some(Modal::Prompt(p))
+            }
+        }
+        Modal::Deny(mut p) => {
+            if k.code == KeyCode::Esc {
+                None
+            } else if ctrl(k, 's') {
+                let reason = p.editor.lines().join("\n").trim().to_string();
+                out.push(Effect::Send {
+                    cmd: Command::AnswerPermission {
+                        task: p.task,
+                        allow: false,
+                        reason: (!reason.is_empty()).then_some(reason),
+                    },
+                    label: format!("#{}'s tool call denied", p.task),
+                    then: Then::Nothing,
+                });
+                None
+            } else {
+                p.editor.input(*k);
+                Some(Modal::Deny(p))
             }
         }
         Modal::Comment(mut c) => {

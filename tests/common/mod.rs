@@ -1,7 +1,13 @@
 //! Helpers shared by the integration tests: temp dirs, goal files, the real binary.
 #![allow(dead_code)]
 
+pub mod board_sim;
+pub mod serial;
 pub mod tmux;
+pub mod tools;
+
+#[allow(unused_imports)] // not every test binary needs it
+pub use serial::serial;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -225,6 +231,16 @@ fn collect(
 impl Live {
     /// Starts `run [FILE] --headless ARGS…` and waits for its endpoint file.
     pub fn start(s: &Scratch, file: Option<&Path>, extra: &[&str]) -> Live {
+        Live::start_env(s, file, extra, &[])
+    }
+
+    /// `start` with extra environment for the board (and so for its agents).
+    pub fn start_env(
+        s: &Scratch,
+        file: Option<&Path>,
+        extra: &[&str],
+        env: &[(String, String)],
+    ) -> Live {
         let _ = std::fs::remove_file(s.data().join("endpoint"));
         let mut args = vec!["run"];
         let f;
@@ -234,7 +250,14 @@ impl Live {
         }
         args.push("--headless");
         args.extend_from_slice(extra);
-        let mut child = s.spawn(&args);
+        let mut child = s
+            .cmd(&args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn taskboard");
         let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         collect(child.stdout.take(), output.clone());
         collect(child.stderr.take(), output.clone());
@@ -292,9 +315,11 @@ impl Live {
         self.output.lock().map(|o| o.clone()).unwrap_or_default()
     }
 
-    /// An open `GET /api/events` stream (Server-Sent Events), 10 s read timeout.
+    /// An open `GET /api/events` stream (Server-Sent Events), 10 s read timeout. It returns
+    /// once the response head is read: the board subscribes the stream before it answers,
+    /// so every change after this call is on the stream (no sleep needed).
     pub fn events(&self) -> std::net::TcpStream {
-        use std::io::Write;
+        use std::io::{Read, Write};
         let mut sse = std::net::TcpStream::connect(self.addr()).expect("connect");
         write!(
             sse,
@@ -305,6 +330,23 @@ impl Live {
         .expect("write");
         sse.set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
+        // Byte by byte up to the blank line, so no event is read away from the caller.
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match sse.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                other => panic!(
+                    "the events stream ended in its head ({other:?}): {}",
+                    String::from_utf8_lossy(&head)
+                ),
+            }
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(
+            head.starts_with("HTTP/1.1 200") && head.contains("text/event-stream"),
+            "not an event stream: {head}"
+        );
         sse
     }
 

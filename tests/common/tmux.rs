@@ -19,6 +19,7 @@ impl Tmux {
     /// Runs `taskboard --data-dir … --config … ARGS` in a new detached session; when it
     /// exits the shell prints `EXITED <code>` and stays, so the end can be seen.
     pub fn start(s: &Scratch, args: &[&str], env: &[(&str, &str)], size: (u16, u16)) -> Tmux {
+        require_tmux();
         let socket = format!("tbtest-{}-{}", std::process::id(), now_nanos());
         let mut cmd = String::from(
             "env -u TASKBOARD_HOME -u TASKBOARD_URL -u TASKBOARD_TOKEN -u TASKBOARD_TASK_ID",
@@ -109,13 +110,19 @@ pub fn now_nanos() -> u128 {
         .unwrap_or(0)
 }
 
-pub fn tmux_missing() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("tmux is not installed: skipping");
+/// Fails the test, with what to do, when tmux cannot run: a TUI test never passes by not
+/// running (tests/tools/install and CI install tmux).
+pub fn require_tmux() {
+    let version = Command::new("tmux").arg("-V").output();
+    match version {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => panic!(
+            "`tmux -V` failed ({}): the end-to-end TUI tests need a working tmux; {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => panic!(
+            "tmux is not installed ({e}): the end-to-end TUI tests need it; install it (apt-get install -y tmux)"
+        ),
     }
-    !ok
 }
