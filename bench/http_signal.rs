@@ -108,6 +108,13 @@ pub struct Board {
     _dir: tempfile::TempDir,
 }
 
+impl Board {
+    /// The board's data dir.
+    pub fn data(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+}
+
 /// A headless taskboard with one signal gate that never runs out of retries.
 pub fn start_board(bin: &str) -> Board {
     let dir = tempfile::tempdir().expect("tempdir");

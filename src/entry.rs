@@ -28,18 +28,27 @@ fn load_config(cli: &Cli) -> Result<Config, Failure> {
 }
 
 fn real_main(cli: Cli) -> Result<i32, Failure> {
+    crate::fault::check().map_err(Failure::usage)?;
     if let Some(Cmd::Completions { shell }) = &cli.command {
         let mut cmd = <Cli as clap::CommandFactory>::command();
         clap_complete::generate(*shell, &mut cmd, "taskboard", &mut std::io::stdout());
         return Ok(0);
     }
-    if let Some(Cmd::Doctor { json }) = &cli.command {
-        let data = DataDir::resolve(cli.data_dir.as_deref());
-        return crate::doctor::run(&data, cli.config.as_deref(), *json);
-    }
     if let Some(Cmd::Init { dir }) = &cli.command {
         let config = cli.config.clone().or_else(Config::default_path);
         return crate::init::run(dir, config);
+    }
+    if let Some(Cmd::Doctor { json }) = &cli.command {
+        // Doctor reports a data dir others may write (a ✘ with the fix) rather than refusing.
+        let data = DataDir::resolve(cli.data_dir.as_deref());
+        return crate::doctor::run(&data, cli.config.as_deref(), *json);
+    }
+    // Every word trusts the data dir's files (token, endpoint, database): one that others
+    // may write is refused before anything is read from it. `demo` alone makes its own.
+    if !matches!(cli.command, Some(Cmd::Demo(_))) || cli.data_dir.is_some() {
+        DataDir::resolve(cli.data_dir.as_deref())
+            .check_private()
+            .map_err(Failure::usage)?;
     }
     if let Some(Cmd::Logs { id, follow }) = &cli.command {
         return crate::logs::run(&DataDir::resolve(cli.data_dir.as_deref()), *id, *follow);

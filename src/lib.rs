@@ -15,6 +15,7 @@ pub mod doctor;
 pub mod driver;
 pub mod entry;
 pub mod failure;
+pub mod fault;
 pub mod git;
 pub mod goalfile;
 pub mod headless;

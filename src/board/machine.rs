@@ -57,6 +57,9 @@ pub struct Board {
     /// Sessions waiting out their grace period after their agent's own call ended them
     /// (not stored either).
     pub(super) closing: Vec<super::closing::Closing>,
+    /// Reviews whose diff a crash cut short, found by `recover` (review, task diffed): their
+    /// `ComputeDiff` leaves with the next handled event's effects (effects leave only there).
+    pub(super) rediff: Vec<(TaskId, TaskId)>,
 }
 
 impl Board {
@@ -76,6 +79,7 @@ impl Board {
             allow_rules: Vec::new(),
             next_request: 0,
             closing: Vec::new(),
+            rediff: Vec::new(),
         }
     }
 
@@ -165,6 +169,9 @@ impl Board {
                 attempt,
                 outcome,
             } => self.landed(task, attempt, outcome, now),
+        }
+        for (task, of) in std::mem::take(&mut self.rediff) {
+            self.request_diff(task, of, &mut out.effects);
         }
         self.schedule(now, &mut out.effects);
         out

@@ -90,9 +90,7 @@ impl Driver {
                 tokio::task::spawn_blocking(move || {
                     match crate::git::diff(&repo, &base, &branch) {
                         Ok(d) => {
-                            let _ = std::fs::create_dir_all(&dir);
-                            let file = dir.join(format!("{task}-{}.patch", &d.hash[..16]));
-                            if let Err(e) = std::fs::write(&file, &d.patch) {
+                            if let Err(e) = crate::git::save_patch(&dir, task, &d) {
                                 tracing::warn!(task, "cannot save the diff: {e}");
                             }
                             let _ = events.send(Event::DiffReady {
@@ -203,6 +201,7 @@ impl Driver {
                         &branch,
                         spec.base_branch.as_deref(),
                     )?;
+                    crate::fault::point(crate::fault::WORKTREE_READY);
                     Some(crate::model::WorkDir {
                         path: w.path,
                         branch: w.branch,

@@ -35,6 +35,9 @@ pub enum GitError {
     },
     #[error("cannot add the worktree {}: {}", .path.display(), .source.message())]
     AddWorktree { path: PathBuf, source: git2::Error },
+    /// Making a worktree failed (and what was made was undone): the step and its cause.
+    #[error("{0}")]
+    Worktree(String),
     /// Any other libgit2 failure, as its message.
     #[error("{}", .0.message())]
     Git(#[from] git2::Error),

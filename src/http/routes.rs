@@ -30,6 +30,10 @@ use crate::model::TaskId;
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Event streams open at once. A stream is a request in progress for as long as it lives,
+/// so the listener never sheds it; this cap keeps most of the connection cap for short
+/// requests (a flood of streams gets 503, never the CLI's or CI's place).
+pub const MAX_STREAMS: usize = 64;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -329,59 +333,71 @@ async fn audit(
 /// Server-Sent Events: one `task` event per status change, `attention` when a task asks
 /// for a human, `conflicts` when a task's conflicts with other branches change, `board`
 /// (coalesced) after every applied batch that changed anything, and a comment every 15 s.
+/// At most [`MAX_STREAMS`] at once: the next gets 503 `busy`.
 async fn events(
     State(state): State<AppState>,
     _method: Method,
     _headers: HeaderMap,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    // Held by the stream for as long as it lives.
+    let place = state.streams.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!("{MAX_STREAMS} event streams are open already: close one, then retry"),
+        )
+    })?;
     let rx = state.board.subscribe();
     let mut summary = state.board.summary();
     summary.mark_unchanged();
-    let stream = futures::stream::unfold((rx, summary), |(mut rx, mut summary)| async move {
-        loop {
-            let n = tokio::select! {
-                biased;
-                n = rx.recv() => n,
-                changed = summary.changed() => {
-                    if changed.is_err() {
-                        return None;
+    let stream = futures::stream::unfold((rx, summary), move |(mut rx, mut summary)| {
+        let _place = &place;
+        async move {
+            loop {
+                let n = tokio::select! {
+                    biased;
+                    n = rx.recv() => n,
+                    changed = summary.changed() => {
+                        if changed.is_err() {
+                            return None;
+                        }
+                        let s = summary.borrow_and_update().clone();
+                        let data = json!({"version": s.version, "paused": s.paused});
+                        let ev = SseEvent::default().event("board").data(data.to_string());
+                        return Some((Ok(ev), (rx, summary)));
                     }
-                    let s = summary.borrow_and_update().clone();
-                    let data = json!({"version": s.version, "paused": s.paused});
-                    let ev = SseEvent::default().event("board").data(data.to_string());
-                    return Some((Ok(ev), (rx, summary)));
-                }
-            };
-            let ev = match n {
-                Ok(Notice::Transition(t)) => {
-                    let data = json!({"id": t.id, "goal": t.goal, "status": t.to, "from": t.from, "reason": t.reason, "at": t.at});
-                    SseEvent::default().event("task").data(data.to_string())
-                }
-                Ok(Notice::Attention { task, reason, .. }) => {
-                    let data = json!({"id": task, "attention": reason});
-                    SseEvent::default()
-                        .event("attention")
-                        .data(data.to_string())
-                }
-                Ok(Notice::Conflicts {
-                    task,
-                    goal,
-                    conflicts,
-                    ..
-                }) => {
-                    let data = json!({"id": task, "goal": goal, "conflicts": crate::view::conflicts_json(&conflicts)});
-                    SseEvent::default()
-                        .event("conflicts")
-                        .data(data.to_string())
-                }
-                Ok(_) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
-                    .event("lagged")
-                    .data(json!({"missed": n}).to_string()),
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-            };
-            return Some((Ok(ev), (rx, summary)));
+                };
+                let ev = match n {
+                    Ok(Notice::Transition(t)) => {
+                        let data = json!({"id": t.id, "goal": t.goal, "status": t.to, "from": t.from, "reason": t.reason, "at": t.at});
+                        SseEvent::default().event("task").data(data.to_string())
+                    }
+                    Ok(Notice::Attention { task, reason, .. }) => {
+                        let data = json!({"id": task, "attention": reason});
+                        SseEvent::default()
+                            .event("attention")
+                            .data(data.to_string())
+                    }
+                    Ok(Notice::Conflicts {
+                        task,
+                        goal,
+                        conflicts,
+                        ..
+                    }) => {
+                        let data = json!({"id": task, "goal": goal, "conflicts": crate::view::conflicts_json(&conflicts)});
+                        SseEvent::default()
+                            .event("conflicts")
+                            .data(data.to_string())
+                    }
+                    Ok(_) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
+                        .event("lagged")
+                        .data(json!({"missed": n}).to_string()),
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                };
+                return Some((Ok(ev), (rx, summary)));
+            }
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

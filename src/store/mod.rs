@@ -288,6 +288,7 @@ impl Store {
                 }
             }
         }
+        crate::fault::point(crate::fault::STORE_COMMIT);
         tx.commit()?;
         Ok(())
     }

@@ -306,3 +306,44 @@ fn terminal_statuses_never_change_on_their_own() {
         }
     }
 }
+
+#[test]
+fn restart_computes_again_a_review_diff_a_crash_cut_short() {
+    let mut s = Sim::new();
+    s.add("title='g'\ntask=[{title='a',review=true},{title='r',kind='human_review'}]");
+    let attempt = s.attempt(2);
+    let workdir = taskboard::model::WorkDir {
+        path: "/wt/1-2".into(),
+        branch: "taskboard/b/2-a".into(),
+        base: "base0".into(),
+    };
+    s.ev(Event::Spawned {
+        task: 2,
+        attempt,
+        pid: 1002,
+        workdir: Some(workdir),
+    });
+    s.exit(2, 0, "");
+    assert_eq!(s.st(2), Status::PendingReview);
+    let asked = |s: &Sim| {
+        s.fx.iter()
+            .filter(|e| matches!(e, Effect::ComputeDiff { task: 2, .. }))
+            .count()
+    };
+    assert_eq!(asked(&s), 1, "the review asks for its diff");
+    // Killed before the diff was recorded: the restart asks again, once.
+    s.at(5);
+    s.b.recover(&|_| false, s.now);
+    s.tick(5);
+    assert_eq!(asked(&s), 1, "{:?}", s.fx);
+    s.ev(Event::DiffReady {
+        task: 2,
+        hash: "d1ff".into(),
+        stat: "1 file".into(),
+    });
+    // Recorded: a later restart leaves it alone.
+    s.b.recover(&|_| false, s.now);
+    s.tick(6);
+    assert_eq!(asked(&s), 0, "{:?}", s.fx);
+    assert_eq!(s.t(2).diff_hash.as_deref(), Some("d1ff"));
+}

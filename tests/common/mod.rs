@@ -163,6 +163,17 @@ pub fn pid_alive(pid: i32) -> bool {
     }
 }
 
+/// Raises this process's open-file limit to at least `n` (a soft limit of 1,024 is common;
+/// tests run as root, which may raise the hard one too). Children inherit it.
+pub fn raise_nofile(n: u64) {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    if soft < n {
+        setrlimit(Resource::RLIMIT_NOFILE, n, hard.max(n))
+            .unwrap_or_else(|e| panic!("cannot raise RLIMIT_NOFILE to {n}: {e}"));
+    }
+}
+
 /// Makes `dir` a git repository with one commit.
 pub fn git_repo(dir: &Path) {
     std::fs::create_dir_all(dir).expect("mkdir");
