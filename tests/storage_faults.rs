@@ -39,7 +39,9 @@ impl Mount {
             "-t",
             "tmpfs",
             "-o",
-            &format!("size={size}"),
+            // 0700: a tmpfs root is 1777 otherwise, a data dir every user may write, which
+            // every word refuses.
+            &format!("size={size},mode=0700"),
             "tmpfs",
             d,
         ]);
