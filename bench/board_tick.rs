@@ -1,5 +1,6 @@
 //! Benchmark: one board tick (`handle(Tick)`: the full scheduling pass) on a 10,000-task
 //! tree. Run: `cargo bench --bench board_tick` (prints median and p99 in microseconds).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // Also compiled into tests/bench_smoke.rs, which uses only part of it.
 #![allow(dead_code)]
 

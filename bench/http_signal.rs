@@ -10,6 +10,7 @@
 //!
 //! The durable path against the parse-and-answer handler is printed for information.
 //! Also times a slowloris close. Run: `cargo bench --bench http_signal` (`-- --quick`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // Also compiled into tests/bench_smoke.rs, which uses only part of it.
 #![allow(dead_code)]
 
@@ -163,6 +164,13 @@ pub struct Board {
     /// A live agent (`sleep`), whose pane the HTTP-layer row resizes.
     pub agent: u64,
     pub dir: tempfile::TempDir,
+}
+
+impl Board {
+    /// The board's data dir.
+    pub fn data(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
 }
 
 /// A headless taskboard with one signal gate that never runs out of retries and one live

@@ -4,7 +4,7 @@
 //! group commit (`group_commit.rs`), driven by as many callers; in one run, interleaved.
 //! A raw loop committing each change on its own is printed for information.
 //! Run: `cargo bench --bench store_commit` (`-- --quick` for a short run).
-
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // Also compiled into tests/bench_smoke.rs, which uses only part of it.
 #![allow(dead_code)]
 

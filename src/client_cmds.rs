@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::cli::Cmd;
 use crate::datadir::DataDir;
-use crate::entry::Failure;
+use crate::failure::Failure;
 use crate::http::client::{Client, ClientError};
 
 fn fail(e: ClientError) -> Failure {
@@ -235,7 +235,7 @@ fn add(data: &DataDir, file: &Path, vars: &[(String, String)]) -> Result<i32, Fa
             Ok(0)
         }
         Err(ClientError::NotRunning(_)) => {
-            let id = crate::entry::add_offline(data, goal)?;
+            let id = crate::driver::add_offline(data, goal)?;
             println!(
                 "goal #{id} added to {} (no board runs: it starts with the next `taskboard run`)",
                 data.root.display()

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::datadir::DataDir;
-use crate::entry::Failure;
+use crate::failure::Failure;
 use crate::http::client::Client;
 
 /// Starts `taskboard serve` detached and returns once its listener answers.
@@ -98,7 +98,7 @@ pub fn up(
 pub fn serve(data: &DataDir, config: &Config, listen: Option<String>) -> Result<i32, Failure> {
     // Fails only when we already lead a session (run by hand from a login shell): fine.
     let _ = nix::unistd::setsid();
-    let rt = crate::entry::runtime()?;
+    let rt = crate::failure::runtime()?;
     rt.block_on(async {
         let wiring = crate::runtime::Wiring {
             listen,

@@ -2,7 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -16,6 +16,16 @@ pub struct DataDir {
 pub enum DataDirError {
     #[error("another taskboard (pid {pid}) is already running on {}; stop it first or use another --data-dir", dir.display())]
     InUse { pid: String, dir: PathBuf },
+    #[error(
+        "the data dir {} is writable by {who} (mode {mode:o}): whoever can write there can replace its token, endpoint or database. Make it private: chmod 700 {}",
+        dir.display(),
+        dir.display()
+    )]
+    NotPrivate {
+        dir: PathBuf,
+        mode: u32,
+        who: &'static str,
+    },
     #[error("cannot use the data dir {}: {source}", dir.display())]
     Io {
         dir: PathBuf,
@@ -82,13 +92,77 @@ impl DataDir {
         }
     }
 
+    /// Makes the data dir (mode 0700: prompts, agent output, worktrees and the token are
+    /// the user's only) and its `logs/`, or checks that an existing one is not writable by
+    /// others.
     pub fn create(&self) -> Result<(), DataDirError> {
-        std::fs::create_dir_all(self.logs()).map_err(|e| self.io(e))
+        if let Some(parent) = self.root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| self.io(e))?;
+        }
+        let private = || {
+            let mut b = std::fs::DirBuilder::new();
+            b.mode(0o700);
+            b
+        };
+        match private().create(&self.root) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(self.io(e)),
+        }
+        self.check_private()?;
+        match private().create(self.logs()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(self.io(e)),
+        }
+    }
+
+    /// Refuses a data dir that group or others may write (they could swap the token or the
+    /// endpoint a client trusts, or the database). A missing dir is fine: `create` makes
+    /// it private.
+    pub fn check_private(&self) -> Result<(), DataDirError> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match std::fs::metadata(&self.root) {
+            Ok(m) => m.permissions().mode() & 0o7777,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(self.io(e)),
+        };
+        let who = match (mode & 0o020 != 0, mode & 0o002 != 0) {
+            (false, false) => return Ok(()),
+            (true, false) => "its group",
+            (false, true) => "every user",
+            (true, true) => "its group and every user",
+        };
+        Err(DataDirError::NotPrivate {
+            dir: self.root.clone(),
+            mode,
+            who,
+        })
+    }
+
+    /// A data dir made before it was created private (0755) becomes 0700 when a board
+    /// starts on it: its worktrees, diffs and trace log are the user's only.
+    pub fn tighten(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(&self.root) else {
+            return;
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 && mode & 0o022 == 0 {
+            match std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700)) {
+                Ok(()) => tracing::info!(
+                    "made the data dir {} private (mode {mode:o} -> 700)",
+                    self.root.display()
+                ),
+                Err(e) => tracing::warn!("cannot make {} private: {e}", self.root.display()),
+            }
+        }
     }
 
     /// Takes the one-board lock (an advisory `flock` held while running) and writes our pid.
     pub fn lock(&self) -> Result<Lock, DataDirError> {
         self.create()?;
+        self.tighten();
         let file = OpenOptions::new()
             .read(true)
             .write(true)

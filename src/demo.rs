@@ -8,7 +8,7 @@ use crate::config::{Config, Profile};
 pub const DEMO_GOAL: &str = include_str!("../assets/goals/demo.toml");
 pub const DEMO_AGENT: &str = include_str!("../assets/agents/demo-agent.sh");
 
-use crate::entry::Failure;
+use crate::failure::Failure;
 
 /// Lays out `<root>/repo` (a git repo with one commit), the goal file and the agent script.
 pub fn prepare(root: &Path) -> Result<PathBuf, String> {
@@ -84,7 +84,7 @@ pub fn run(data_dir: Option<&Path>, config: &Config, args: &DemoArgs) -> Result<
         timeout: None,
         listen: None,
     };
-    crate::entry::run(
+    crate::run::run(
         &crate::datadir::DataDir::new(data),
         &demo_config(config, &root),
         &run_args,

@@ -1,12 +1,12 @@
-//! What each CLI word does: shared by the binary and `demo`. Errors become a sentence and
-//! an exit code (ARCHITECTURE §7), never a backtrace.
+//! What each CLI word does: the binary's dispatch to the modules that do the work. Errors
+//! become a sentence and an exit code (ARCHITECTURE §7), never a backtrace.
 
-use std::collections::BTreeMap;
-
-use crate::cli::{Cli, Cmd, RunArgs};
+use crate::cli::{Cli, Cmd};
 use crate::config::Config;
 use crate::datadir::DataDir;
-use crate::{demo, goalfile, headless, runtime, store, view};
+use crate::failure::Failure;
+use crate::run::{init_tracing, run};
+use crate::{demo, store, view};
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn main(cli: Cli) -> i32 {
@@ -19,21 +19,6 @@ pub fn main(cli: Cli) -> i32 {
     }
 }
 
-/// A user-facing failure: a sentence and an exit code.
-pub struct Failure {
-    pub message: String,
-    pub code: i32,
-}
-
-impl Failure {
-    pub fn usage(message: impl std::fmt::Display) -> Failure {
-        Failure {
-            message: message.to_string(),
-            code: 2,
-        }
-    }
-}
-
 fn load_config(cli: &Cli) -> Result<Config, Failure> {
     match &cli.config {
         Some(p) => Config::load(Some(p), true),
@@ -42,48 +27,28 @@ fn load_config(cli: &Cli) -> Result<Config, Failure> {
     .map_err(Failure::usage)
 }
 
-fn init_tracing(data: &DataDir) {
-    if data.create().is_err() {
-        return;
-    }
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(data.trace_log())
-    else {
-        return;
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
-}
-
-/// The board's runtime: two workers (the machines this runs on have two cores).
-pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))
-}
-
 fn real_main(cli: Cli) -> Result<i32, Failure> {
+    crate::fault::check().map_err(Failure::usage)?;
     if let Some(Cmd::Completions { shell }) = &cli.command {
         let mut cmd = <Cli as clap::CommandFactory>::command();
         clap_complete::generate(*shell, &mut cmd, "taskboard", &mut std::io::stdout());
         return Ok(0);
     }
-    if let Some(Cmd::Doctor { json }) = &cli.command {
-        let data = DataDir::resolve(cli.data_dir.as_deref());
-        return crate::doctor::run(&data, cli.config.as_deref(), *json);
-    }
     if let Some(Cmd::Init { dir }) = &cli.command {
         let config = cli.config.clone().or_else(Config::default_path);
         return crate::init::run(dir, config);
+    }
+    if let Some(Cmd::Doctor { json }) = &cli.command {
+        // Doctor reports a data dir others may write (a ✘ with the fix) rather than refusing.
+        let data = DataDir::resolve(cli.data_dir.as_deref());
+        return crate::doctor::run(&data, cli.config.as_deref(), *json);
+    }
+    // Every word trusts the data dir's files (token, endpoint, database): one that others
+    // may write is refused before anything is read from it. `demo` alone makes its own.
+    if !matches!(cli.command, Some(Cmd::Demo(_))) || cli.data_dir.is_some() {
+        DataDir::resolve(cli.data_dir.as_deref())
+            .check_private()
+            .map_err(Failure::usage)?;
     }
     if let Some(Cmd::Logs { id, follow }) = &cli.command {
         return crate::logs::run(&DataDir::resolve(cli.data_dir.as_deref()), *id, *follow);
@@ -148,53 +113,6 @@ fn real_main(cli: Cli) -> Result<i32, Failure> {
     }
 }
 
-pub fn run(data: &DataDir, config: &Config, args: &RunArgs) -> Result<i32, Failure> {
-    // Validate the goal file before anything touches the data dir.
-    let goal = match &args.file {
-        Some(f) => {
-            let vars: BTreeMap<String, String> = args.vars.iter().cloned().collect();
-            let mut goal = goalfile::load_file(f, &vars).map_err(Failure::usage)?;
-            crate::git::fill_signal_repos(&mut goal);
-            Some(goal)
-        }
-        None => None,
-    };
-    init_tracing(data);
-    if !args.headless {
-        let opts = crate::app::TuiOpts {
-            goal,
-            listen: args.listen.clone(),
-            auto_approve: args.auto_approve,
-        };
-        return crate::app::main(data, config, opts);
-    }
-    let rt = runtime()?;
-    rt.block_on(async {
-        let wiring = runtime::Wiring {
-            listen: args.listen.clone(),
-            pane_size: None,
-            notices_from_start: true,
-        };
-        let running = runtime::start_board(data, config, wiring).map_err(|e| Failure {
-            message: e.to_string(),
-            code: e.exit_code(),
-        })?;
-        println!(
-            "listening on {} (token in {})",
-            running.listener.url,
-            data.token().display()
-        );
-        let opts = headless::HeadlessOpts {
-            goal,
-            auto_approve: args.auto_approve,
-            timeout: args.timeout,
-        };
-        let code = headless::run(&running.handle, opts).await;
-        running.shutdown().await;
-        Ok(code)
-    })
-}
-
 fn status(data: &DataDir, json: bool) -> Result<i32, Failure> {
     let db = data.db();
     if !db.exists() {
@@ -228,28 +146,4 @@ fn status(data: &DataDir, json: bool) -> Result<i32, Failure> {
         );
     }
     Ok(0)
-}
-
-/// Adds a goal straight into the store of a data dir no board runs on.
-pub fn add_offline(data: &DataDir, goal: crate::model::NewTask) -> Result<u64, Failure> {
-    let _lock = data.lock().map_err(|e| Failure {
-        message: e.to_string(),
-        code: 3,
-    })?;
-    let mut store = store::Store::open(&data.db()).map_err(Failure::usage)?;
-    let mut board =
-        crate::board::Board::from_tasks(store.load_tasks().map_err(Failure::usage)?, false);
-    let id = board.add_goal_offline(goal, "cli", crate::model::now_millis());
-    let changes = board.take_changes();
-    let batch = store::Batch {
-        tasks: changes
-            .dirty
-            .iter()
-            .filter_map(|i| board.task(*i).cloned())
-            .collect(),
-        audit: changes.audit,
-        ..store::Batch::default()
-    };
-    store.commit(&batch).map_err(Failure::usage)?;
-    Ok(id)
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::board::driver::{BoardHandle, Notice};
 use crate::board::Transition;
 use crate::command::{Command, Decision};
+use crate::driver::{BoardHandle, Notice};
 use crate::model::{NewTask, TaskId};
 
 pub struct HeadlessOpts {
@@ -147,7 +147,7 @@ pub async fn run(board: &BoardHandle, opts: HeadlessOpts) -> i32 {
 /// task, so the first drain publishes a summary with each goal's live count.
 async fn unfinished_goals(
     board: &BoardHandle,
-    summary: &mut tokio::sync::watch::Receiver<crate::board::driver::Summary>,
+    summary: &mut tokio::sync::watch::Receiver<crate::driver::Summary>,
 ) -> HashSet<TaskId> {
     let any = board
         .query(|b| !b.goals().is_empty())
@@ -210,7 +210,7 @@ async fn interrupted() {
 }
 
 /// `Some(exit code)` once no watched goal has anything running, ready or waiting.
-fn settled(s: &crate::board::driver::Summary, watched: &HashSet<TaskId>) -> Option<i32> {
+fn settled(s: &crate::driver::Summary, watched: &HashSet<TaskId>) -> Option<i32> {
     let goals: Vec<_> = s.goals.iter().filter(|g| watched.contains(&g.id)).collect();
     if goals.iter().any(|g| g.live > 0) {
         return None;

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::entry::Failure;
+use crate::failure::Failure;
 
 /// The starter goal; `@TITLE@` becomes a TOML string naming the repository.
 pub const GOAL_TEMPLATE: &str = include_str!("../assets/init/goal.toml");

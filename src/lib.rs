@@ -1,5 +1,4 @@
 //! taskboard: a terminal task board that supervises coding agents.
-#![forbid(unsafe_code)]
 
 pub mod agent;
 pub mod app;
@@ -13,7 +12,10 @@ pub mod daemon;
 pub mod datadir;
 pub mod demo;
 pub mod doctor;
+pub mod driver;
 pub mod entry;
+pub mod failure;
+pub mod fault;
 pub mod git;
 pub mod goalfile;
 pub mod headless;
@@ -24,6 +26,7 @@ pub mod logs;
 pub mod mcp;
 pub mod model;
 pub mod notify;
+pub mod run;
 pub mod runtime;
 pub mod selfexe;
 pub mod shell;

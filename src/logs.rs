@@ -1,13 +1,12 @@
 //! `taskboard logs ID [--follow]`: a task's output from its log file (every byte the agent
-//! wrote), colours kept only when printing to a terminal; and the bounded tail of a log that
-//! panes replay (after a restart, and when a TUI attaches).
+//! wrote), colours kept only when printing to a terminal.
 
 use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
 use std::time::Duration;
 
 use crate::board::Board;
 use crate::datadir::DataDir;
-use crate::entry::Failure;
+use crate::failure::Failure;
 use crate::model::{Kind, TaskId};
 use crate::store::Store;
 
@@ -24,21 +23,6 @@ pub fn load(data: &DataDir) -> Result<Board, Failure> {
         store.load_tasks().map_err(Failure::usage)?,
         false,
     ))
-}
-
-/// The end of a log: at most `max` bytes, starting at a line boundary when cut; and the
-/// offset where the file ended (where following goes on).
-pub fn read_tail(file: &mut std::fs::File, max: u64) -> std::io::Result<(Vec<u8>, u64)> {
-    let len = file.metadata()?.len();
-    let from = len.saturating_sub(max);
-    file.seek(SeekFrom::Start(from))?;
-    let mut bytes = Vec::with_capacity((len - from) as usize);
-    Read::take(&mut *file, len - from).read_to_end(&mut bytes)?;
-    if from > 0 {
-        let cut = bytes.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
-        bytes.drain(..cut);
-    }
-    Ok((bytes, len))
 }
 
 /// Writes bytes, stripping escape sequences unless `raw`.

@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::board::driver::{BoardHandle, Notice};
+use crate::driver::{BoardHandle, Notice};
 use crate::model::TaskId;
 
 /// How long one run may take before its process group is killed.

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use crate::agent::procs;
-use crate::board::driver::{self, BoardHandle, DriverParts, TokenScope};
 use crate::board::{Board, Limits};
 use crate::config::Config;
 use crate::datadir::{DataDir, DataDirError, Lock};
+use crate::driver::{self, BoardHandle, DriverParts, TokenScope};
 use crate::http::Keys;
 use crate::model::now_millis;
 use crate::store::{Batch, Store, StoreError, StoreHandle};
@@ -81,6 +81,47 @@ fn private(data: &DataDir) {
     }
 }
 
+/// After a crash: worktrees half made or no longer a task's are removed (with their
+/// registrations and the lock files a kill left in the board's namespace, and a
+/// repository-wide lock files no process has open), and patches
+/// whose saving was cut short are dropped. Runs before anything is dispatched.
+fn tidy_git_work(data: &DataDir, board: &Board, board_id: &str) {
+    let mut repos: Vec<std::path::PathBuf> = board
+        .goals()
+        .iter()
+        .filter_map(|g| board.task(*g))
+        .filter_map(|g| g.spec.goal.as_ref().map(|s| s.repo.clone()))
+        .collect();
+    repos.sort();
+    repos.dedup();
+    let keep = |name: &str| {
+        let Some((goal, task)) = name.split_once('-') else {
+            return false;
+        };
+        let (Ok(goal), Ok(task)) = (goal.parse::<u64>(), task.parse::<u64>()) else {
+            return false;
+        };
+        board.task(task).is_some_and(|t| t.goal == goal)
+    };
+    let done = crate::git::reconcile(&data.worktrees(), &repos, board_id, &keep);
+    for r in &done.removed {
+        tracing::warn!("removed a worktree left half-made or taskless by an earlier run: {r}");
+    }
+    for l in &done.unlocked {
+        tracing::warn!("removed a lock file left by an earlier run: {l}");
+    }
+    for e in &done.errors {
+        tracing::warn!("cannot tidy the worktrees: {e}");
+    }
+    let temp = crate::git::clear_temp_patches(&data.root.join("diffs"));
+    if temp > 0 {
+        tracing::warn!(
+            temp,
+            "removed review patches an earlier run did not finish saving"
+        );
+    }
+}
+
 static STARTED_AT: std::sync::OnceLock<crate::model::Millis> = std::sync::OnceLock::new();
 
 /// When this process started its board (before recovery): a goal with a task finished since
@@ -140,6 +181,8 @@ pub fn start_board(data: &DataDir, config: &Config, wiring: Wiring) -> Result<Ru
                 .is_some_and(|p| p.resume.is_some())
     };
     board.recover(&can_resume, now_millis());
+    tidy_git_work(data, &board, &board_id);
+    crate::fault::point(crate::fault::RECONCILED);
     let idempotent = store.load_idempotency(now_millis() - 24 * 3600 * 1000)?;
     store.prune_idempotency(now_millis() - 24 * 3600 * 1000)?;
     let keys = Keys::new(

@@ -2,34 +2,9 @@
 //! in the directory a task's agent works in: its worktree, or the goal's repository for a
 //! task that works in place. The TUI steps aside while it runs, as `taskboard shell` would.
 
-use std::path::PathBuf;
-
 use crate::datadir::DataDir;
-use crate::entry::Failure;
-use crate::model::{Kind, Task, TaskId};
-
-/// Where a shell for `task` opens (`goal`: its goal, for the repository). No IO:
-/// `command` says if the directory is gone.
-pub fn dir_for(task: &Task, goal: Option<&Task>) -> Result<PathBuf, String> {
-    let id = task.id;
-    if task.kind != Kind::Agent {
-        return Err(format!(
-            "#{id} is a {} task: open a shell on one of its agent tasks",
-            task.kind.as_str().replace('_', " ")
-        ));
-    }
-    if let Some(w) = &task.workdir {
-        return Ok(w.path.clone());
-    }
-    if task.spec.worktree {
-        return Err(format!(
-            "#{id} has no worktree yet: it is made when the task first runs"
-        ));
-    }
-    goal.and_then(|g| g.spec.goal.as_ref())
-        .map(|g| g.repo.clone())
-        .ok_or_else(|| format!("#{id} has no goal repository to work in"))
-}
+use crate::failure::Failure;
+use crate::model::TaskId;
 
 /// The shell command for `task` in `dir`, with the task's id and directory in its
 /// environment (no token: this shell is the user's, not the agent's); an error if `dir`
@@ -61,8 +36,8 @@ pub fn run(data: &DataDir, id: TaskId) -> Result<i32, Failure> {
         message: format!("no task #{id}"),
         code: 1,
     })?;
-    let dir =
-        dir_for(task, board.task(task.goal)).map_err(|message| Failure { message, code: 1 })?;
+    let dir = crate::model::shell_dir(task, board.task(task.goal))
+        .map_err(|message| Failure { message, code: 1 })?;
     let branch = task
         .workdir
         .as_ref()

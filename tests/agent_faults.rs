@@ -4,6 +4,7 @@
 //! each: the board keeps answering a signal to another task in under 100 ms, the statuses are
 //! right, and stopping the task leaves no process behind (found by `TASKBOARD_MARK`). Each
 //! test takes the serial lock (tests/common/serial.rs): the 100 ms bound needs the machine.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

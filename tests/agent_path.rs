@@ -2,6 +2,7 @@
 //! own executable as `<data>/bin/taskboard`, puts that dir first on every agent's `PATH`, and
 //! names the absolute path in the prompt suffix. Runs the real binary (and a copy of it) with
 //! a `PATH` that has no `taskboard` on it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

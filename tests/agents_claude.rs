@@ -4,6 +4,7 @@
 //! Scenarios 1 and 2 complete through the board's MCP server (`taskboard mcp`,
 //! `mcp__taskboard__complete`); the others complete with the `taskboard complete` CLI
 //! through Claude's Bash tool, allowed by a config `allow` rule.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "common/agents.rs"]
 mod agents;
@@ -373,16 +374,18 @@ fn first_run_trust_question_is_flagged_within_a_second() {
     let (mut shown, mut flagged) = (None, None);
     let end = Instant::now() + START;
     while Instant::now() < end && flagged.is_none() {
-        let screen = String::from_utf8_lossy(&std::fs::read(&log).unwrap_or_default()).to_string();
-        if shown.is_none() && screen.contains("trust") {
-            shown = Some(Instant::now());
-        }
+        // The flag first: the log holds the question before the flag is raised, so a log read
+        // after a flag seen always finds it (the other order races within one round).
         if rig.task(&live, 2)["attention"]
             .as_str()
             .unwrap_or("")
             .contains("one you trust?")
         {
             flagged = Some(Instant::now());
+        }
+        let screen = String::from_utf8_lossy(&std::fs::read(&log).unwrap_or_default()).to_string();
+        if shown.is_none() && screen.contains("trust") {
+            shown = Some(Instant::now());
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -2,6 +2,7 @@
 //! agent still running, typing through the listener, two TUIs at once, `Q` stopping the
 //! board. The real binary in private tmux servers. Each test takes the serial lock
 //! (tests/common/serial.rs): screens and timings need the machine to themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! Quick runs of the benchmark harnesses so they cannot rot (numbers, not speeds).
-
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // `store_commit` and `http_signal` are separate bench crates that each include the shared
 // reference writer (`bench/group_commit.rs`); here both are modules of one crate.
 #![allow(clippy::duplicate_mod)]
@@ -14,8 +14,8 @@ fn board_tick_bench_produces_numbers() {
     assert!(median > 0.0 && p99 >= median, "median {median} p99 {p99}");
 }
 
-#[path = "../bench/http_signal.rs"]
-mod http_signal;
+// B10's harness, compiled once: inside B15's, which builds on it.
+use flood::http_signal;
 
 #[test]
 fn http_signal_bench_produces_numbers_for_both_contenders() {
@@ -87,6 +87,29 @@ fn attach_bench_runs_quick() {
     )
     .expect("regex");
     assert!(re.is_match(&text), "{text}");
+}
+
+#[path = "../bench/flood.rs"]
+mod flood;
+
+/// B15 in small: 300 idle + 30 slow-header flooding connections, a few samples.
+#[test]
+fn flood_bench_produces_numbers_under_and_without_the_flood() {
+    let f = flood::run(env!("CARGO_BIN_EXE_taskboard"), 300, 30, 2);
+    for s in [&f.quiet, &f.flooded] {
+        assert!(
+            [&s.health, &s.status, &s.signal]
+                .iter()
+                .all(|v| v.len() == 2 && v.iter().all(|ms| *ms > 0.0)),
+            "{s:?}"
+        );
+    }
+    assert!(
+        f.flood.closed > 0,
+        "the flood never hit the cap: {:?}",
+        f.flood
+    );
+    println!("quiet: {}\nflooded: {}", f.quiet.line(), f.flooded.line());
 }
 
 #[test]

@@ -1,4 +1,5 @@
 //! `taskboard up` / `down`: the board in the background, pane input and resize over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! `PATH` and a private `HOME`: missing programs fail (default) or warn (others) with what to
 //! do, present ones show their version against the tested list, Claude Code's onboarding and
 //! folder trust are read (never written), a running board's pid, URL and listener are shown.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -382,4 +383,43 @@ fn the_readme_lists_the_tested_versions() {
         assert_eq!(cells[2], t.versions.join(", "), "{row}");
         assert_eq!(cells[3], format!("`{}`", t.install), "{row}");
     }
+}
+
+#[test]
+fn a_data_dir_others_may_write_fails_and_an_older_0755_one_is_only_noted() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Doc::new("");
+    let data = d.data();
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let out = d.run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let text = stdout(&out);
+    let l = line(&text, "data dir");
+    assert!(
+        l.starts_with(&format!(
+            "✘ data dir: the data dir {} is writable by its group and every user (mode 777)",
+            data.display()
+        )) && l.contains(&format!("chmod 700 {}", data.display())),
+        "{l}"
+    );
+    // Doctor only looks: the mode is as it was.
+    let mode = std::fs::metadata(&data).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o777);
+
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let text = stdout(&d.run(&["doctor"]));
+    assert_eq!(
+        line(&text, "data dir"),
+        format!(
+            "✔ data dir: {} (writable; mode 755, made 0700 when a board starts on it)",
+            data.display()
+        )
+    );
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let text = stdout(&d.run(&["doctor"]));
+    assert_eq!(
+        line(&text, "data dir"),
+        format!("✔ data dir: {} (writable, private)", data.display())
+    );
 }

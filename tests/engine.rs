@@ -1,4 +1,5 @@
 //! End-to-end engine tests: the real binary, real PTYs, a real SQLite file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The goal file's `land` kind and `{result.KEY}` in a signal's `pr_url`: what is accepted,
 //! with which defaults, and every mistake refused at file:line:col with what to do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::path::Path;

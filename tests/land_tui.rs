@@ -1,6 +1,7 @@
 //! The TUI's side of landing and conflicts, without a terminal or a board: `L` asks first
 //! (target and strategy shown) and its yes carries the command; conflicts show in the tree
 //! row, the status line and the review modal (rendered into a TestBackend).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,12 +12,12 @@ use ratatui::layout::Rect;
 use ratatui::Terminal;
 use taskboard::board::Board;
 use taskboard::command::Command;
+use taskboard::config::keymap::{Action, Keymap};
 use taskboard::config::KeyBinding;
 use taskboard::model::{Conflict, Millis, Status, Task, TaskId, WorkDir};
-use taskboard::ui::keymap::{Action, Keymap};
 use taskboard::ui::modal::{Modal, Pending};
 use taskboard::ui::theme::Theme;
-use taskboard::ui::update::{self, Effect};
+use taskboard::ui::update::{self, UiEffect};
 use taskboard::ui::{Info, Model, Snapshot};
 
 const NOW: Millis = 1_750_000_000_000;
@@ -83,7 +84,7 @@ fn select(m: &mut Model, id: TaskId) {
     m.reveal(id);
 }
 
-fn press(m: &mut Model, code: KeyCode) -> Vec<Effect> {
+fn press(m: &mut Model, code: KeyCode) -> Vec<UiEffect> {
     let mut fx = Vec::new();
     update::on_key(m, &KeyEvent::new(code, KeyModifiers::NONE), &mut fx);
     fx
@@ -125,7 +126,7 @@ fn shift_l_asks_with_target_and_strategy_then_sends_land() {
     assert!(
         fx.iter().any(|e| matches!(
             e,
-            Effect::Send {
+            UiEffect::Send {
                 cmd: Command::Land { task: 2, .. },
                 ..
             }

@@ -1,6 +1,7 @@
 //! Every mistake at once, through the real binary: a goal file or config file with several
 //! mistakes gets each reported as `file:line:col: message` (at most 20), misspelt names get
 //! a suggestion, and nothing is stored.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Placeholders are filled once (ARCHITECTURE §4): a prompt whose text holds `{worktree}`,
 //! `{task_id}` or `{session_id}` reaches the agent as written, while the same names in the
 //! command line are filled. The real binary, headless, with a `sh` command as the agent.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

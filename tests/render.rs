@@ -1,5 +1,6 @@
 //! Render snapshots of the TUI from fixed models and fixed PTY byte streams (TestBackend +
 //! insta), at 80×24 (panes collapse to a list) and 200×50.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,12 +9,12 @@ use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 use ratatui::Terminal;
 use taskboard::board::Board;
+use taskboard::config::keymap::{Action, Keymap};
 use taskboard::model::{Millis, Status, Task, WorkDir};
-use taskboard::ui::keymap::{Action, Keymap};
 use taskboard::ui::modal::{DiffState, Modal, ReviewDiff};
 use taskboard::ui::pane_view::PaneView;
 use taskboard::ui::theme::Theme;
-use taskboard::ui::update::{self, Effect};
+use taskboard::ui::update::{self, UiEffect};
 use taskboard::ui::{Focus, Info, Model, Snapshot};
 
 const NOW: Millis = 1_750_000_000_000;
@@ -191,7 +192,7 @@ fn both(name: &str, mut setup: impl FnMut(&mut Model)) {
     }
 }
 
-fn key(m: &mut Model, a: Action) -> Vec<Effect> {
+fn key(m: &mut Model, a: Action) -> Vec<UiEffect> {
     let mut fx = Vec::new();
     update::act(m, a, &mut fx);
     fx
@@ -230,7 +231,7 @@ fn inbox_goal_selected() {
 fn approval_modal() {
     both("approval", |m| {
         let fx = key(m, Action::NextAttention);
-        assert!(fx.iter().any(|e| matches!(e, Effect::LoadDiff { .. })));
+        assert!(fx.iter().any(|e| matches!(e, UiEffect::LoadDiff { .. })));
         if let Some(Modal::Approval(a)) = &mut m.modal {
             a.diff = DiffState::Ready(ReviewDiff {
                 stat: m

@@ -4,6 +4,7 @@
 //! listener; a stale endpoint never gets the token; idempotency answers scoped to a token;
 //! body, header-time and connection limits holding under 1,000 concurrent connections
 //! (the listener's controls are in `security/listener.rs`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -151,6 +152,71 @@ fn token_secret_and_task_data_are_private() {
     );
 }
 
+/// Names, sizes and modification times of everything under `dir`.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)> {
+    let mut v: Vec<_> = files(dir)
+        .into_iter()
+        .filter_map(|p| {
+            let m = std::fs::metadata(&p).ok()?;
+            Some((p, m.len(), m.modified().ok()?))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_data_dir_is_made_private_and_one_others_can_write_is_refused() {
+    let s = Scratch::new();
+    let f = s.file(
+        "p.toml",
+        "title = \"p\"\n[[task]]\ntitle = \"gate\"\nkind = \"signal\"\ngate = \"g\"\n",
+    );
+    let file = f.to_str().unwrap();
+    let out = s.run(&["add", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let d = s.data();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&d), 0o700, "a new data dir");
+    let set = |m: u32| std::fs::set_permissions(&d, std::fs::Permissions::from_mode(m)).unwrap();
+    for (bad, who) in [
+        (0o777, "its group and every user"),
+        (0o775, "its group"),
+        (0o703, "every user"),
+    ] {
+        set(bad);
+        let before = snapshot(&d);
+        for args in [
+            vec!["status"],
+            vec!["run", file, "--headless"],
+            vec!["add", file],
+            vec!["up"],
+            vec!["signal", "--task", "2", "--status", "pass"],
+            vec!["logs", "2"],
+        ] {
+            let out = s.run(&args);
+            let said = text(&out);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{args:?} on mode {bad:o}: {said}"
+            );
+            assert!(
+                said.contains(&format!("{} is writable by {who}", d.display()))
+                    && said.contains(&format!("chmod 700 {}", d.display())),
+                "{args:?} on mode {bad:o}: {said}"
+            );
+        }
+        assert_eq!(before, snapshot(&d), "a refused data dir was touched");
+        assert_eq!(mode(&d), bad);
+    }
+    // Made before this rule (0755): taken, and private once a board starts on it.
+    set(0o755);
+    let out = s.run(&["run", "--headless", "--timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(124), "{}", text(&out));
+    assert_eq!(mode(&d), 0o700, "an older 0755 data dir made private");
+}
+
 #[test]
 fn task_and_goal_tokens_only_act_on_their_own_tasks() {
     let s = Scratch::new();
@@ -295,3 +361,6 @@ fn task_and_goal_tokens_only_act_on_their_own_tasks() {
 
 #[path = "security/listener.rs"]
 mod listener;
+
+#[path = "security/connections.rs"]
+mod connections;

@@ -1,4 +1,5 @@
 //! Session policies and profiles on real PTYs: pinned sessions, resume after a crash.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

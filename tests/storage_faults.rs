@@ -5,6 +5,7 @@
 //! the disk is back, and never overwrite a damaged database.
 //!
 //! These tests need root (mount, loop devices): when a mount is impossible they fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -38,7 +39,9 @@ impl Mount {
             "-t",
             "tmpfs",
             "-o",
-            &format!("size={size}"),
+            // 0700: a tmpfs root is 1777 otherwise, a data dir every user may write, which
+            // every word refuses.
+            &format!("size={size},mode=0700"),
             "tmpfs",
             d,
         ]);

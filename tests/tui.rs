@@ -1,6 +1,7 @@
 //! End-to-end TUI tests: the real binary inside a private tmux server (send-keys,
 //! capture-pane), at 200×50 unless a test says otherwise. Each test takes the serial lock
 //! (tests/common/serial.rs): screens and timings need the machine to themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! TUI keys end to end (ARCHITECTURE §8): `d` diff, `D` delete (asks), `R` retry, `/`
 //! search, PgUp/PgDn, a mouse click, and `NO_COLOR`. The real binary in a private tmux
 //! server; each test takes the serial lock (tests/common/serial.rs).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

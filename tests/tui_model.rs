@@ -1,5 +1,6 @@
 //! The TUI's update rules without a terminal or a board: selection across updates, the
 //! approval modal carrying its task and diff hash, comments, `!`, the bell, forms.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,11 +8,11 @@ use std::path::Path;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use taskboard::board::Board;
 use taskboard::command::{Command, Decision};
+use taskboard::config::keymap::{Action, Keymap};
 use taskboard::model::{Millis, Status, Task, TaskId};
-use taskboard::ui::keymap::{Action, Keymap};
 use taskboard::ui::modal::Modal;
 use taskboard::ui::theme::Theme;
-use taskboard::ui::update::{self, Effect};
+use taskboard::ui::update::{self, UiEffect};
 use taskboard::ui::{Info, Model, Snapshot};
 
 const NOW: Millis = 1_750_000_000_000;
@@ -79,13 +80,13 @@ fn id(m: &Model, title: &str) -> TaskId {
         .id
 }
 
-fn act(m: &mut Model, a: Action) -> Vec<Effect> {
+fn act(m: &mut Model, a: Action) -> Vec<UiEffect> {
     let mut fx = Vec::new();
     update::act(m, a, &mut fx);
     fx
 }
 
-fn key(m: &mut Model, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
+fn key(m: &mut Model, code: KeyCode, mods: KeyModifiers) -> Vec<UiEffect> {
     let mut fx = Vec::new();
     update::on_key(m, &KeyEvent::new(code, mods), &mut fx);
     fx
@@ -97,9 +98,9 @@ fn typed(m: &mut Model, text: &str) {
     }
 }
 
-fn decision(fx: &[Effect]) -> Option<(TaskId, Decision, Option<String>, Option<String>)> {
+fn decision(fx: &[UiEffect]) -> Option<(TaskId, Decision, Option<String>, Option<String>)> {
     fx.iter().find_map(|e| match e {
-        Effect::Send {
+        UiEffect::Send {
             cmd:
                 Command::Decide {
                     task,
@@ -169,7 +170,7 @@ fn bang_opens_the_oldest_decision_and_a_approves_exactly_it() {
     let mut m = model(review_waiting("hash-1"));
     let gate = id(&m, "Gate");
     let fx = act(&mut m, Action::NextAttention);
-    assert!(matches!(fx.as_slice(), [Effect::LoadDiff { task }] if *task == gate));
+    assert!(matches!(fx.as_slice(), [UiEffect::LoadDiff { task }] if *task == gate));
     assert!(matches!(&m.modal, Some(Modal::Approval(a)) if a.task == gate));
     assert_eq!(m.selected, Some(gate));
     // The selection moves on; the modal still decides the task it showed.
@@ -242,7 +243,7 @@ fn a_new_item_rings_the_bell_once() {
     let mut m = model(tasks());
     let mut fx = Vec::new();
     update::on_snapshot(&mut m, snap(review_waiting("h")), &mut fx);
-    assert!(matches!(fx.as_slice(), [Effect::Bell { text }] if text.contains("Gate")));
+    assert!(matches!(fx.as_slice(), [UiEffect::Bell { text }] if text.contains("Gate")));
     let mut fx = Vec::new();
     update::on_snapshot(&mut m, snap(review_waiting("h")), &mut fx);
     assert!(fx.is_empty(), "the same item rings once");
@@ -270,7 +271,7 @@ fn skip_of_running_work_and_stop_ask_first() {
     let fx = key(&mut m, KeyCode::Char('y'), KeyModifiers::NONE);
     assert!(matches!(
         fx.as_slice(),
-        [Effect::Send {
+        [UiEffect::Send {
             cmd: Command::Skip { .. },
             ..
         }]
@@ -280,7 +281,7 @@ fn skip_of_running_work_and_stop_ask_first() {
     assert!(
         matches!(
             fx.as_slice(),
-            [Effect::Send {
+            [UiEffect::Send {
                 cmd: Command::Skip { .. },
                 ..
             }]
@@ -294,7 +295,7 @@ fn skip_of_running_work_and_stop_ask_first() {
     let fx = act(&mut m, Action::Pause);
     assert!(matches!(
         fx.as_slice(),
-        [Effect::Send {
+        [UiEffect::Send {
             cmd: Command::Pause,
             ..
         }]
@@ -306,7 +307,7 @@ fn quit_without_agents_does_not_ask() {
     let mut m = model(tasks());
     assert!(matches!(
         act(&mut m, Action::Quit).as_slice(),
-        [Effect::Quit]
+        [UiEffect::Quit]
     ));
 }
 
@@ -326,7 +327,7 @@ fn the_goal_form_validates_in_place() {
     let (goal, body) = fx
         .iter()
         .find_map(|e| match e {
-            Effect::AddGoal { goal, body } => Some((goal.clone(), body.clone())),
+            UiEffect::AddGoal { goal, body } => Some((goal.clone(), body.clone())),
             _ => None,
         })
         .expect("an AddGoal effect");
@@ -353,7 +354,7 @@ fn shift_a_shows_the_audit_trail_of_the_target() {
     m.reveal(target);
     assert!(matches!(
         act(&mut m, Action::Audit).as_slice(),
-        [Effect::LoadAudit { task }] if *task == target
+        [UiEffect::LoadAudit { task }] if *task == target
     ));
     update::on_audit_loaded(&mut m, target, Ok(vec!["12:00  tui  decision  {}".into()]));
     assert!(
@@ -377,7 +378,7 @@ fn s_opens_a_shell_in_the_worktree_or_says_why_not() {
     m.reveal(build);
     assert!(matches!(
         act(&mut m, Action::Shell).as_slice(),
-        [Effect::Shell { task, dir }] if *task == build && dir == Path::new("/wt/1-2")
+        [UiEffect::Shell { task, dir }] if *task == build && dir == Path::new("/wt/1-2")
     ));
     // No worktree yet, and a gate: a message, no shell.
     for (title, why) in [
@@ -419,7 +420,7 @@ fn e_edits_a_waiting_prompt_and_plus_adds_a_task_to_the_group() {
     let fx = key(&mut m, KeyCode::Char('s'), KeyModifiers::CONTROL);
     assert!(matches!(
         fx.as_slice(),
-        [Effect::Send { cmd: Command::EditPrompt { task, prompt }, .. }]
+        [UiEffect::Send { cmd: Command::EditPrompt { task, prompt }, .. }]
             if *task == release && prompt == "release it carefully"
     ));
     assert!(m.modal.is_none());
@@ -435,7 +436,7 @@ fn e_edits_a_waiting_prompt_and_plus_adds_a_task_to_the_group() {
     let (parent, tasks, body) = fx
         .iter()
         .find_map(|e| match e {
-            Effect::AddTasks {
+            UiEffect::AddTasks {
                 parent,
                 tasks,
                 body,
@@ -472,7 +473,7 @@ fn attached_q_detaches_at_once_and_shift_q_asks_before_stopping_the_board() {
     m.info.attached = Some(4242);
     assert!(matches!(
         act(&mut m, Action::Quit).as_slice(),
-        [Effect::Quit]
+        [UiEffect::Quit]
     ));
     assert!(m.modal.is_none(), "detaching never asks");
     assert!(act(&mut m, Action::StopBoard).is_empty());
@@ -481,12 +482,12 @@ fn attached_q_detaches_at_once_and_shift_q_asks_before_stopping_the_board() {
         "Q asks first"
     );
     let fx = key(&mut m, KeyCode::Char('y'), KeyModifiers::NONE);
-    assert!(matches!(fx.as_slice(), [Effect::StopBoard]));
+    assert!(matches!(fx.as_slice(), [UiEffect::StopBoard]));
     // In-process, Q is quit (no live panes here, so it does not ask).
     let mut m = model(tasks());
     assert!(matches!(
         act(&mut m, Action::StopBoard).as_slice(),
-        [Effect::Quit]
+        [UiEffect::Quit]
     ));
 }
 
@@ -496,7 +497,7 @@ fn the_open_form_shows_the_file_error_in_place() {
     act(&mut m, Action::OpenGoal);
     typed(&mut m, "/nope/goal.toml");
     let fx = key(&mut m, KeyCode::Enter, KeyModifiers::NONE);
-    assert!(matches!(fx.as_slice(), [Effect::LoadGoal { .. }]));
+    assert!(matches!(fx.as_slice(), [UiEffect::LoadGoal { .. }]));
     let mut fx = Vec::new();
     update::on_goal_loaded(
         &mut m,

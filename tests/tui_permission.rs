@@ -1,5 +1,6 @@
 //! The TUI's answers to an agent's held tool call, without a terminal or a board: the inbox
 //! shows the call, `a` allows it at once, `x` asks for an optional reason, then denies.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,11 +8,11 @@ use std::path::Path;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use taskboard::board::Board;
 use taskboard::command::Command;
+use taskboard::config::keymap::{Action, Keymap};
 use taskboard::model::{Millis, PermissionAsk, Status, Task};
-use taskboard::ui::keymap::{Action, Keymap};
 use taskboard::ui::modal::Modal;
 use taskboard::ui::theme::Theme;
-use taskboard::ui::update::{self, Effect};
+use taskboard::ui::update::{self, UiEffect};
 use taskboard::ui::{Info, Model, Snapshot};
 
 const NOW: Millis = 1_750_000_000_000;
@@ -68,10 +69,10 @@ fn model() -> (Model, u64) {
     (m, id)
 }
 
-fn answers(fx: &[Effect]) -> Vec<(u64, bool, Option<String>)> {
+fn answers(fx: &[UiEffect]) -> Vec<(u64, bool, Option<String>)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Send {
+            UiEffect::Send {
                 cmd:
                     Command::AnswerPermission {
                         task,
@@ -85,7 +86,7 @@ fn answers(fx: &[Effect]) -> Vec<(u64, bool, Option<String>)> {
         .collect()
 }
 
-fn key(m: &mut Model, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
+fn key(m: &mut Model, code: KeyCode, mods: KeyModifiers) -> Vec<UiEffect> {
     let mut fx = Vec::new();
     update::on_key(m, &KeyEvent::new(code, mods), &mut fx);
     fx

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use portable_pty::{MasterPty, PtySize};
 
 use super::history::History;
-use super::term::Parser;
+use super::vt::Parser;
 use crate::model::TaskId;
 
 /// Where a pane's keys and size go: the session's PTY, or a board's listener.

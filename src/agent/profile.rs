@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::board::SpawnSpec;
+use super::SpawnError;
 use crate::config::Config;
+use crate::model::SpawnSpec;
 
 /// What the placeholders of §4 stand for.
 pub struct Fill<'a> {
@@ -107,7 +108,7 @@ pub fn plan(
     prompt_file: &Path,
     worktree: &Path,
     exe: &Path,
-) -> Result<Plan, String> {
+) -> Result<Plan, SpawnError> {
     let (template, env, attention, prompt, what, integration) = match &spec.command {
         Some(cmd) => (
             cmd.clone(),
@@ -124,10 +125,10 @@ pub fn plan(
                 .unwrap_or_else(|| cfg.default_agent.clone());
             let Some(p) = cfg.agents.get(&name) else {
                 let known: Vec<&str> = cfg.agents.keys().map(String::as_str).collect();
-                return Err(format!(
-                    "unknown agent profile '{name}' (known: {})",
-                    known.join(", ")
-                ));
+                return Err(SpawnError::UnknownProfile {
+                    name,
+                    known: known.join(", "),
+                });
             };
             let argv = match (&p.resume, spec.resume) {
                 (Some(r), true) => r.clone(),
@@ -171,7 +172,7 @@ pub fn plan(
         .or_else(|| std::env::var_os("PATH"));
     let bin = exe.parent().unwrap_or(Path::new("/"));
     let path = crate::selfexe::agent_path(bin, rest.as_deref());
-    let program = argv.first().ok_or("the command is empty")?;
+    let program = argv.first().ok_or(SpawnError::EmptyTemplate)?;
     if find_program_in(program, worktree, Some(std::ffi::OsStr::new(&path))).is_none() {
         let name = if what == "agent" {
             spec.agent
@@ -180,7 +181,11 @@ pub fn plan(
         } else {
             program.clone()
         };
-        return Err(format!("{what} '{name}' not found on PATH ({program})"));
+        return Err(SpawnError::NotFound {
+            what,
+            name,
+            program: program.clone(),
+        });
     }
     env.push(("PATH".into(), path));
     Ok(Plan {

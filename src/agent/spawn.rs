@@ -11,8 +11,8 @@ use std::time::Duration;
 use portable_pty::{native_pty_system, ChildKiller, CommandBuilder, PtySize};
 
 use super::pane::{Pane, PtyIo};
-use super::term::{last_lines, new_parser};
-use crate::board::Event;
+use super::vt::{last_lines, new_parser};
+use super::SpawnError;
 use crate::model::TaskId;
 
 /// How and where to start one attempt.
@@ -31,10 +31,24 @@ pub struct SpawnRequest {
     pub attention: Vec<String>,
 }
 
-/// Where sessions report: board events and payload-free output notices.
+/// How a session ended.
+#[derive(Clone, Debug)]
+pub struct Exit {
+    pub task: TaskId,
+    pub attempt: u32,
+    pub code: i32,
+    pub signal: Option<String>,
+    /// The last lines on its screen.
+    pub tail: String,
+}
+
+/// Where sessions report; the driver turns these into board events and notices.
 #[derive(Clone)]
 pub struct Sinks {
-    pub events: crate::board::driver::EventTx,
+    /// The program waits for the user (task, reason): a screen pattern or a terminal signal.
+    pub attention: Arc<dyn Fn(TaskId, String) + Send + Sync>,
+    /// The program exited (called once, from the session's waiter thread).
+    pub exited: Arc<dyn Fn(Exit) + Send + Sync>,
     /// Called after new output landed in a pane (the UI then pulls).
     pub output: Arc<dyn Fn(TaskId) + Send + Sync>,
 }
@@ -47,20 +61,28 @@ pub struct Session {
 
 const READ_BUF: usize = 64 * 1024;
 
+/// A PTY failure as a spawn error (portable-pty's errors are only text).
+fn pty_failed(what: &str, e: impl std::fmt::Display) -> SpawnError {
+    SpawnError::Pty {
+        what: what.to_string(),
+        detail: e.to_string(),
+    }
+}
+
 /// Spawns the program; blocking (fork/exec), so call it off the async threads.
-pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
-    let program = req.argv.first().ok_or("empty command")?;
+pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, SpawnError> {
+    let program = req.argv.first().ok_or(SpawnError::EmptyCommand)?;
     if !req.cwd.is_dir() {
-        return Err(format!(
-            "working directory {} does not exist",
-            req.cwd.display()
-        ));
+        return Err(SpawnError::NoWorkDir(req.cwd.clone()));
     }
     let mut log = OpenOptions::new()
         .create(true)
         .append(true)
         .open(&req.log_path)
-        .map_err(|e| format!("cannot open the log {}: {e}", req.log_path.display()))?;
+        .map_err(|source| SpawnError::Log {
+            path: req.log_path.clone(),
+            source,
+        })?;
     let pty = native_pty_system();
     let size = PtySize {
         rows: req.rows,
@@ -68,9 +90,7 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
         pixel_width: 0,
         pixel_height: 0,
     };
-    let pair = pty
-        .openpty(size)
-        .map_err(|e| format!("cannot open a PTY: {e}"))?;
+    let pair = pty.openpty(size).map_err(|e| pty_failed("open a PTY", e))?;
     let mut cmd = CommandBuilder::new(program);
     cmd.args(&req.argv[1..]);
     cmd.cwd(&req.cwd);
@@ -81,18 +101,18 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
     let mut child = pair
         .slave
         .spawn_command(cmd)
-        .map_err(|e| format!("cannot start {program}: {e}"))?;
+        .map_err(|e| pty_failed(&format!("start {program}"), e))?;
     // The slave must go now, or the reader never sees EOF.
     drop(pair.slave);
     let pid = child.process_id().unwrap_or(0);
     let mut reader = pair
         .master
         .try_clone_reader()
-        .map_err(|e| format!("cannot read the PTY: {e}"))?;
+        .map_err(|e| pty_failed("read the PTY", e))?;
     let writer = pair
         .master
         .take_writer()
-        .map_err(|e| format!("cannot write the PTY: {e}"))?;
+        .map_err(|e| pty_failed("write the PTY", e))?;
     let killer = child.clone_killer();
     let parser = new_parser(req.rows, req.cols, 0);
     let pane = Arc::new(Pane::new(
@@ -146,10 +166,7 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
                     let _ = r_pane.write(&replies);
                 }
                 if let Some(reason) = attention {
-                    let _ = r_sinks.events.send(Event::NeedsYou {
-                        task: r_pane.task,
-                        reason,
-                    });
+                    (r_sinks.attention)(r_pane.task, reason);
                 }
                 if !r_pane.dirty.swap(true, Ordering::AcqRel) {
                     (r_sinks.output)(r_pane.task);
@@ -158,7 +175,10 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
             let _ = log.flush();
             let _ = eof_tx.send(());
         })
-        .map_err(|e| format!("cannot start the reader thread: {e}"))?;
+        .map_err(|source| SpawnError::Thread {
+            which: "reader",
+            source,
+        })?;
 
     let w_pane = pane.clone();
     let (task, attempt) = (req.task, req.attempt);
@@ -189,7 +209,7 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
                 Ok(s) => (s.exit_code() as i32, s.signal().map(str::to_string)),
                 Err(e) => (-1, Some(format!("wait failed: {e}"))),
             };
-            let _ = sinks.events.send(Event::Exited {
+            (sinks.exited)(Exit {
                 task,
                 attempt,
                 code,
@@ -198,7 +218,10 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, String> {
             });
             (sinks.output)(task);
         })
-        .map_err(|e| format!("cannot start the waiter thread: {e}"))?;
+        .map_err(|source| SpawnError::Thread {
+            which: "waiter",
+            source,
+        })?;
     Ok(Session { pane, killer })
 }
 
@@ -230,7 +253,7 @@ impl ScreenWatch {
         }
     }
 
-    fn check(&mut self, parser: &super::term::Parser, burst_over: bool) -> Option<String> {
+    fn check(&mut self, parser: &super::vt::Parser, burst_over: bool) -> Option<String> {
         let (set, each) = self.patterns.as_ref()?;
         if !burst_over && self.last.elapsed() < Duration::from_millis(100) {
             return None;

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::attach::{Fresh, Remote};
-use crate::board::driver::BoardHandle;
+use crate::board::Snapshot;
 use crate::command::{Command, CommandError};
+use crate::driver::BoardHandle;
 use crate::model::{NewTask, TaskId};
-use crate::ui::Snapshot;
 
 #[derive(Clone)]
 pub enum Backend {

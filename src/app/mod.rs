@@ -10,13 +10,13 @@ use std::io::IsTerminal;
 
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::board::driver::{BoardHandle, Notice};
 use crate::command::Command;
+use crate::config::keymap::Keymap;
 use crate::config::Config;
 use crate::datadir::DataDir;
-use crate::entry::Failure;
+use crate::driver::{BoardHandle, Notice};
+use crate::failure::Failure;
 use crate::model::{now_millis, NewTask, TaskId};
-use crate::ui::keymap::Keymap;
 use crate::ui::{layout, Info, Model};
 
 pub use backend::Backend;
@@ -37,7 +37,7 @@ pub fn main(data: &DataDir, config: &Config, opts: TuiOpts) -> Result<i32, Failu
         ));
     }
     let keymap = Keymap::new(&config.keys).map_err(Failure::usage)?;
-    let rt = crate::entry::runtime()?;
+    let rt = crate::failure::runtime()?;
     let (w, h) = crossterm::terminal::size().unwrap_or((120, 40));
     let pane_size = (
         h.saturating_sub(3).max(4),

@@ -13,17 +13,19 @@ use crossterm::event::Event;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, mpsc, watch};
 
+mod effects;
+
 use super::Backend;
 use crate::attach::RemotePanes;
-use crate::board::driver::{Notice, Summary};
 use crate::command::CommandError;
 use crate::datadir::DataDir;
+use crate::driver::{Notice, Summary};
 use crate::model::{now_millis, TaskId};
 use crate::ui::modal::{Hit, ReviewDiff};
 use crate::ui::term_input::{self, TermEvent};
 use crate::ui::update::LoadedGoal;
-use crate::ui::update::{self, Effect, Then};
-use crate::ui::{paint, term, Model};
+use crate::ui::update::{self, Then, UiEffect};
+use crate::ui::{paint, terminal, Model};
 
 /// Frames are at least this far apart (≈ 60 fps), except for the echo of a typed key.
 const FRAME: Duration = Duration::from_micros(16_667);
@@ -86,7 +88,7 @@ pub struct Wiring {
 /// Enters the terminal, runs the loop until the user quits, restores the terminal.
 pub async fn run(model: Model, w: Wiring) -> Result<i32, String> {
     let mut terminal =
-        term::Terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+        terminal::Terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let app = App::new(model, w.backend, w.pane_size, w.remote_panes, w.data);
     let r = app.run(&mut terminal, w.notices, w.summary).await;
     terminal.leave();
@@ -104,7 +106,7 @@ struct App {
     shell: Option<(TaskId, std::process::Command)>,
     tx: mpsc::UnboundedSender<AppMsg>,
     rx: mpsc::UnboundedReceiver<AppMsg>,
-    input: std::sync::Arc<term::PaneInput>,
+    input: std::sync::Arc<terminal::PaneInput>,
     /// Where the terminal reader types keys in input mode.
     route: term_input::Route,
     snapshot_busy: bool,
@@ -143,7 +145,7 @@ impl App {
             shell: None,
             tx,
             rx,
-            input: std::sync::Arc::new(term::PaneInput::start()),
+            input: std::sync::Arc::new(terminal::PaneInput::start()),
             route: term_input::Route::default(),
             snapshot_busy: false,
             snapshot_again: false,
@@ -161,12 +163,12 @@ impl App {
 
     async fn run(
         mut self,
-        terminal: &mut term::Terminal,
+        terminal: &mut terminal::Terminal,
         mut notices: broadcast::Receiver<Notice>,
         mut summary: watch::Receiver<Summary>,
     ) -> Result<i32, String> {
         let (mut reader, mut events) = term_input::start(self.route.clone(), self.input.clone());
-        let mut stop = term::stop_signals();
+        let mut stop = terminal::stop_signals();
         let mut last_draw = Instant::now() - FRAME;
         // 0 when the user quits; 130 (as headless) when a signal ends it.
         let mut code = 0;
@@ -269,7 +271,7 @@ impl App {
     /// takes it back with a fresh terminal reader.
     async fn step_aside(
         &mut self,
-        terminal: &mut term::Terminal,
+        terminal: &mut terminal::Terminal,
         reader: term_input::Reader,
         task: TaskId,
         mut cmd: std::process::Command,
@@ -279,7 +281,7 @@ impl App {
         eprintln!("taskboard: a shell for #{task}; exit it to come back");
         let status = tokio::task::spawn_blocking(move || cmd.status()).await;
         *terminal =
-            term::Terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+            terminal::Terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
         match status {
             Ok(Ok(s)) => self.model.say(format!(
                 "back from the shell of #{task} (exit {})",
@@ -490,142 +492,18 @@ impl App {
 
     /// After a restart: the saved output of agent tasks of unfinished goals.
     fn load_tails(&self) {
-        let ids = term::tail_candidates(&self.model.snap);
+        let ids = terminal::tail_candidates(&self.model.snap);
         let (logs, tx) = (self.model.info.logs.clone(), self.tx.clone());
         tokio::task::spawn_blocking(move || {
             let tails = ids
                 .into_iter()
-                .filter_map(|id| Some((id, term::read_tail(&logs, id)?)))
+                .filter_map(|id| Some((id, terminal::read_tail(&logs, id)?)))
                 .collect();
             let _ = tx.send(AppMsg::Tails(tails));
         });
     }
 
-    fn run_effects(&mut self, fx: Vec<Effect>) {
-        for e in fx {
-            match e {
-                Effect::Send { cmd, label, then } => {
-                    let (board, tx) = (self.board.clone(), self.tx.clone());
-                    tokio::spawn(async move {
-                        let result = board.command(cmd).await;
-                        let _ = tx.send(AppMsg::Reply {
-                            label,
-                            then,
-                            result,
-                        });
-                    });
-                }
-                Effect::AddGoal { goal, body } => {
-                    let board = self.board.clone();
-                    self.reply_to_form(async move { board.add_goal(goal, body).await });
-                }
-                Effect::AddTasks {
-                    parent,
-                    tasks,
-                    body,
-                } => {
-                    let board = self.board.clone();
-                    self.reply_to_form(async move { board.add_tasks(parent, tasks, body).await });
-                }
-                Effect::Write { pane, bytes } => {
-                    self.typed = Some((pane.task, Instant::now()));
-                    self.input.write(pane, bytes);
-                }
-                Effect::Search { query } => self.blocking(move |logs| {
-                    let (hits, truncated) = crate::ui::search::search_logs(&logs, &query);
-                    AppMsg::SearchDone {
-                        query,
-                        hits,
-                        truncated,
-                    }
-                }),
-                Effect::OpenLog { task, line } => self.blocking(move |logs| {
-                    let (lines, mark) = crate::ui::search::load_log(&logs, task, line);
-                    AppMsg::LogLoaded { task, lines, mark }
-                }),
-                Effect::LoadDiff { task } => {
-                    let snap = &self.model.snap;
-                    let t = snap.task(task).cloned();
-                    // A gate's diff is its rework target's work, in the goal's repository.
-                    let repo = t
-                        .as_ref()
-                        .and_then(|t| snap.task(t.goal))
-                        .and_then(|g| g.spec.goal.as_ref())
-                        .map(|g| g.repo.clone());
-                    let (diffs, tx) = (self.model.info.diffs.clone(), self.tx.clone());
-                    tokio::task::spawn_blocking(move || {
-                        let diff = term::review_diff(t.as_ref(), repo.as_deref(), &diffs);
-                        let _ = tx.send(AppMsg::DiffLoaded { task, diff });
-                    });
-                }
-                Effect::LoadAudit { task } => {
-                    let db = self.data.db();
-                    self.blocking(move |_| {
-                        // A read-only reader (WAL): the same in-process and attached.
-                        let lines = crate::store::Store::open_read_only(&db)
-                            .and_then(|s| s.audit(task))
-                            .map(|events| events.iter().map(crate::view::audit_line).collect())
-                            .map_err(|e| e.to_string());
-                        AppMsg::AuditLoaded { task, lines }
-                    })
-                }
-                Effect::LoadGoal { path, vars } => self.blocking(move |_| {
-                    let goal = crate::goalfile::load_file(&path, &vars).and_then(|mut g| {
-                        crate::git::fill_signal_repos(&mut g);
-                        let body = crate::goalfile::json_body(&path, &vars)?;
-                        Ok((Box::new(g), body))
-                    });
-                    AppMsg::GoalLoaded(goal.map_err(|e| e.one_line()))
-                }),
-                Effect::Bell { text } => term::bell(&text),
-                Effect::Shell { task, dir } => match crate::shell::command(&dir, task) {
-                    Ok(cmd) => self.shell = Some((task, cmd)),
-                    Err(e) => self.model.warn(e),
-                },
-                Effect::Quit => self.quit = true,
-                Effect::StopBoard => match self.board.attached() {
-                    Some(pid) => {
-                        self.stopping = true;
-                        self.model
-                            .say(format!("stopping the board (pid {pid}) and its agents…"));
-                        let (data, tx) = (self.data.clone(), self.tx.clone());
-                        tokio::task::spawn_blocking(move || {
-                            let r = crate::daemon::stop_board(&data, pid);
-                            let _ = tx.send(AppMsg::BoardStopped(r));
-                        });
-                    }
-                    None => self.quit = true,
-                },
-            }
-        }
-    }
-
-    /// Runs a form's command; its answer closes the form (or shows the error in it).
-    fn reply_to_form(
-        &self,
-        call: impl std::future::Future<Output = Result<serde_json::Value, CommandError>>
-            + Send
-            + 'static,
-    ) {
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let result = call.await;
-            let _ = tx.send(AppMsg::Reply {
-                label: "added".into(),
-                then: Then::CloseForm,
-                result,
-            });
-        });
-    }
-
-    fn blocking(&self, job: impl FnOnce(PathBuf) -> AppMsg + Send + 'static) {
-        let (logs, tx) = (self.model.info.logs.clone(), self.tx.clone());
-        tokio::task::spawn_blocking(move || {
-            let _ = tx.send(job(logs));
-        });
-    }
-
-    fn draw(&mut self, terminal: &mut term::Terminal) -> std::io::Result<()> {
+    fn draw(&mut self, terminal: &mut terminal::Terminal) -> std::io::Result<()> {
         self.model.now = now_millis();
         let only = self.typed.filter(|_| self.urgent).map(|(t, _)| t);
         let deferred =

@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use tokio::sync::watch;
 
 use crate::board::delta::Delta;
-use crate::board::driver::Summary;
+use crate::driver::Summary;
 use crate::http::client::Client;
 
 /// Changes received and not yet taken by the app.

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 
+use crate::agent::read_tail;
 use crate::agent::PaneRef;
-use crate::logs::read_tail;
 use crate::model::TaskId;
 
 /// Bytes of a log replayed when a pane is first shown (about the parser's scrollback).

@@ -15,11 +15,11 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::board::driver::{Notice, Summary};
+use crate::board::Snapshot;
 use crate::command::{Command, CommandError};
 use crate::datadir::DataDir;
+use crate::driver::{Notice, Summary};
 use crate::http::client::Client;
-use crate::ui::Snapshot;
 
 pub use panes::RemotePanes;
 

@@ -11,9 +11,9 @@ use tokio::sync::mpsc;
 
 use super::follow::{Follower, ATTACH_TAIL};
 use super::io::{Op, RemoteIo};
-use crate::agent::{term::new_parser, Pane, PaneIo, PaneRef};
+use crate::agent::{vt::new_parser, Pane, PaneIo, PaneRef};
+use crate::board::Snapshot;
 use crate::model::{Kind, Proc, TaskId};
-use crate::ui::Snapshot;
 
 pub struct RemotePanes {
     follower: Follower,

@@ -110,7 +110,7 @@ impl Board {
                     json!({"summary": summary, "review": review}),
                     now,
                 );
-                self.finish_agent(task, review, "completed", who, now);
+                self.finish_agent(task, review, "completed", who, now, fx);
                 if self.is_pinned(task) {
                     // The goal's session stays open for the next pinned task.
                     self.release_pinned(task);

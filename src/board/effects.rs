@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::command::{Command, CommandError};
+pub use crate::model::{AuditEvent, SpawnSpec};
 use crate::model::{Conflict, LandStrategy, Millis, Source, Status, TaskId, WorkDir};
 
 /// Everything the board reacts to, in the order it arrives.
@@ -161,46 +162,12 @@ pub struct PrJob {
     pub command: Vec<String>,
 }
 
-/// Everything needed to start one attempt of an agent task.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SpawnSpec {
-    pub task: TaskId,
-    pub goal: TaskId,
-    pub attempt: u32,
-    pub title: String,
-    pub command: Option<Vec<String>>,
-    pub agent: Option<String>,
-    pub prompt: String,
-    /// Where the task stands (the compact context): agent profiles append it to the prompt.
-    pub context: String,
-    pub repo: PathBuf,
-    pub worktree: bool,
-    /// The task's worktree from an earlier attempt (reused on retry).
-    pub workdir: Option<WorkDir>,
-    /// The branch of the nearest finished dependency, to stack work on.
-    pub base_branch: Option<String>,
-    pub session_id: String,
-    pub resume: bool,
-    /// This session becomes its goal's pinned session.
-    pub pinned: bool,
-}
-
 /// The result of one `handle` call.
 #[derive(Debug, Default)]
 pub struct Handled {
     pub effects: Vec<Effect>,
     /// For commands: what to answer the caller.
     pub reply: Option<Result<serde_json::Value, CommandError>>,
-}
-
-/// One row of the audit trail.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct AuditEvent {
-    pub task: Option<TaskId>,
-    pub at: Millis,
-    pub who: String,
-    pub kind: String,
-    pub payload: serde_json::Value,
 }
 
 /// A status change, for headless lines, SSE and the TUI.

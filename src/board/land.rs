@@ -30,7 +30,7 @@ pub struct Watched {
 impl Board {
     /// A land task's dependencies are satisfied: start its job (or finish at once when there
     /// is nothing to land, or block when something it names is not done).
-    pub(super) fn start_land(&mut self, id: TaskId, now: Millis) {
+    pub(super) fn start_land(&mut self, id: TaskId, now: Millis, fx: &mut Vec<Effect>) {
         let Some(t) = self.task(id) else { return };
         if self.paused {
             if t.reason != "paused" {
@@ -74,7 +74,7 @@ impl Board {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_PR_COMMAND.iter().map(|s| s.to_string()).collect()),
         });
-        self.queued.push(Effect::Land(LandJob {
+        fx.push(Effect::Land(LandJob {
             task: id,
             goal,
             attempt,

@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::json;
 
-use super::effects::{AuditEvent, Changes, Effect, Event, Handled, Transition};
+use super::effects::{AuditEvent, Changes, Event, Handled, Transition};
 use crate::model::{Millis, Status, Task, TaskId};
 
 /// Board-wide limits from the config (a goal may lower or raise its own).
@@ -48,8 +48,6 @@ pub struct Board {
     pub(super) session_seed: uuid::Uuid,
     /// Scratch space of the scheduling pass (indexed by id), kept to avoid reallocating.
     pub(super) agg: Vec<super::schedule::Agg>,
-    /// Effects raised by helpers that have no effect list at hand; drained by `handle`.
-    pub(super) queued: Vec<Effect>,
     /// Live pinned sessions by goal (not stored: sessions die with the board).
     pub(super) pinned: super::pinned::PinnedSessions,
     /// Config `allow` rules that answer agents' permission requests without asking.
@@ -59,6 +57,9 @@ pub struct Board {
     /// Sessions waiting out their grace period after their agent's own call ended them
     /// (not stored either).
     pub(super) closing: Vec<super::closing::Closing>,
+    /// Reviews whose diff a crash cut short, found by `recover` (review, task diffed): their
+    /// `ComputeDiff` leaves with the next handled event's effects (effects leave only there).
+    pub(super) rediff: Vec<(TaskId, TaskId)>,
 }
 
 impl Board {
@@ -74,11 +75,11 @@ impl Board {
             changes: Changes::default(),
             session_seed,
             agg: Vec::new(),
-            queued: Vec::new(),
             pinned: Default::default(),
             allow_rules: Vec::new(),
             next_request: 0,
             closing: Vec::new(),
+            rediff: Vec::new(),
         }
     }
 
@@ -141,7 +142,7 @@ impl Board {
                 task,
                 attempt,
                 error,
-            } => self.spawn_failed(task, attempt, error, now),
+            } => self.spawn_failed(task, attempt, error, now, &mut out.effects),
             Event::Exited {
                 task,
                 attempt,
@@ -152,7 +153,7 @@ impl Board {
                 if self.task(task).is_some_and(|t| t.attempt == attempt) {
                     self.forget_session_state(task, now);
                 }
-                self.exited(task, attempt, code, signal, tail, now)
+                self.exited(task, attempt, (code, signal, tail), now, &mut out.effects)
             }
             Event::PollFinished {
                 task,
@@ -169,8 +170,10 @@ impl Board {
                 outcome,
             } => self.landed(task, attempt, outcome, now),
         }
+        for (task, of) in std::mem::take(&mut self.rediff) {
+            self.request_diff(task, of, &mut out.effects);
+        }
         self.schedule(now, &mut out.effects);
-        out.effects.append(&mut self.queued);
         out
     }
 

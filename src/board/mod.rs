@@ -1,5 +1,6 @@
-//! The board: the only writer of task state. `machine` is the pure core, `driver` runs its
-//! effects (processes, timers, store) and feeds results back as events.
+//! The board: the only writer of task state, and pure: `handle(event) -> effects` with no
+//! I/O. `crate::driver` owns it on a thread of its own, runs its effects (processes, timers,
+//! store) and feeds their results back as events.
 
 mod agent_hooks;
 pub mod artifacts;
@@ -15,6 +16,7 @@ mod pinned;
 mod placeholders;
 mod reactions;
 mod schedule;
+pub mod snapshot;
 mod subtasks;
 mod tree;
 
@@ -25,6 +27,4 @@ pub use effects::{
 pub use land::Watched;
 pub use machine::{Board, GoalStats, Limits};
 pub use pinned::Pinned;
-pub mod driver;
-mod handle;
-mod runner;
+pub use snapshot::Snapshot;

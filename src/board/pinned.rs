@@ -45,7 +45,13 @@ impl Board {
 
     /// `spawn_fallback = "pinned"`: a task whose spawn failed goes to the goal's pinned
     /// session when one runs and is idle. Returns whether it did.
-    pub(super) fn fallback_to_pinned(&mut self, id: TaskId, error: &str, now: Millis) -> bool {
+    pub(super) fn fallback_to_pinned(
+        &mut self,
+        id: TaskId,
+        error: &str,
+        now: Millis,
+        fx: &mut Vec<Effect>,
+    ) -> bool {
         let Some(goal) = self.task(id).map(|t| t.goal) else {
             return false;
         };
@@ -60,11 +66,12 @@ impl Board {
         if !wanted || !idle {
             return false;
         }
-        let mut fx = Vec::new();
-        if !matches!(self.start_pinned(id, now, &mut fx), PinnedStart::Typed) {
+        // Its effects go out only when the prompt was typed.
+        let mut typed = Vec::new();
+        if !matches!(self.start_pinned(id, now, &mut typed), PinnedStart::Typed) {
             return false;
         }
-        self.queued.append(&mut fx);
+        fx.append(&mut typed);
         self.audit(
             Some(id),
             "board",

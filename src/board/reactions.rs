@@ -21,7 +21,7 @@ impl Board {
     }
 
     /// Asks the driver for the review diff of `of`'s work, to show on `task`.
-    pub(super) fn request_diff(&mut self, task: TaskId, of: TaskId) {
+    pub(super) fn request_diff(&mut self, task: TaskId, of: TaskId, fx: &mut Vec<Effect>) {
         let Some(w) = self.task(of).and_then(|t| t.workdir.clone()) else {
             return;
         };
@@ -32,7 +32,7 @@ impl Board {
             t.diff_hash = None;
             t.diff_stat = None;
         }
-        self.queued.push(Effect::ComputeDiff {
+        fx.push(Effect::ComputeDiff {
             task,
             repo,
             base: w.base,
@@ -82,7 +82,14 @@ impl Board {
         );
     }
 
-    pub(super) fn spawn_failed(&mut self, id: TaskId, attempt: u32, error: String, now: Millis) {
+    pub(super) fn spawn_failed(
+        &mut self,
+        id: TaskId,
+        attempt: u32,
+        error: String,
+        now: Millis,
+        fx: &mut Vec<Effect>,
+    ) {
         let _ = self.pinned_gone(id, attempt);
         let current = self
             .task(id)
@@ -103,21 +110,21 @@ impl Board {
         if !self.task(id).is_some_and(|t| t.status == Status::Active) {
             return;
         }
-        if self.fallback_to_pinned(id, &error, now) {
+        if self.fallback_to_pinned(id, &error, now, fx) {
             return;
         }
         self.set_status(id, Status::Blocked, error.clone(), "", "board", now);
         self.flag(id, format!("blocked: {error}"));
     }
 
+    /// A session ended: `(code, signal, tail)` as the driver saw it.
     pub(super) fn exited(
         &mut self,
         id: TaskId,
         attempt: u32,
-        code: i32,
-        signal: Option<String>,
-        tail: String,
+        (code, signal, tail): (i32, Option<String>, String),
         now: Millis,
+        fx: &mut Vec<Effect>,
     ) {
         if let Some(current) = self.pinned_gone(id, attempt) {
             // A goal's pinned session died: the task it served fails (or retries) with the
@@ -175,7 +182,7 @@ impl Board {
         }
         let secs = started.map(|s| ((now - s) / 1000).max(0)).unwrap_or(0);
         if code == 0 && signal.is_none() {
-            self.finish_agent(id, false, &format!("exit 0, {secs} s"), "board", now);
+            self.finish_agent(id, false, &format!("exit 0, {secs} s"), "board", now, fx);
             return;
         }
         self.attempt_failed(id, code, signal.as_deref(), &tail, "", now);
@@ -261,6 +268,7 @@ impl Board {
         note: &str,
         who: &str,
         now: Millis,
+        fx: &mut Vec<Effect>,
     ) {
         let Some(t) = self.task(id) else { return };
         let review = t.spec.review || want_review;
@@ -274,7 +282,7 @@ impl Board {
                 now,
             );
             self.flag(id, "review".into());
-            self.request_diff(id, id);
+            self.request_diff(id, id, fx);
         } else {
             self.set_status(id, Status::Done, "", note, who, now);
         }

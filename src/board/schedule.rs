@@ -49,7 +49,7 @@ impl Board {
             order.extend(self.preorder(goal));
             self.derive(&order, now, false);
             let mut used = 0usize;
-            self.walk(goal, now, &mut candidates, &mut used);
+            self.walk(goal, now, &mut candidates, &mut used, fx);
             // A pinned session between two tasks belongs to no task but runs all the same,
             // and so does a session in its grace period (until it ends or is stopped).
             if self.pinned.get(&goal).is_some_and(|p| p.current.is_none()) {
@@ -200,7 +200,14 @@ impl Board {
 
     /// Preorder walk deciding which leaves may start; arms gates, collects agent candidates.
     /// Dependencies are judged by this instant's derived statuses (`self.agg`).
-    fn walk(&mut self, goal: TaskId, now: Millis, out: &mut Vec<Candidate>, used: &mut usize) {
+    fn walk(
+        &mut self,
+        goal: TaskId,
+        now: Millis,
+        out: &mut Vec<Candidate>,
+        used: &mut usize,
+        fx: &mut Vec<Effect>,
+    ) {
         let status_of = |b: &Board, id: TaskId| {
             b.agg
                 .get(id as usize)
@@ -267,9 +274,9 @@ impl Board {
                         priority: t.spec.priority,
                         order: index,
                     }),
-                    Kind::HumanReview => self.arm_review(id, now),
+                    Kind::HumanReview => self.arm_review(id, now, fx),
                     Kind::Signal => self.arm_signal(id, now),
-                    Kind::Land => self.start_land(id, now),
+                    Kind::Land => self.start_land(id, now, fx),
                     Kind::Group => {}
                 },
                 Status::Pending => {
@@ -297,7 +304,7 @@ impl Board {
         }
     }
 
-    fn arm_review(&mut self, id: TaskId, now: Millis) {
+    fn arm_review(&mut self, id: TaskId, now: Millis, fx: &mut Vec<Effect>) {
         if let Some(t) = self.task_mut(id) {
             t.attempt += 1;
             t.deadline = t.spec.timeout.map(|s| now + s as Millis * 1000);
@@ -312,7 +319,7 @@ impl Board {
         );
         self.flag(id, "review".into());
         if let Some(target) = self.rework_target(id) {
-            self.request_diff(id, target);
+            self.request_diff(id, target, fx);
         }
     }
 

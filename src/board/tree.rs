@@ -293,6 +293,21 @@ impl Board {
                 );
             }
         }
+        // A review whose diff a crash cut short (never recorded): compute it again.
+        let reviews: Vec<(TaskId, Kind)> = self
+            .tasks()
+            .filter(|t| t.status == Status::PendingReview && t.diff_hash.is_none())
+            .map(|t| (t.id, t.kind))
+            .collect();
+        for (id, kind) in reviews {
+            let of = match kind {
+                Kind::Agent => Some(id),
+                _ => self.rework_target(id),
+            };
+            if let Some(of) = of {
+                self.rediff.push((id, of));
+            }
+        }
         self.audit(
             None,
             "board",

@@ -216,7 +216,7 @@ fn keys(found: &mut Found, root: &mut DeTable<'_>) {
                 v_span,
                 format!("[keys] {name}: write a key as \"a\" or a list like [\"q\", \"ctrl-q\"]"),
             )),
-            Ok(b) => crate::ui::keymap::Keymap::new(&[(name.clone(), b)].into_iter().collect())
+            Ok(b) => super::keymap::Keymap::new(&[(name.clone(), b)].into_iter().collect())
                 .err()
                 .map(|e| (k_span, e)),
         };

@@ -1,6 +1,7 @@
 //! Config file (TOML): limits, listener, agent profiles. Defaults live here, in code.
 
 mod check;
+pub mod keymap;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

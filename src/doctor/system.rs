@@ -121,11 +121,27 @@ pub(super) fn data_dir(data: &DataDir) -> Vec<Check> {
             );
             return out;
         }
-        if writable(&root) {
-            Check::new("data dir", Status::Ok, format!("{shown} (writable)"))
-        } else {
+        if let Err(e) = data.check_private() {
+            // Every other word refuses such a dir (exit 2); doctor says why and how to fix it.
+            Check::new("data dir", Status::Fail, e.to_string())
+        } else if !writable(&root) {
             Check::new("data dir", Status::Fail, format!("{shown} is not writable"))
                 .hint("fix its permissions, or pick another --data-dir / $TASKBOARD_HOME")
+        } else if mode_of(&root) & 0o077 != 0 {
+            Check::new(
+                "data dir",
+                Status::Ok,
+                format!(
+                    "{shown} (writable; mode {:o}, made 0700 when a board starts on it)",
+                    mode_of(&root)
+                ),
+            )
+        } else {
+            Check::new(
+                "data dir",
+                Status::Ok,
+                format!("{shown} (writable, private)"),
+            )
         }
     } else if base.is_dir() && writable(&base) {
         Check::new(
@@ -168,6 +184,12 @@ pub(super) fn data_dir(data: &DataDir) -> Vec<Check> {
         Err(e) => Check::new("free space", Status::Warn, format!("cannot tell: {e}")),
     });
     out
+}
+
+/// The permission bits of an existing path (0 when they cannot be read).
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map_or(0, |m| m.permissions().mode() & 0o7777)
 }
 
 /// The endpoint file's URL when it names the board that holds the lock.

@@ -12,6 +12,14 @@
 //!   then the ref moves. Uncommitted changes to other paths, staged or not, stay as they are.
 //!   A checkout in the middle of a merge, rebase, cherry-pick, revert or `git am` is not
 //!   touched at all: moving its branch would change what that operation finishes with.
+//!
+//! A landing cut short between writing the checkout and moving the ref (a crash, a kill:
+//! the `land` fault point) leaves the landed files in the checkout and its index with the
+//! ref where it was. Landing again (the task does after a restart) takes them as already
+//! landed, not in the way: a changed path whose file already holds exactly what landing
+//! writes there (or is absent where landing deletes it), and whose index entry is the old or
+//! the new one, loses nothing when the ref moves. Its index entry is set from the file (the
+//! file is never written) and the ref moves.
 
 use std::path::{Path, PathBuf};
 
@@ -70,6 +78,8 @@ pub fn advance(
         }
     }
     let Some(wt) = checkout_of(repo, &refname) else {
+        // The merged commits exist; the ref has not moved yet.
+        crate::fault::point(crate::fault::LAND);
         move_ref(repo, into, &refname, old, new, message)?;
         return Ok(Checkout::RefOnly);
     };
@@ -85,7 +95,7 @@ pub fn advance(
     let old_tree = repo.find_commit(old)?.tree()?;
     let new_tree = repo.find_commit(new)?.tree()?;
     let changed = changed_paths(repo, &old_tree, &new_tree)?;
-    let (in_the_way, dirty) = in_the_way(&wt, &changed)?;
+    let (in_the_way, landed, dirty) = in_the_way(&wt, &changed, &old_tree, &new_tree)?;
     if !in_the_way.is_empty() {
         return Err(LandError::WouldTouch {
             into: into.to_string(),
@@ -94,27 +104,44 @@ pub fn advance(
             commit: new.to_string(),
         });
     }
-    let mut co = CheckoutBuilder::new();
-    // Safe, never forced: libgit2 checks every path against the checkout before writing
-    // any, and refuses if one changed since the check above.
-    co.safe()
-        .overwrite_ignored(false)
-        .disable_pathspec_match(true);
-    for p in &changed {
-        co.path(p);
+    let rest: Vec<&String> = changed.iter().filter(|p| !landed.contains(p)).collect();
+    if !rest.is_empty() {
+        let mut co = CheckoutBuilder::new();
+        // Safe, never forced: libgit2 checks every path against the checkout before
+        // writing any, and refuses if one changed since the check above.
+        co.safe()
+            .overwrite_ignored(false)
+            .disable_pathspec_match(true);
+        for p in &rest {
+            co.path(p.as_str());
+        }
+        // The tree as the checkout's own repository object (libgit2 wants them to match).
+        let target = wt.find_tree(new_tree.id())?;
+        wt.checkout_tree(target.as_object(), Some(&mut co))
+            .map_err(|e| match e.code() {
+                git2::ErrorCode::Conflict => LandError::WouldTouch {
+                    into: into.to_string(),
+                    path: path.clone(),
+                    files: vec![e.message().to_string()],
+                    commit: new.to_string(),
+                },
+                _ => LandError::Git(e),
+            })?;
     }
-    // The tree as the checkout's own repository object (libgit2 wants them to match).
-    let target = wt.find_tree(new_tree.id())?;
-    wt.checkout_tree(target.as_object(), Some(&mut co))
-        .map_err(|e| match e.code() {
-            git2::ErrorCode::Conflict => LandError::WouldTouch {
-                into: into.to_string(),
-                path: path.clone(),
-                files: vec![e.message().to_string()],
-                commit: new.to_string(),
-            },
-            _ => LandError::Git(e),
-        })?;
+    if !landed.is_empty() {
+        // What a landing cut short already wrote: the index follows the files.
+        let mut index = wt.index()?;
+        for p in &landed {
+            if wt.workdir().is_some_and(|d| d.join(p).exists()) {
+                index.add_path(Path::new(p))?;
+            } else {
+                index.remove_path(Path::new(p))?;
+            }
+        }
+        index.write()?;
+    }
+    // The checkout holds the landed work; the ref has not moved yet.
+    crate::fault::point(crate::fault::LAND);
     move_ref(repo, into, &refname, old, new, message)?;
     Ok(Checkout::Updated { path, dirty })
 }
@@ -205,9 +232,15 @@ fn changed_paths(repo: &Repository, old: &Tree, new: &Tree) -> Result<Vec<String
     Ok(out)
 }
 
-/// The checkout's entries that overlap `changed` ("path (modified)", …), and whether it has
-/// any uncommitted change at all.
-fn in_the_way(wt: &Repository, changed: &[String]) -> Result<(Vec<String>, bool), git2::Error> {
+/// The checkout's entries that overlap `changed` ("path (modified)", …), the changed paths
+/// that already hold what landing writes (see the module docs), and whether the checkout has
+/// any other uncommitted change.
+fn in_the_way(
+    wt: &Repository,
+    changed: &[String],
+    old: &Tree,
+    new: &Tree,
+) -> Result<(Vec<String>, Vec<String>, bool), git2::Error> {
     let mut opts = StatusOptions::new();
     opts.include_untracked(true)
         .recurse_untracked_dirs(true)
@@ -215,22 +248,64 @@ fn in_the_way(wt: &Repository, changed: &[String]) -> Result<(Vec<String>, bool)
         .recurse_ignored_dirs(false)
         .exclude_submodules(false);
     let statuses = wt.statuses(Some(&mut opts))?;
+    let index = wt.index()?;
     let mut hits = Vec::new();
+    let mut landed = Vec::new();
     let mut dirty = false;
     for e in statuses.iter() {
         let st = e.status();
         if st == Status::CURRENT {
             continue;
         }
+        let path = String::from_utf8_lossy(e.path_bytes()).into_owned();
+        if changed.contains(&path) && already_landed(wt, &index, &path, old, new) {
+            landed.push(path);
+            continue;
+        }
         if !st.contains(Status::IGNORED) {
             dirty = true;
         }
-        let path = String::from_utf8_lossy(e.path_bytes()).into_owned();
         if changed.iter().any(|c| overlaps(&path, c)) {
             hits.push(format!("{path} ({})", what(st)));
         }
     }
-    Ok((hits, dirty))
+    Ok((hits, landed, dirty))
+}
+
+/// The blob a tree holds at `path` (`None`: no file there).
+fn blob_at(tree: &Tree, path: &str) -> Option<Oid> {
+    tree.get_path(Path::new(path))
+        .ok()
+        .filter(|e| e.kind() == Some(git2::ObjectType::Blob))
+        .map(|e| e.id())
+}
+
+/// Does the checkout's `path` already hold what landing writes there (see the module docs)?
+fn already_landed(
+    wt: &Repository,
+    index: &git2::Index,
+    path: &str,
+    old: &Tree,
+    new: &Tree,
+) -> bool {
+    let (was, will) = (blob_at(old, path), blob_at(new, path));
+    let staged = index.get_path(Path::new(path), 0).map(|e| e.id);
+    if staged != was && staged != will {
+        return false;
+    }
+    let Some(file) = wt.workdir().map(|d| d.join(path)) else {
+        return false;
+    };
+    let on_disk = match std::fs::symlink_metadata(&file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Ok(m) if m.is_file() => match Oid::hash_file(git2::ObjectType::Blob, &file) {
+            Ok(id) => Some(id),
+            Err(_) => return false,
+        },
+        // A directory, a symlink, an unreadable file: left to the usual checks.
+        _ => return false,
+    };
+    on_disk == will
 }
 
 /// Does a status entry (a file, or a directory ending in `/`) stand where `changed` goes?

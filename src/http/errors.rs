@@ -54,12 +54,32 @@ impl From<CommandError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The JSON body every error answer carries.
+    pub fn body(&self) -> serde_json::Value {
         let mut err = json!({"code": self.code, "message": self.message, "field": self.field});
-        if let Some(s) = self.task_status {
+        if let Some(s) = &self.task_status {
             err["status"] = json!(s);
         }
-        (self.status, Json(json!({ "error": err }))).into_response()
+        json!({ "error": err })
+    }
+
+    /// The whole HTTP/1.1 answer as bytes, closing the connection: for the few errors
+    /// found below hyper (an oversize request head), where no router runs.
+    pub fn raw_http1(&self) -> Vec<u8> {
+        let body = self.body().to_string();
+        format!(
+            "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            self.status.as_u16(),
+            self.status.canonical_reason().unwrap_or(""),
+            body.len()
+        )
+        .into_bytes()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body())).into_response()
     }
 }

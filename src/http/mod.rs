@@ -3,9 +3,12 @@
 
 pub mod auth;
 pub mod client;
+mod conn;
 mod context;
 mod errors;
+pub mod head;
 pub mod hooks;
+mod io;
 mod linger;
 mod routes;
 pub mod server;
@@ -15,11 +18,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use tokio::sync::watch;
 
-use crate::board::driver::BoardHandle;
 use crate::datadir::DataDir;
+use crate::driver::BoardHandle;
 use crate::store::StoreHandle;
 pub use auth::Keys;
-pub use routes::BODY_LIMIT;
+pub use routes::{BODY_LIMIT, MAX_STREAMS};
 
 /// What every route shares. Axum clones the state for each extractor of each request, so it
 /// is one `Arc` (a clone of the parts themselves costs a handful of atomics and two
@@ -31,6 +34,8 @@ pub struct Shared {
     pub board: BoardHandle,
     pub keys: Keys,
     pub store: StoreHandle,
+    /// Places for `GET /api/events` streams ([`routes::MAX_STREAMS`]).
+    pub streams: std::sync::Arc<tokio::sync::Semaphore>,
     /// How long a held tool call waits for a human (config `permission_wait`).
     pub permission_wait: std::time::Duration,
 }
@@ -42,10 +47,12 @@ impl AppState {
         store: StoreHandle,
         permission_wait: std::time::Duration,
     ) -> AppState {
+        let streams = std::sync::Arc::new(tokio::sync::Semaphore::new(routes::MAX_STREAMS));
         AppState(std::sync::Arc::new(Shared {
             board,
             keys,
             store,
+            streams,
             permission_wait,
         }))
     }

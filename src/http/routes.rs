@@ -24,12 +24,16 @@ use super::writes::{
     resume, retry, signal, skip, stop, subtasks,
 };
 use super::AppState;
-use crate::board::driver::{IdemKey, Notice};
 use crate::command::Command;
+use crate::driver::{IdemKey, Notice};
 use crate::model::TaskId;
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Event streams open at once. A stream is a request in progress for as long as it lives,
+/// so the listener never sheds it; this cap keeps most of the connection cap for short
+/// requests (a flood of streams gets 503, never the CLI's or CI's place).
+pub const MAX_STREAMS: usize = 64;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -238,7 +242,7 @@ struct GoalsQuery {
 }
 
 /// The tree (`status --json` shape), or with `?view=full` the board's task records as the
-/// attached TUI reads them (`crate::ui::Snapshot`: same program version only).
+/// attached TUI reads them (`crate::board::Snapshot`: same program version only).
 async fn goals(
     State(state): State<AppState>,
     query: Result<axum::extract::Query<GoalsQuery>, axum::extract::rejection::QueryRejection>,
@@ -257,7 +261,7 @@ async fn goals(
             state
                 .board
                 .query(move |b| {
-                    let mut snap = crate::ui::Snapshot::from_board(b);
+                    let mut snap = crate::board::Snapshot::from_board(b);
                     snap.version = summary.borrow().version;
                     serde_json::to_vec(&snap).unwrap_or_default()
                 })
@@ -359,6 +363,7 @@ async fn next_delta(
 /// (coalesced) after every applied batch that changed anything, and a comment every 15 s.
 /// With `?deltas=1` also `delta` after every such batch: its version and the changed task
 /// records (`crate::board::delta`), what an attached TUI applies to its snapshot.
+/// At most [`MAX_STREAMS`] at once: the next gets 503 `busy`.
 async fn events(
     State(state): State<AppState>,
     query: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
@@ -371,67 +376,78 @@ async fn events(
         .deltas
         .is_some_and(|d| d == 1)
         .then(|| state.board.deltas());
+    // Held by the stream for as long as it lives.
+    let place = state.streams.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!("{MAX_STREAMS} event streams are open already: close one, then retry"),
+        )
+    })?;
     let rx = state.board.subscribe();
     let mut summary = state.board.summary();
     summary.mark_unchanged();
-    let init = (rx, summary, deltas);
-    let stream = futures::stream::unfold(init, |(mut rx, mut summary, mut deltas)| async move {
-        loop {
-            let n = tokio::select! {
-                biased;
-                d = next_delta(&mut deltas) => {
-                    let ev = match d {
-                        Ok(d) => SseEvent::default()
-                            .event("delta")
-                            .data(serde_json::to_string(&*d).unwrap_or_default()),
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
-                            .event("lagged")
-                            .data(json!({"missed": n}).to_string()),
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                    };
-                    return Some((Ok(ev), (rx, summary, deltas)));
-                }
-                n = rx.recv() => n,
-                changed = summary.changed() => {
-                    if changed.is_err() {
-                        return None;
+    let init = (rx, summary, deltas, place);
+    let stream = futures::stream::unfold(
+        init,
+        |(mut rx, mut summary, mut deltas, place)| async move {
+            loop {
+                let n = tokio::select! {
+                    biased;
+                    d = next_delta(&mut deltas) => {
+                        let ev = match d {
+                            Ok(d) => SseEvent::default()
+                                .event("delta")
+                                .data(serde_json::to_string(&*d).unwrap_or_default()),
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
+                                .event("lagged")
+                                .data(json!({"missed": n}).to_string()),
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                        };
+                        return Some((Ok(ev), (rx, summary, deltas, place)));
                     }
-                    let s = summary.borrow_and_update().clone();
-                    let data = json!({"version": s.version, "paused": s.paused});
-                    let ev = SseEvent::default().event("board").data(data.to_string());
-                    return Some((Ok(ev), (rx, summary, deltas)));
-                }
-            };
-            let ev = match n {
-                Ok(Notice::Transition(t)) => {
-                    let data = json!({"id": t.id, "goal": t.goal, "status": t.to, "from": t.from, "reason": t.reason, "at": t.at});
-                    SseEvent::default().event("task").data(data.to_string())
-                }
-                Ok(Notice::Attention { task, reason, .. }) => {
-                    let data = json!({"id": task, "attention": reason});
-                    SseEvent::default()
-                        .event("attention")
-                        .data(data.to_string())
-                }
-                Ok(Notice::Conflicts {
-                    task,
-                    goal,
-                    conflicts,
-                    ..
-                }) => {
-                    let data = json!({"id": task, "goal": goal, "conflicts": crate::view::conflicts_json(&conflicts)});
-                    SseEvent::default()
-                        .event("conflicts")
-                        .data(data.to_string())
-                }
-                Ok(_) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
-                    .event("lagged")
-                    .data(json!({"missed": n}).to_string()),
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-            };
-            return Some((Ok(ev), (rx, summary, deltas)));
-        }
-    });
+                    n = rx.recv() => n,
+                    changed = summary.changed() => {
+                        if changed.is_err() {
+                            return None;
+                        }
+                        let s = summary.borrow_and_update().clone();
+                        let data = json!({"version": s.version, "paused": s.paused});
+                        let ev = SseEvent::default().event("board").data(data.to_string());
+                        return Some((Ok(ev), (rx, summary, deltas, place)));
+                    }
+                };
+                let ev = match n {
+                    Ok(Notice::Transition(t)) => {
+                        let data = json!({"id": t.id, "goal": t.goal, "status": t.to, "from": t.from, "reason": t.reason, "at": t.at});
+                        SseEvent::default().event("task").data(data.to_string())
+                    }
+                    Ok(Notice::Attention { task, reason, .. }) => {
+                        let data = json!({"id": task, "attention": reason});
+                        SseEvent::default()
+                            .event("attention")
+                            .data(data.to_string())
+                    }
+                    Ok(Notice::Conflicts {
+                        task,
+                        goal,
+                        conflicts,
+                        ..
+                    }) => {
+                        let data = json!({"id": task, "goal": goal, "conflicts": crate::view::conflicts_json(&conflicts)});
+                        SseEvent::default()
+                            .event("conflicts")
+                            .data(data.to_string())
+                    }
+                    Ok(_) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
+                        .event("lagged")
+                        .data(json!({"missed": n}).to_string()),
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                };
+                return Some((Ok(ev), (rx, summary, deltas, place)));
+            }
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -1,15 +1,17 @@
 //! The domain: tasks, statuses, kinds and the specs a goal file produces. No IO here.
 
 mod permission;
+mod records;
 mod spec;
 mod task;
 
 pub use permission::{AllowRule, PermissionAsk};
+pub use records::{AuditEvent, SpawnSpec};
 pub use spec::{
     GoalSettings, LandSpec, LandStrategy, NewTask, OnTimeout, SessionPolicy, SpawnFallback,
     TaskSpec, DEFAULT_PR_COMMAND,
 };
-pub use task::{Conflict, Kind, Proc, Status, Task, TaskId, WorkDir};
+pub use task::{shell_dir, Conflict, Kind, Proc, Status, Task, TaskId, WorkDir};
 
 /// Milliseconds since the Unix epoch; the board's only notion of time (an input, never read).
 pub type Millis = i64;

@@ -254,3 +254,26 @@ impl Task {
                 && self.spec.gate.as_deref() == Some("human_approval"))
     }
 }
+
+/// Where a shell for `task` opens (`goal`: its goal, for the repository). No IO:
+/// `crate::shell::command` says if the directory is gone.
+pub fn shell_dir(task: &Task, goal: Option<&Task>) -> Result<std::path::PathBuf, String> {
+    let id = task.id;
+    if task.kind != Kind::Agent {
+        return Err(format!(
+            "#{id} is a {} task: open a shell on one of its agent tasks",
+            task.kind.as_str().replace('_', " ")
+        ));
+    }
+    if let Some(w) = &task.workdir {
+        return Ok(w.path.clone());
+    }
+    if task.spec.worktree {
+        return Err(format!(
+            "#{id} has no worktree yet: it is made when the task first runs"
+        ));
+    }
+    goal.and_then(|g| g.spec.goal.as_ref())
+        .map(|g| g.repo.clone())
+        .ok_or_else(|| format!("#{id} has no goal repository to work in"))
+}

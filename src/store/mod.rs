@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use crate::board::AuditEvent;
+use crate::model::AuditEvent;
 use crate::model::{Task, TaskId};
 pub use thread::{Committer, ReadJob, StoreHandle};
 
@@ -288,6 +288,7 @@ impl Store {
                 }
             }
         }
+        crate::fault::point(crate::fault::STORE_COMMIT);
         tx.commit()?;
         Ok(())
     }
@@ -314,12 +315,5 @@ impl Store {
         self.conn
             .execute("DELETE FROM idempotency WHERE at < ?1", [before])?;
         Ok(())
-    }
-
-    pub fn integrity_ok(&self) -> Result<bool, StoreError> {
-        let s: String = self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        Ok(s == "ok")
     }
 }

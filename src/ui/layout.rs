@@ -4,7 +4,7 @@
 
 use ratatui::layout::Rect;
 
-use super::model::Model;
+use super::tui_model::Model;
 use crate::model::TaskId;
 
 /// Smallest pane (borders included) worth tiling; below it panes collapse to a list.

@@ -1,26 +1,24 @@
 //! The TUI's model, update rules and views: tree, panes, inbox, approval modal, forms,
 //! help, status bar, theme. Model, update and views do no IO and never await; the app loop
 //! (`crate::app`) runs the effects `update` returns, calls `draw` when something changed,
-//! and alone uses `term`, `term_input`, `paint` and `search`, the modules that touch the
+//! and alone uses `terminal`, `term_input`, `paint` and `search`, the modules that touch the
 //! outside world.
 
-pub mod keymap;
 pub mod keys;
 pub mod layout;
 pub mod modal;
 mod modal_view;
-pub mod model;
 pub mod paint;
 pub mod pane_view;
 mod panes;
 pub mod search;
-pub mod snapshot;
 mod status;
-pub mod term;
 pub mod term_input;
+pub mod terminal;
 pub mod theme;
 pub mod time;
-mod tree;
+mod tree_view;
+pub mod tui_model;
 pub mod update;
 mod update_land;
 mod update_modal;
@@ -30,9 +28,9 @@ mod update_results;
 use ratatui::layout::Rect;
 use ratatui::Frame;
 
-pub use model::{Focus, Info, Model};
+pub use crate::board::Snapshot;
 pub use panes::Reuse;
-pub use snapshot::Snapshot;
+pub use tui_model::{Focus, Info, Model};
 
 use crate::model::Millis;
 
@@ -103,7 +101,7 @@ impl Model {
             .take(self.layout.tree.height as usize);
         for r in shown_rows {
             if let Some(t) = r.task.and_then(|id| self.snap.task(id)) {
-                take(tree::row_time(self, t).and_then(|(_, next)| next));
+                take(tree_view::row_time(self, t).and_then(|(_, next)| next));
             }
         }
         for (id, _) in &self.layout.panes {
@@ -141,8 +139,8 @@ pub fn draw_reusing(f: &mut Frame, m: &Model, reuse: Option<&Reuse>) -> Vec<crat
             panes::copy(f, prev, r);
         }
     } else if !m.zoom || l.tree.width > 0 {
-        tree::draw_tree(f, m, l.tree);
-        tree::draw_inbox(f, m, l.inbox);
+        tree_view::draw_tree(f, m, l.tree);
+        tree_view::draw_inbox(f, m, l.inbox);
     }
     let reused = panes::draw_panes(f, m, reuse);
     if around.is_none() {

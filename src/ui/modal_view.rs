@@ -7,13 +7,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::keymap::Action;
 use super::modal::{DiffState, Modal, TextView, GOAL_FIELDS, OPEN_FIELDS};
-use super::model::Model;
 use super::status::help_lines;
 use super::theme::glyph;
 use super::time;
+use super::tui_model::Model;
 use crate::command::Decision;
+use crate::config::keymap::Action;
 
 /// A rect of at most `w`×`h`, centered in `area`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {

@@ -8,8 +8,8 @@ use std::time::Instant;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use super::model::{Focus, Model};
-use super::term::DrawLog;
+use super::terminal::DrawLog;
+use super::tui_model::{Focus, Model};
 use crate::model::TaskId;
 
 /// The last frame and what surrounded its panes, plus the draw log.

@@ -8,10 +8,10 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 use tui_term::widget::{Cursor, PseudoTerminal};
 
-use super::model::{Focus, Model};
 use super::pane_view::PaneView;
 use super::theme::glyph;
 use super::time;
+use super::tui_model::{Focus, Model};
 use crate::model::{Status, Task, TaskId};
 
 /// The branch an agent works on, when it has a worktree.
@@ -180,7 +180,7 @@ fn draw_list(f: &mut Frame, m: &Model, area: Rect, focused: Option<u64>) {
             format!(
                 " Panes ({}) · {} zoom ",
                 m.layout.list_rows.len(),
-                m.keymap.first(super::keymap::Action::Zoom)
+                m.keymap.first(crate::config::keymap::Action::Zoom)
             ),
             th.title(),
         ))

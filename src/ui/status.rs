@@ -6,9 +6,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::keymap::Action;
-use super::model::{Focus, Model};
-use super::tree::with_right;
+use super::tree_view::with_right;
+use super::tui_model::{Focus, Model};
+use crate::config::keymap::Action;
 
 pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
     if area.height == 0 {

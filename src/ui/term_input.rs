@@ -11,7 +11,7 @@ use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use tokio::sync::mpsc;
 
 use super::keys;
-use super::term::PaneInput;
+use super::terminal::PaneInput;
 use crate::agent::PaneRef;
 use crate::model::TaskId;
 

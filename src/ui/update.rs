@@ -8,13 +8,12 @@ use std::path::PathBuf;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::keymap::Action;
 use super::keys;
 use super::modal::{
     Approval, Comment, Confirm, DiffState, GoalForm, Modal, OpenForm, Pending, Search, TextView,
 };
-use super::model::{Focus, Model};
 use super::pane_view::PaneView;
+use super::tui_model::{Focus, Model};
 use super::update_nav;
 pub use super::update_results::{
     on_audit_loaded, on_diff_loaded, on_goal_loaded, on_log_loaded, on_pane_opened, on_reply,
@@ -22,10 +21,11 @@ pub use super::update_results::{
 };
 use crate::agent::PaneRef;
 use crate::command::{Command, Decision};
+use crate::config::keymap::Action;
 use crate::model::{Kind, Status, TaskId};
 
 /// What the app loop must do for the model.
-pub enum Effect {
+pub enum UiEffect {
     /// Send a command to the board as `tui`; `label` is said when it succeeds.
     Send {
         cmd: Command,
@@ -90,7 +90,7 @@ pub enum Then {
     CloseForm,
 }
 
-pub fn on_event(m: &mut Model, ev: &Event, out: &mut Vec<Effect>) {
+pub fn on_event(m: &mut Model, ev: &Event, out: &mut Vec<UiEffect>) {
     match ev {
         Event::Key(k) => on_key(m, k, out),
         Event::Mouse(me) => update_nav::on_mouse(m, me),
@@ -99,7 +99,7 @@ pub fn on_event(m: &mut Model, ev: &Event, out: &mut Vec<Effect>) {
     }
 }
 
-pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
+pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<UiEffect>) {
     if k.kind == KeyEventKind::Release {
         return;
     }
@@ -112,7 +112,7 @@ pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
     }
 }
 
-fn input_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
+fn input_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<UiEffect>) {
     if k.code == KeyCode::Char('g') && k.modifiers.contains(KeyModifiers::CONTROL) {
         m.input = false;
         return;
@@ -132,18 +132,18 @@ fn input_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
         p.scroll(-(isize::MAX / 2));
     }
     if let Some(bytes) = keys::encode(k, app_cursor) {
-        out.push(Effect::Write { pane, bytes });
+        out.push(UiEffect::Write { pane, bytes });
     }
 }
 
-fn on_paste(m: &mut Model, text: &str, out: &mut Vec<Effect>) {
+fn on_paste(m: &mut Model, text: &str, out: &mut Vec<UiEffect>) {
     if let Some(modal) = &mut m.modal {
         super::update_modal::on_paste(modal, text);
     } else if m.input {
         if let Some(p) = m.focused().filter(|p| p.running()) {
             if let Some(pane) = p.live_pane() {
                 let bytes = keys::paste(text, p.bracketed_paste());
-                out.push(Effect::Write {
+                out.push(UiEffect::Write {
                     pane: pane.clone(),
                     bytes,
                 });
@@ -152,7 +152,7 @@ fn on_paste(m: &mut Model, text: &str, out: &mut Vec<Effect>) {
     }
 }
 
-pub fn act(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
+pub fn act(m: &mut Model, a: Action, out: &mut Vec<UiEffect>) {
     let tree = m.focus == Focus::Tree;
     match a {
         Action::Up if tree => update_nav::move_sel(m, -1),
@@ -230,7 +230,7 @@ pub fn act(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
                     None,
                 );
                 m.modal = Some(Modal::Diff(view));
-                out.push(Effect::LoadDiff { task });
+                out.push(UiEffect::LoadDiff { task });
             }
             None => m.warn("select a task first"),
         },
@@ -293,13 +293,13 @@ pub fn act(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
             let Some(t) = m.target().and_then(|id| m.snap.task(id)) else {
                 return m.warn("select a task first");
             };
-            match crate::shell::dir_for(t, m.snap.task(t.goal)) {
-                Ok(dir) => out.push(Effect::Shell { task: t.id, dir }),
+            match crate::model::shell_dir(t, m.snap.task(t.goal)) {
+                Ok(dir) => out.push(UiEffect::Shell { task: t.id, dir }),
                 Err(why) => m.warn(why),
             }
         }
         Action::Audit => match m.target() {
-            Some(task) => out.push(Effect::LoadAudit { task }),
+            Some(task) => out.push(UiEffect::LoadAudit { task }),
             None => m.warn("select a task first"),
         },
         Action::Retry | Action::Skip | Action::Stop | Action::Delete => task_command(m, a, out),
@@ -313,14 +313,14 @@ pub fn act(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
                     "paused: no new work starts (running agents go on)",
                 )
             };
-            out.push(Effect::Send {
+            out.push(UiEffect::Send {
                 cmd,
                 label: label.into(),
                 then: Then::Nothing,
             });
         }
         Action::Help => m.modal = Some(Modal::Help { scroll: 0 }),
-        Action::Quit if m.info.attached.is_some() => out.push(Effect::Quit),
+        Action::Quit if m.info.attached.is_some() => out.push(UiEffect::Quit),
         Action::StopBoard if m.info.attached.is_some() => {
             let pid = m.info.attached.unwrap_or(0);
             let n = m.snap.running();
@@ -344,13 +344,13 @@ pub fn act(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
                     on_yes: Pending::Quit,
                 }));
             } else {
-                out.push(Effect::Quit);
+                out.push(UiEffect::Quit);
             }
         }
     }
 }
 
-fn task_command(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
+fn task_command(m: &mut Model, a: Action, out: &mut Vec<UiEffect>) {
     let Some(t) = m.target().and_then(|id| m.snap.task(id)).cloned() else {
         return m.warn("select a task first");
     };
@@ -396,7 +396,7 @@ fn task_command(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
                 on_yes: Pending::Send { cmd, label },
             }))
         }
-        None => out.push(Effect::Send {
+        None => out.push(UiEffect::Send {
             cmd,
             label,
             then: Then::Nothing,
@@ -404,7 +404,7 @@ fn task_command(m: &mut Model, a: Action, out: &mut Vec<Effect>) {
     }
 }
 
-fn enter(m: &mut Model, out: &mut Vec<Effect>) {
+fn enter(m: &mut Model, out: &mut Vec<UiEffect>) {
     if m.focus == Focus::Panes {
         match m.focused() {
             Some(p) if p.running() => m.input = true,
@@ -462,7 +462,7 @@ fn dismiss(m: &mut Model) {
 }
 
 /// `!`: the oldest item that needs you, selected and opened.
-pub fn next_attention(m: &mut Model, out: &mut Vec<Effect>) {
+pub fn next_attention(m: &mut Model, out: &mut Vec<UiEffect>) {
     let Some(item) = m.inbox.first().cloned() else {
         return m.say("nothing needs you");
     };
@@ -496,9 +496,9 @@ pub fn next_attention(m: &mut Model, out: &mut Vec<Effect>) {
 }
 
 /// `a` on a held tool call allows it at once; `x` asks for an optional reason first.
-fn answer_permission(m: &mut Model, task: TaskId, allow: bool, out: &mut Vec<Effect>) {
+fn answer_permission(m: &mut Model, task: TaskId, allow: bool, out: &mut Vec<UiEffect>) {
     if allow {
-        out.push(Effect::Send {
+        out.push(UiEffect::Send {
             cmd: Command::AnswerPermission {
                 task,
                 allow: true,
@@ -515,7 +515,7 @@ fn answer_permission(m: &mut Model, task: TaskId, allow: bool, out: &mut Vec<Eff
     m.modal = Some(Modal::Deny(super::modal::PromptEdit { task, editor }));
 }
 
-pub fn open_approval(m: &mut Model, task: TaskId, out: &mut Vec<Effect>) {
+pub fn open_approval(m: &mut Model, task: TaskId, out: &mut Vec<UiEffect>) {
     let Some(t) = m.snap.task(task) else { return };
     if !t.awaits_decision() {
         return m.warn(format!(
@@ -529,7 +529,7 @@ pub fn open_approval(m: &mut Model, task: TaskId, out: &mut Vec<Effect>) {
         diff: DiffState::Loading,
         stale: None,
     }));
-    out.push(Effect::LoadDiff { task });
+    out.push(UiEffect::LoadDiff { task });
 }
 
 pub fn open_comment(m: &mut Model, task: TaskId, decision: Decision) {

@@ -2,7 +2,7 @@
 //! on which branch and how; the yes carries the command. No IO.
 
 use super::modal::{Confirm, Modal, Pending};
-use super::model::Model;
+use super::tui_model::Model;
 use crate::command::Command;
 use crate::model::{Kind, LandStrategy, Status};
 

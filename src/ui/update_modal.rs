@@ -6,11 +6,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::TextArea;
 
-use super::keymap::Action;
 use super::modal::{Comment, Modal, Pending, TextView, GOAL_FIELDS};
-use super::model::Model;
-use super::update::{open_approval, open_comment, Effect, Then};
+use super::tui_model::Model;
+use super::update::{open_approval, open_comment, Then, UiEffect};
 use crate::command::{Command, Decision};
+use crate::config::keymap::Action;
 
 fn ctrl(k: &KeyEvent, c: char) -> bool {
     k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char(c)
@@ -56,7 +56,7 @@ pub fn on_paste(modal: &mut Modal, text: &str) {
     }
 }
 
-pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
+pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<UiEffect>) {
     let action = m.keymap.action(k);
     let page = (m.layout.area.height as usize).saturating_sub(6).max(1);
     let Some(modal) = m.modal.take() else { return };
@@ -135,7 +135,7 @@ pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
                     m.warn("the prompt is empty (Esc cancels)");
                     Some(Modal::Prompt(p))
                 } else {
-                    out.push(Effect::Send {
+                    out.push(UiEffect::Send {
                         cmd: Command::EditPrompt {
                             task: p.task,
                             prompt,
@@ -155,7 +155,7 @@ pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
                 None
             } else if ctrl(k, 's') {
                 let reason = p.editor.lines().join("\n").trim().to_string();
-                out.push(Effect::Send {
+                out.push(UiEffect::Send {
                     cmd: Command::AnswerPermission {
                         task: p.task,
                         allow: false,
@@ -185,13 +185,13 @@ pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
         Modal::Confirm(c) => match k.code {
             KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
                 match c.on_yes {
-                    Pending::Send { cmd, label } => out.push(Effect::Send {
+                    Pending::Send { cmd, label } => out.push(UiEffect::Send {
                         cmd,
                         label,
                         then: Then::Nothing,
                     }),
-                    Pending::Quit => out.push(Effect::Quit),
-                    Pending::StopBoard => out.push(Effect::StopBoard),
+                    Pending::Quit => out.push(UiEffect::Quit),
+                    Pending::StopBoard => out.push(UiEffect::StopBoard),
                 }
                 None
             }
@@ -200,7 +200,7 @@ pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
         },
         Modal::Blocked { task } => match action {
             Some(Action::Retry) => {
-                out.push(Effect::Send {
+                out.push(UiEffect::Send {
                     cmd: Command::Retry { task },
                     label: format!("#{task} will run again"),
                     then: Then::Nothing,
@@ -208,7 +208,7 @@ pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
                 None
             }
             Some(Action::Skip) => {
-                out.push(Effect::Send {
+                out.push(UiEffect::Send {
                     cmd: Command::Skip { task },
                     label: format!("#{task} skipped"),
                     then: Then::Nothing,
@@ -232,14 +232,14 @@ pub fn on_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<Effect>) {
                     if s.ran.as_deref() != Some(q.as_str()) {
                         if !q.trim().is_empty() {
                             s.running = true;
-                            out.push(Effect::Search { query: q });
+                            out.push(UiEffect::Search { query: q });
                         }
                     } else if let Some(hit) = s.hits.get(s.selected).cloned() {
                         m.reveal(hit.task);
                         if m.pane(hit.task).is_some() {
                             m.focused_pane = Some(hit.task);
                         }
-                        out.push(Effect::OpenLog {
+                        out.push(UiEffect::OpenLog {
                             task: hit.task,
                             line: Some(hit.line),
                         });
@@ -307,13 +307,13 @@ fn decide(
     decision: Decision,
     comment: Option<String>,
     diff_hash: Option<String>,
-) -> Effect {
+) -> UiEffect {
     let label = match decision {
         Decision::Approve => format!("#{task} approved"),
         Decision::Reject => format!("#{task} rejected"),
         Decision::RequestChanges => format!("changes requested on #{task}: the agent runs again"),
     };
-    Effect::Send {
+    UiEffect::Send {
         cmd: Command::Decide {
             task,
             decision,
@@ -325,7 +325,7 @@ fn decide(
     }
 }
 
-fn send_comment(m: &mut Model, c: Comment, out: &mut Vec<Effect>) -> Option<Modal> {
+fn send_comment(m: &mut Model, c: Comment, out: &mut Vec<UiEffect>) -> Option<Modal> {
     let text = c.editor.lines().join("\n").trim().to_string();
     if let Some(why) = &c.stale {
         m.warn(format!("refused: {why}"));
@@ -354,7 +354,7 @@ fn scroll_view(mut v: TextView, k: &KeyEvent, page: usize) -> Option<TextView> {
     Some(v)
 }
 
-fn submit_goal(m: &Model, g: &mut super::modal::GoalForm, out: &mut Vec<Effect>) {
+fn submit_goal(m: &Model, g: &mut super::modal::GoalForm, out: &mut Vec<UiEffect>) {
     let (title, prompt, agent, repo) = (g.value(0), g.value(1), g.value(2), g.value(3));
     if title.is_empty() {
         g.error = Some(format!(
@@ -377,7 +377,7 @@ fn submit_goal(m: &Model, g: &mut super::modal::GoalForm, out: &mut Vec<Effect>)
         match crate::goalfile::parse_subtasks(&body) {
             Ok(tasks) => {
                 g.error = None;
-                out.push(Effect::AddTasks {
+                out.push(UiEffect::AddTasks {
                     parent,
                     tasks,
                     body,
@@ -412,7 +412,7 @@ fn submit_goal(m: &Model, g: &mut super::modal::GoalForm, out: &mut Vec<Effect>)
             if let Some(gs) = &goal.spec.goal {
                 root.insert("repo".into(), gs.repo.display().to_string().into());
             }
-            out.push(Effect::AddGoal {
+            out.push(UiEffect::AddGoal {
                 goal: Box::new(goal),
                 body: serde_json::to_value(&root).unwrap_or_default(),
             });
@@ -421,7 +421,7 @@ fn submit_goal(m: &Model, g: &mut super::modal::GoalForm, out: &mut Vec<Effect>)
     }
 }
 
-fn submit_open(m: &Model, o: &mut super::modal::OpenForm, out: &mut Vec<Effect>) {
+fn submit_open(m: &Model, o: &mut super::modal::OpenForm, out: &mut Vec<UiEffect>) {
     let path = o.value(0);
     if path.is_empty() {
         o.error = Some("write the path of a goal file (TOML)".into());
@@ -448,7 +448,7 @@ fn submit_open(m: &Model, o: &mut super::modal::OpenForm, out: &mut Vec<Effect>)
     };
     o.error = None;
     o.busy = true;
-    out.push(Effect::LoadGoal { path, vars });
+    out.push(UiEffect::LoadGoal { path, vars });
 }
 
 /// `~/x` → `$HOME/x` (the one expansion people type in a path field).

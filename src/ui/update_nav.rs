@@ -4,7 +4,7 @@
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 
 use super::layout::contains;
-use super::model::{Focus, Model};
+use super::tui_model::{Focus, Model};
 
 pub(super) fn move_sel(m: &mut Model, d: isize) {
     let i = (m.selected_row() as isize + d).clamp(0, m.rows.len() as isize - 1);

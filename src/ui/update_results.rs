@@ -2,17 +2,17 @@
 //! decisions), new panes, command replies, search results, logs, diffs and goal files.
 
 use super::modal::{DiffState, Modal, ReviewDiff, TextView};
-use super::model::Model;
 use super::pane_view::PaneView;
-use super::snapshot::Snapshot;
-use super::update::{Effect, Then};
+use super::tui_model::Model;
+use super::update::{Then, UiEffect};
 use crate::agent::PaneRef;
+use crate::board::snapshot::Snapshot;
 use crate::command::CommandError;
 use crate::model::{NewTask, TaskId};
 
 /// A new board snapshot: new inbox items ring the bell; an open decision that no longer
 /// applies is marked stale.
-pub fn on_snapshot(m: &mut Model, snap: Snapshot, out: &mut Vec<Effect>) {
+pub fn on_snapshot(m: &mut Model, snap: Snapshot, out: &mut Vec<UiEffect>) {
     let fresh = m.set_snapshot(snap);
     if m.info.bell {
         if let Some(i) = fresh.first() {
@@ -21,7 +21,7 @@ pub fn on_snapshot(m: &mut Model, snap: Snapshot, out: &mut Vec<Effect>) {
                 .task(i.task)
                 .map(|t| t.spec.title.clone())
                 .unwrap_or_default();
-            out.push(Effect::Bell {
+            out.push(UiEffect::Bell {
                 text: format!("#{} {title}: {}", i.task, i.why),
             });
         }
@@ -160,12 +160,12 @@ pub fn on_diff_loaded(m: &mut Model, task: TaskId, diff: Result<ReviewDiff, Stri
 /// A goal file was read: the goal, and its JSON form for `POST /api/goals`.
 pub type LoadedGoal = (Box<NewTask>, serde_json::Value);
 
-pub fn on_goal_loaded(m: &mut Model, goal: Result<LoadedGoal, String>, out: &mut Vec<Effect>) {
+pub fn on_goal_loaded(m: &mut Model, goal: Result<LoadedGoal, String>, out: &mut Vec<UiEffect>) {
     let Some(Modal::Open(o)) = &mut m.modal else {
         return;
     };
     match goal {
-        Ok((goal, body)) => out.push(Effect::AddGoal { goal, body }),
+        Ok((goal, body)) => out.push(UiEffect::AddGoal { goal, body }),
         Err(e) => {
             o.error = Some(e);
             o.busy = false;

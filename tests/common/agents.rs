@@ -2,6 +2,7 @@
 //! puts them in the cache's `bin/` ([`crate::common::tools`] runs it, once per test process
 //! and tool); makes throw-away homes for the agents.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 

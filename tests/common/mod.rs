@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests: temp dirs, goal files, the real binary.
 #![allow(dead_code)]
+// Test helpers: a broken set-up should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod board_sim;
 pub mod serial;
@@ -158,6 +160,17 @@ pub fn pid_alive(pid: i32) -> bool {
             .trim_start()
             .starts_with('Z'),
         Err(_) => false,
+    }
+}
+
+/// Raises this process's open-file limit to at least `n` (a soft limit of 1,024 is common;
+/// tests run as root, which may raise the hard one too). Children inherit it.
+pub fn raise_nofile(n: u64) {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    if soft < n {
+        setrlimit(Resource::RLIMIT_NOFILE, n, hard.max(n))
+            .unwrap_or_else(|e| panic!("cannot raise RLIMIT_NOFILE to {n}: {e}"));
     }
 }
 

@@ -16,9 +16,11 @@ use serde_json::Value;
 #[derive(Clone, Debug)]
 pub struct Ack {
     pub task: u64,
-    /// `signal` or `decision` (the audit event kind).
+    /// The task's goal (for a deletion: the goal itself).
+    pub goal: u64,
+    /// `signal`, `decision` (the audit event kind) or `delete` (`task` is then a goal).
     pub kind: &'static str,
-    /// `pass`, `fail`, `approve`, `request_changes`.
+    /// `pass`, `fail`, `approve`, `request_changes`, `delete`.
     pub step: &'static str,
     pub key: String,
 }
@@ -129,8 +131,57 @@ impl Drop for Driver {
     }
 }
 
+/// The round a goal title names (`crashloop round K`).
+fn round_of(title: &str) -> Option<u32> {
+    title.strip_prefix("crashloop round ")?.parse().ok()
+}
+
+/// Deletes the goals of finished rounds (their worktrees go with them), one per pass, each
+/// under its own idempotency key.
+fn delete_old_rounds(
+    sh: &Shared,
+    addr: &str,
+    token: &str,
+    tree: &Value,
+    gens: &mut HashMap<u64, usize>,
+) {
+    let goals: Vec<(u64, u32)> = tree["goals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| Some((g["id"].as_u64()?, round_of(g["title"].as_str()?)?)))
+        .collect();
+    let Some(newest) = goals.iter().map(|(_, r)| *r).max() else {
+        return;
+    };
+    let Some((id, _)) = goals.into_iter().find(|(_, r)| *r < newest) else {
+        return;
+    };
+    let gen = gens.entry(id).or_default();
+    let key = format!("crash-del-{id}-{gen}");
+    match request(
+        addr,
+        token,
+        "DELETE",
+        &format!("/api/tasks/{id}"),
+        "",
+        Some(&key),
+    ) {
+        Some((code, _)) if (200..300).contains(&code) => sh.acks.lock().unwrap().push(Ack {
+            task: id,
+            goal: id,
+            kind: "delete",
+            step: "delete",
+            key,
+        }),
+        Some((code, _)) if (400..500).contains(&code) => *gen += 1,
+        _ => {}
+    }
+}
+
 fn drive(sh: &Shared) {
     let mut progress: HashMap<u64, Progress> = HashMap::new();
+    let mut deletes: HashMap<u64, usize> = HashMap::new();
     while !sh.stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(20));
         let Some(addr) = sh.addr.lock().unwrap().clone() else {
@@ -143,10 +194,14 @@ fn drive(sh: &Shared) {
         let Some((200, tree)) = request(&addr, &token, "GET", "/api/goals", "", None) else {
             continue;
         };
+        delete_old_rounds(sh, &addr, &token, &tree, &mut deletes);
         for t in crate::common::flatten(&tree) {
-            let (Some(id), Some(title), Some(status)) =
-                (t["id"].as_u64(), t["title"].as_str(), t["status"].as_str())
-            else {
+            let (Some(id), Some(goal), Some(title), Some(status)) = (
+                t["id"].as_u64(),
+                t["goal"].as_u64(),
+                t["title"].as_str(),
+                t["status"].as_str(),
+            ) else {
                 continue;
             };
             let Some((steps, waits_in)) = script(title) else {
@@ -163,6 +218,7 @@ fn drive(sh: &Shared) {
                 Some((code, _)) if (200..300).contains(&code) => {
                     sh.acks.lock().unwrap().push(Ack {
                         task: id,
+                        goal,
                         kind,
                         step: name,
                         key,

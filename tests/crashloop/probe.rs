@@ -33,10 +33,17 @@ pub struct Board {
     data: PathBuf,
     output: Arc<Mutex<String>>,
     addr: String,
+    /// Fault stops already told by [`Board::stop_point`].
+    stops: usize,
 }
 
 impl Board {
     pub fn start(s: &Scratch, file: Option<&Path>) -> Board {
+        Board::start_with(s, file, "")
+    }
+
+    /// Started with `TASKBOARD_FAULT=fault` (src/fault.rs) when it is not empty.
+    pub fn start_with(s: &Scratch, file: Option<&Path>, fault: &str) -> Board {
         let _ = std::fs::remove_file(s.data().join("endpoint"));
         let mut args = vec!["run".to_string()];
         if let Some(f) = file {
@@ -44,7 +51,16 @@ impl Board {
         }
         args.push("--headless".into());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut child = s.spawn(&args);
+        let mut cmd = s.cmd(&args);
+        if !fault.is_empty() {
+            cmd.env("TASKBOARD_FAULT", fault);
+        }
+        let mut child = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn taskboard");
         let output = Arc::new(Mutex::new(String::new()));
         for pipe in [
             child
@@ -74,6 +90,7 @@ impl Board {
             data: s.data(),
             output,
             addr: String::new(),
+            stops: 0,
         }
     }
 
@@ -91,6 +108,79 @@ impl Board {
             }
             if !self.running() {
                 return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("no endpoint after {limit:?}: {}", self.printed());
+    }
+
+    /// Stopped by a fault point (state `T`).
+    pub fn stopped(&self) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.rsplit(')')
+                    .next()
+                    .map(|r| r.trim_start().starts_with('T'))
+            })
+            .unwrap_or(false)
+    }
+
+    /// Waits until it is stopped by a fault point (true), it exits, or `limit` passes.
+    pub fn wait_stopped(&mut self, limit: Duration) -> bool {
+        let end = Instant::now() + limit;
+        while Instant::now() < end && self.running() {
+            if self.stopped() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        false
+    }
+
+    /// The fault point a stopped board stopped at (the line it says on stderr before it
+    /// stops; each stop is told once).
+    pub fn stop_point(&mut self, limit: Duration) -> String {
+        const SAID: &str = "TASKBOARD_FAULT: stopped at ";
+        let end = Instant::now() + limit;
+        loop {
+            let out = self.printed();
+            let said: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix(SAID)).collect();
+            if said.len() > self.stops {
+                self.stops = said.len();
+                return said[said.len() - 1].trim().to_string();
+            }
+            assert!(Instant::now() < end, "stopped without saying where: {out}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Lets a stopped board go on.
+    pub fn cont(&self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGCONT,
+        );
+    }
+
+    /// Waits for the endpoint file or a stop at a fault point; `Some(true)` listening,
+    /// `Some(false)` stopped, `None` exited.
+    pub fn up_or_stopped(&mut self, limit: Duration) -> Option<bool> {
+        let end = Instant::now() + limit;
+        let ep = self.data.join("endpoint");
+        while Instant::now() < end {
+            if let Ok(t) = std::fs::read_to_string(&ep) {
+                if t.lines().count() >= 2 {
+                    let url = t.lines().next().unwrap_or("");
+                    self.addr = url.trim_start_matches("http://").to_string();
+                    return Some(true);
+                }
+            }
+            if self.stopped() {
+                return Some(false);
+            }
+            if !self.running() {
+                return None;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -196,7 +286,7 @@ pub fn assert_gone(procs: &[(i32, u64)], what: &str) {
     assert!(alive().is_empty(), "{what}: {:?}", alive());
 }
 
-fn open(data: &Path) -> Connection {
+pub fn open(data: &Path) -> Connection {
     let c = Connection::open_with_flags(
         data.join("taskboard.db"),
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -239,6 +329,12 @@ fn task(c: &Connection, id: u64) -> Value {
 /// what it implies for the task (a pass or approve made it `done`; each fail used a retry).
 pub fn assert_acked_present(data: &Path, acks: &[Ack]) {
     let c = open(data);
+    // Goals deleted with a 2xx: their tasks' acknowledged changes went with them.
+    let deleted: std::collections::HashSet<u64> = acks
+        .iter()
+        .filter(|a| a.step == "delete")
+        .map(|a| a.goal)
+        .collect();
     for a in acks {
         let keyed: i64 = c
             .query_row(
@@ -248,13 +344,28 @@ pub fn assert_acked_present(data: &Path, acks: &[Ack]) {
             )
             .unwrap();
         assert_eq!(keyed, 1, "acknowledged {a:?} has no stored answer");
+        if a.step == "delete" {
+            let left: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM tasks WHERE goal = ?1",
+                    [a.task as i64],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(left, 0, "acknowledged {a:?}, its tasks are still stored");
+            continue;
+        }
+        if deleted.contains(&a.goal) {
+            continue;
+        }
         let t = task(&c, a.task);
         if matches!(a.step, "pass" | "approve") {
             assert_eq!(t["status"], "done", "acknowledged {a:?}, task is {t}");
         }
     }
     let mut per: std::collections::HashMap<(u64, &str), i64> = Default::default();
-    for a in acks {
+    let kept = |a: &&Ack| a.kind != "delete" && !deleted.contains(&a.goal);
+    for a in acks.iter().filter(kept) {
         *per.entry((a.task, a.kind)).or_default() += 1;
     }
     for ((task, kind), n) in per {
@@ -270,7 +381,7 @@ pub fn assert_acked_present(data: &Path, acks: &[Ack]) {
             "#{task}: {n} acknowledged {kind}s, {stored} stored"
         );
     }
-    let fails = acks.iter().filter(|a| a.step == "fail");
+    let fails = acks.iter().filter(kept).filter(|a| a.step == "fail");
     let mut per_task: std::collections::HashMap<u64, u64> = Default::default();
     for a in fails {
         *per_task.entry(a.task).or_default() += 1;

@@ -169,34 +169,6 @@ fn idempotency_answers_belong_to_the_token_that_made_them() {
     );
 }
 
-/// Raises this process's open-file limit (soft 1,024 is common; root may raise the hard one).
-fn raise_nofile(n: u64) {
-    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
-    let line = limits
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .unwrap();
-    let nums: Vec<u64> = line
-        .split_whitespace()
-        .filter_map(|w| w.parse().ok())
-        .collect();
-    let (soft, hard) = (nums[0], nums[1]);
-    if soft >= n {
-        return;
-    }
-    let arg = format!("--nofile={n}:{}", hard.max(n));
-    let pid = std::process::id().to_string();
-    let out = std::process::Command::new("prlimit")
-        .args(["--pid", &pid, &arg])
-        .output()
-        .expect("prlimit");
-    assert!(
-        out.status.success(),
-        "cannot raise RLIMIT_NOFILE: {}",
-        text(&out)
-    );
-}
-
 fn fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| d.count())
@@ -277,10 +249,11 @@ fn limits_hold_under_1000_concurrent_connections() {
         "half headers held too long: {:?}",
         slow.iter().max()
     );
+    // Half headers are idle connections: at the cap the oldest make room for the requests
+    // (shed at once), the rest go at the header timeout. None is left open.
     assert!(
-        slow.iter().all(|d| *d >= Duration::from_secs(9)),
-        "half headers cut early: {:?}",
-        slow.iter().min()
+        results.iter().filter(|r| r.0 == 0).all(|r| r.1 == 0),
+        "a half header got an answer"
     );
     assert!(
         peak <= base + 256 + 8,
