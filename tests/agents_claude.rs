@@ -339,6 +339,13 @@ fn kill_9_then_restart_resumes_the_same_claude_conversation() {
         t["turn_ended"] == true
     });
     let session = by_title(&flatten(&rig.s.status()), "Work").clone();
+    // Claude Code writes its transcript after its Stop hook: kill -9 only once the second
+    // answer is on disk, or there is nothing of it to resume (Claude's loss, not the board's).
+    assert!(
+        wait_for(STEP, || transcript_has(&rig.home, "second answer")),
+        "Claude Code never saved the second answer under {}",
+        rig.home.display()
+    );
     live.kill9();
     let live = rig.restart();
     let turns = rig.wait_turns(2, 3, START);
@@ -440,4 +447,23 @@ fn claude_profile_flags_exist_in_the_real_claude() {
     for flag in args.filter(|a| a.starts_with("--")) {
         assert!(help.contains(flag.as_str()), "claude --help has no {flag}");
     }
+}
+
+/// True when a Claude Code transcript (`~/.claude/projects/**/*.jsonl`) under `home` holds
+/// `text`.
+fn transcript_has(home: &std::path::Path, text: &str) -> bool {
+    let mut dirs = vec![home.join(".claude").join("projects")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "jsonl")
+                && std::fs::read_to_string(&path).is_ok_and(|t| t.contains(text))
+            {
+                return true;
+            }
+        }
+    }
+    false
 }
