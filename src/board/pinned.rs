@@ -82,6 +82,11 @@ impl Board {
         true
     }
 
+    /// The tasks the goals' pinned sessions are serving now.
+    pub fn pinned_current(&self) -> impl Iterator<Item = TaskId> + '_ {
+        self.pinned.values().filter_map(|p| p.current)
+    }
+
     /// The session a task's input goes to: its own, or its goal's pinned session.
     pub fn session_of(&self, id: TaskId) -> Option<(TaskId, u32)> {
         let t = self.task(id)?;

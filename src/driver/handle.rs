@@ -83,11 +83,6 @@ pub(super) enum Msg {
         reply: oneshot::Sender<Reply>,
     },
     Query(Box<dyn FnOnce(&Board) + Send>),
-    /// The open pane of a task (its own session, or its goal's pinned one).
-    Pane {
-        task: TaskId,
-        reply: oneshot::Sender<Option<PaneRef>>,
-    },
     SpawnDone {
         task: TaskId,
         attempt: u32,
@@ -148,6 +143,8 @@ pub struct BoardHandle {
     /// notice from the start (the restart's own transitions included); see
     /// [`BoardHandle::subscribe_from_start`].
     pub(super) first: Arc<Mutex<Option<broadcast::Receiver<Notice>>>>,
+    /// The open panes by task, published by the driver after every drain.
+    pub(super) panes: super::panes::Panes,
 }
 
 impl BoardHandle {
@@ -221,13 +218,10 @@ impl BoardHandle {
         rx.await.ok()
     }
 
-    /// The live pane of a task's open session, if it has one.
-    pub async fn pane(&self, task: TaskId) -> Option<PaneRef> {
-        let (tx, rx) = oneshot::channel();
-        if !self.tx.msg(Msg::Pane { task, reply: tx }) {
-            return None;
-        }
-        rx.await.ok().flatten()
+    /// The live pane a task's input goes to (its own session's, or its goal's pinned
+    /// one), as of the board's last finished drain; read without a hop to its thread.
+    pub fn pane(&self, task: TaskId) -> Option<PaneRef> {
+        self.panes.get(task)
     }
 
     /// Tells the board a person typed into a task's pane (clears its "needs you" flag).

@@ -5,9 +5,11 @@
 
 mod batch;
 mod handle;
+mod panes;
 mod runner;
 mod thread;
 
 pub use batch::{add_offline, batch_of};
+pub use panes::Panes;
 pub use handle::{BoardHandle, EventTx, GoalSummary, IdemKey, Notice, Summary, TokenScope};
 pub use thread::{start, DriverParts};

@@ -272,6 +272,7 @@ impl Driver {
             .map(|((t, a), s)| (s.pane.pid, procs::mark_value(&board_id, *t, *a)))
             .collect();
         self.sessions.clear();
+        self.panes.publish(&self.board, &self.sessions);
         let _ = tokio::task::spawn_blocking(move || {
             let threads: Vec<_> = pids
                 .into_iter()

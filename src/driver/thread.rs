@@ -55,6 +55,8 @@ pub(super) struct Driver {
     /// The summary again, told only when a goal's status or live count or the pause moved.
     pub(super) settled: watch::Sender<Summary>,
     pub(super) sessions: HashMap<(TaskId, u32), Session>,
+    /// Where the open panes by task are published for the handles (this thread only writes).
+    pub(super) panes: super::panes::PanesWriter,
     pub(super) version: u64,
     pub(super) idem: HashMap<IdemKey, (i64, Reply)>,
     /// Answers of this drain to store with its changes.
@@ -102,7 +104,9 @@ pub fn start(
     let (summary_tx, summary_rx) = watch::channel(Summary::default());
     let (settled_tx, settled_rx) = watch::channel(Summary::default());
     let events_tx = EventTx(tx.clone());
+    let (panes_writer, panes) = super::panes::PanesWriter::new();
     let handle = BoardHandle {
+        panes,
         tx: events_tx.clone(),
         notices: notices.clone(),
         deltas: deltas.clone(),
@@ -141,6 +145,7 @@ pub fn start(
         summary: summary_tx,
         settled: settled_tx,
         sessions: HashMap::new(),
+        panes: panes_writer,
         version: 0,
         idem,
         idem_new: Vec::new(),
@@ -329,14 +334,6 @@ impl Driver {
                 replies.push((reply, r));
             }
             Msg::Query(f) => f(&self.board),
-            Msg::Pane { task, reply } => {
-                let pane = self
-                    .board
-                    .session_of(task)
-                    .and_then(|key| self.sessions.get(&key))
-                    .map(|s| s.pane.clone());
-                let _ = reply.send(pane);
-            }
             Msg::SpawnDone {
                 task,
                 attempt,
@@ -421,6 +418,9 @@ impl Driver {
 
     /// A drain's commit is done: answer, run its effects, tell the world.
     fn finish(&mut self, done: Drained, result: Result<(), String>) {
+        // Before anyone hears of this drain: whoever learns of a spawn finds its pane, and
+        // no pane of a session that ended is found after its end is told.
+        self.panes.publish(&self.board, &self.sessions);
         let failure = result.err();
         if let Some(e) = &failure {
             // Not stored, so not answered: a repeat must be applied afresh.

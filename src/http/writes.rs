@@ -204,11 +204,11 @@ pub(super) async fn subtasks(
     run(&state, &ctx, Command::Subtasks { task: id, tasks }, true).await
 }
 
-pub(super) async fn open_pane(
+pub(super) fn open_pane(
     state: &AppState,
     id: TaskId,
 ) -> Result<crate::agent::PaneRef, ApiError> {
-    state.board.pane(id).await.ok_or_else(|| {
+    state.board.pane(id).ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
@@ -244,7 +244,7 @@ pub(super) async fn input(
         }
     };
     let bytes = body.map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
-    let pane = open_pane(&state, id).await?;
+    let pane = open_pane(&state, id)?;
     if let Some((rows, cols)) = size {
         pane.resize(rows, cols);
     }
@@ -278,7 +278,7 @@ pub(super) async fn resize(
     let id = task_id(&id)?;
     let b: ResizeBody = parse(body)?;
     let (rows, cols) = check_size(b.rows, b.cols)?;
-    let pane = open_pane(&state, id).await?;
+    let pane = open_pane(&state, id)?;
     pane.resize(rows, cols);
     Ok(Json(json!({"id": id, "rows": rows, "cols": cols})))
 }
