@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::failure::Failure;
 use crate::run::{init_tracing, run};
-use crate::{demo, store, view};
+use crate::demo;
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn main(cli: Cli) -> i32 {
@@ -94,7 +94,7 @@ fn real_main(cli: Cli) -> Result<i32, Failure> {
         Some(Cmd::Demo(args)) => demo::run(cli.data_dir.as_deref(), &config, args),
         Some(Cmd::Status { json }) => {
             let data = DataDir::resolve(cli.data_dir.as_deref());
-            status(&data, *json)
+            crate::status_cmd::status(&data, *json)
         }
         Some(_) => Err(Failure::usage("unknown command")),
         None => {
@@ -111,39 +111,4 @@ fn real_main(cli: Cli) -> Result<i32, Failure> {
             )
         }
     }
-}
-
-fn status(data: &DataDir, json: bool) -> Result<i32, Failure> {
-    let db = data.db();
-    if !db.exists() {
-        if json {
-            println!("{}", serde_json::json!({"goals": []}));
-        } else {
-            println!(
-                "no goals yet in {}: `taskboard run FILE` to start one",
-                data.root.display()
-            );
-        }
-        return Ok(0);
-    }
-    let store = store::Store::open_read_only(&db).map_err(Failure::usage)?;
-    let board = crate::board::Board::from_tasks(
-        store.load_tasks().map_err(Failure::usage)?,
-        store.meta("paused").ok().flatten().as_deref() == Some("true"),
-    );
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&view::Goals(&board)).unwrap_or_default()
-        );
-    } else {
-        let endpoint = std::fs::read_to_string(data.endpoint())
-            .ok()
-            .and_then(|s| s.lines().next().map(str::to_string));
-        print!(
-            "{}",
-            view::tree_text(&board, Some(&data.root), endpoint.as_deref())
-        );
-    }
-    Ok(0)
 }

@@ -31,6 +31,7 @@ pub mod runtime;
 pub mod selfexe;
 pub mod shell;
 pub mod signal_match;
+pub mod status_cmd;
 pub mod store;
 pub mod tomlcheck;
 pub mod ui;

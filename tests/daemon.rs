@@ -142,3 +142,88 @@ fn task_tokens_cannot_type_into_panes() {
     );
     assert_eq!(code, 403);
 }
+
+/// The pane a resize or keys go to is found without a hop to the board's thread (a table the
+/// board publishes after each drain): it is there as soon as the spawn is on record, and
+/// gone, with the same 409 as before, once the session has ended.
+#[test]
+fn a_resize_finds_the_pane_right_after_its_spawn_and_not_after_its_session_ends() {
+    let s = Scratch::new();
+    // The gate keeps the headless board running once the agent is done.
+    let goal = "title = \"r\"\nparallel = true\n[[task]]\ntitle = \"hold\"\nkind = \"signal\"\ngate = \"ci\"\n[[task]]\ntitle = \"a\"\ncommand = [\"sh\", \"-c\", \"read l; echo \\\"$l\\\" > got.txt\"]\nworktree = false\n";
+    let f = s.file("g.toml", goal);
+    let live = Live::start(&s, Some(&f), &[]);
+    let spawned = || {
+        let (code, v) = live.req("GET", "/api/tasks/3/audit", None);
+        code == 200
+            && v["events"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["kind"] == "spawned"))
+    };
+    assert!(wait_for(LONG, spawned), "the agent never spawned");
+    // No retry: the spawn is on record, so its pane is found.
+    let (code, v) = live.req(
+        "POST",
+        "/api/tasks/3/resize",
+        Some(r#"{"rows":30,"cols":100}"#),
+    );
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v, serde_json::json!({"id": 3, "rows": 30, "cols": 100}));
+    let (code, v) = live.req("POST", "/api/tasks/3/input", Some("bye\r"));
+    assert_eq!(code, 200, "{v}");
+    assert!(wait_for(LONG, || s.read("got.txt").contains("bye")));
+    assert!(
+        wait_status(&s, "a", "done", LONG),
+        "the agent's session did not end"
+    );
+    for (path, body) in [
+        ("/api/tasks/3/resize", r#"{"rows":30,"cols":100}"#),
+        ("/api/tasks/3/input", "x"),
+    ] {
+        let (code, v) = live.req("POST", path, Some(body));
+        assert_eq!(code, 409, "{path}: {v}");
+        assert_eq!(v["error"]["code"], "conflict", "{v}");
+        assert_eq!(
+            v["error"]["message"], "task #3 has no open session",
+            "{path}: {v}"
+        );
+    }
+}
+
+/// `status --json` asks the running board (its tree from memory, no store read: it works
+/// with the store file moved aside), and prints exactly what reading the store prints.
+#[test]
+fn status_json_asks_the_running_board_and_prints_what_the_store_would() {
+    let s = Scratch::new();
+    let goal = "title = \"st\"\n[[task]]\ntitle = \"gate \\\"q\\\" é\"\nkind = \"signal\"\ngate = \"ci\"\n[[task]]\ntitle = \"after\"\ncommand = [\"true\"]\nworktree = false\n";
+    let f = s.file("g.toml", goal);
+    let _live = Live::start(&s, Some(&f), &[]);
+    assert!(wait_status(&s, "gate \"q\" é", "active", LONG));
+    let live = s.run(&["status", "--json"]);
+    assert_eq!(live.status.code(), Some(0), "{}", text(&live));
+
+    let db = s.data().join("taskboard.db");
+    let aside = s.data().join("moved.db");
+    std::fs::rename(&db, &aside).unwrap();
+    let without_store = s.run(&["status", "--json"]);
+    std::fs::rename(&aside, &db).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&without_store.stdout),
+        String::from_utf8_lossy(&live.stdout),
+        "status --json read the store, not the running board"
+    );
+
+    let ep = s.data().join("endpoint");
+    let hidden = s.data().join("endpoint.hidden");
+    std::fs::rename(&ep, &hidden).unwrap();
+    let from_store = s.run(&["status", "--json"]);
+    std::fs::rename(&hidden, &ep).unwrap();
+    assert_eq!(from_store.status.code(), Some(0), "{}", text(&from_store));
+    assert_eq!(
+        String::from_utf8_lossy(&from_store.stdout),
+        String::from_utf8_lossy(&live.stdout),
+        "the running board and the store print different trees"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&live.stdout).unwrap();
+    assert_eq!(v["goals"][0]["title"], "st");
+}

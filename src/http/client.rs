@@ -193,6 +193,33 @@ impl Client {
         }
     }
 
+    /// A `GET`'s body as the board sent it (for answers printed as they are); non-2xx is
+    /// an error.
+    pub async fn get_bytes(&self, path: &str) -> Result<Bytes, ClientError> {
+        let mut sender = self.connect().await?;
+        let req = self
+            .request("GET", path)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| self.io(e))?;
+        let resp = sender.send_request(req).await.map_err(|e| self.io(e))?;
+        let status = resp.status().as_u16();
+        let raw = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| self.io(e))?
+            .to_bytes();
+        received(raw.len());
+        if !(200..300).contains(&status) {
+            return Err(ClientError::Api {
+                status,
+                message: format!("HTTP {status}"),
+                body: Value::Null,
+            });
+        }
+        Ok(raw)
+    }
+
     /// The streaming body of a `GET` (Server-Sent Events); non-2xx is an error.
     pub async fn stream(&self, path: &str) -> Result<hyper::body::Incoming, ClientError> {
         let mut sender = self.connect().await?;
