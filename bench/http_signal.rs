@@ -341,6 +341,47 @@ pub fn run(
     f
 }
 
+/// `--profile resize|signal|ref|ref-durable SECS`: one side under the row's load for SECS
+/// seconds, its server's pid printed first (for `perf record -p`), then its req/s.
+fn profile(self_exe: &str, what: &str, secs: f64) {
+    let mut board = start_board(env!("CARGO_BIN_EXE_taskboard"));
+    let signal = format!("/api/tasks/{}/signal", board.gate);
+    let resize = format!("/api/tasks/{}/resize", board.agent);
+    load(&board.addr, &signal, SIGNAL_BODY, &board.token, 1, 0.2);
+    let (mut server, addr, token) = match what {
+        "ref" | "ref-durable" => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let record = group_commit::task_json(&board.data().join("taskboard.db"));
+            std::fs::write(dir.path().join("record.json"), record).expect("record");
+            let port = free_port();
+            let flag = if what == "ref" { "--serve-ref" } else { "--serve-ref-durable" };
+            let child = Command::new(self_exe)
+                .args([flag, &port.to_string()])
+                .arg(dir.keep())
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("reference server");
+            let addr = format!("127.0.0.1:{port}");
+            wait_port(&addr);
+            (Some(child), addr, String::new())
+        }
+        _ => (None, board.addr.clone(), board.token.clone()),
+    };
+    let pid = server.as_ref().map(|c| c.id()).unwrap_or(board.child.id());
+    println!("PID {pid}");
+    std::thread::sleep(Duration::from_secs(1));
+    let (path, body) = match what {
+        "resize" | "ref" => (&resize, RESIZE_BODY),
+        _ => (&signal, SIGNAL_BODY),
+    };
+    let rate = load(&addr, path, body, &token, 16, secs);
+    println!("{what}: {rate:.0} req/s");
+    for c in server.iter_mut().chain([&mut board.child]) {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
 pub fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
@@ -365,6 +406,12 @@ fn main() {
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(18080),
         );
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--profile") {
+        let what = args.get(i + 1).cloned().unwrap_or_default();
+        let secs = args.get(i + 2).and_then(|s| s.parse().ok()).unwrap_or(10.0);
+        profile(&args[0], &what, secs);
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
