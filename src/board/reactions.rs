@@ -52,6 +52,16 @@ impl Board {
         let current = self
             .task(id)
             .is_some_and(|t| t.attempt == attempt && t.proc == Proc::Starting);
+        if !current && self.closing_spawned(id, attempt) {
+            self.audit(
+                Some(id),
+                "board",
+                "spawned",
+                json!({"attempt": attempt, "pid": pid, "closing": true}),
+                now,
+            );
+            return;
+        }
         if !current {
             // Stopped, retried or deleted while the spawn was in flight: end the straggler.
             effects.push(Effect::Kill { task: id, attempt });
