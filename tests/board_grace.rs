@@ -187,3 +187,31 @@ fn an_agent_call_that_overtakes_its_spawn_still_gets_the_grace_period() {
     s.at_ms(SESSION_GRACE_MS + 10);
     assert!(s.kills().is_empty());
 }
+
+#[test]
+fn a_closing_session_whose_spawn_fails_frees_its_slot_at_once() {
+    // The call overtook a spawn that then failed: nothing will exit and nothing is left to
+    // stop, so the session leaves the grace list at once (its slot would otherwise stay
+    // taken until the period is over).
+    let mut s = Sim::new(SEQ);
+    let attempt = s.b.task(2).expect("task").attempt;
+    s.split(2, json!([{"title": "x", "prompt": "do x"}]))
+        .expect("split");
+    assert_eq!(s.b.next_wakeup(), Some(T0 + SESSION_GRACE_MS));
+    s.ev(Event::SpawnFailed {
+        task: 2,
+        attempt,
+        error: "no such program".into(),
+    });
+    let failed = s.audited("spawn_failed");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].payload["closing"], true);
+    assert_ne!(
+        s.b.next_wakeup(),
+        Some(T0 + SESSION_GRACE_MS),
+        "no grace period left to wait out"
+    );
+    s.at_ms(SESSION_GRACE_MS + 10);
+    assert!(s.kills().is_empty(), "nothing to stop");
+    assert_eq!(s.b.task(2).expect("task").kind.as_str(), "group");
+}

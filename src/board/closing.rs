@@ -73,6 +73,21 @@ impl Board {
             .any(|c| c.task == id && c.attempt == attempt)
     }
 
+    /// A closing session's spawn failed (the call overtook a spawn that then failed): there
+    /// is nothing to wait for, so its slot is free at once. Returns true when it was one.
+    pub(super) fn closing_spawn_failed(&mut self, id: TaskId, attempt: u32) -> bool {
+        let Some(pos) = self
+            .closing
+            .iter()
+            .position(|c| c.task == id && c.attempt == attempt)
+        else {
+            return false;
+        };
+        self.closing.swap_remove(pos);
+        self.touch(id);
+        true
+    }
+
     /// A process exited: when it was a closing session, records that it ended on its own
     /// and returns true.
     pub(super) fn closing_exited(
