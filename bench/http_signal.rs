@@ -354,7 +354,11 @@ fn profile(self_exe: &str, what: &str, secs: f64) {
             let record = group_commit::task_json(&board.data().join("taskboard.db"));
             std::fs::write(dir.path().join("record.json"), record).expect("record");
             let port = free_port();
-            let flag = if what == "ref" { "--serve-ref" } else { "--serve-ref-durable" };
+            let flag = if what == "ref" {
+                "--serve-ref"
+            } else {
+                "--serve-ref-durable"
+            };
             let child = Command::new(self_exe)
                 .args([flag, &port.to_string()])
                 .arg(dir.keep())

@@ -4,9 +4,9 @@
 use crate::cli::{Cli, Cmd};
 use crate::config::Config;
 use crate::datadir::DataDir;
+use crate::demo;
 use crate::failure::Failure;
 use crate::run::{init_tracing, run};
-use crate::demo;
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn main(cli: Cli) -> i32 {

@@ -158,7 +158,11 @@ mod tests {
         for v in values {
             let compact = serde_json::to_vec(&v).expect("json");
             let want = serde_json::to_string_pretty(&v).expect("json");
-            assert_eq!(String::from_utf8(pretty(&compact)).expect("utf8"), want, "{v}");
+            assert_eq!(
+                String::from_utf8(pretty(&compact)).expect("utf8"),
+                want,
+                "{v}"
+            );
         }
     }
 }

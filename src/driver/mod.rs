@@ -10,6 +10,6 @@ mod runner;
 mod thread;
 
 pub use batch::{add_offline, batch_of};
-pub use panes::Panes;
 pub use handle::{BoardHandle, EventTx, GoalSummary, IdemKey, Notice, Summary, TokenScope};
+pub use panes::Panes;
 pub use thread::{start, DriverParts};

@@ -20,7 +20,10 @@ pub struct Panes(Arc<RwLock<Table>>);
 impl Panes {
     /// The open pane a task's input goes to, as of the last finished drain.
     pub fn get(&self, task: TaskId) -> Option<PaneRef> {
-        let t = self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let t = self
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         t.get(&task).cloned()
     }
 }

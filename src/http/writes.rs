@@ -204,10 +204,7 @@ pub(super) async fn subtasks(
     run(&state, &ctx, Command::Subtasks { task: id, tasks }, true).await
 }
 
-pub(super) fn open_pane(
-    state: &AppState,
-    id: TaskId,
-) -> Result<crate::agent::PaneRef, ApiError> {
+pub(super) fn open_pane(state: &AppState, id: TaskId) -> Result<crate::agent::PaneRef, ApiError> {
     state.board.pane(id).ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
