@@ -48,26 +48,19 @@ impl Route {
     }
 }
 
-/// Stops the reader thread when dropped (it polls, so it notices within 50 ms).
+/// Stops the reader thread when dropped and waits until it has (it polls, so it notices
+/// within 50 ms): no key after this is read by it.
 pub struct Reader {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Reader {
-    /// Stops the thread and waits until it has: no key after this is read by it (a
-    /// program that takes the terminal over gets them all).
-    pub fn stop(mut self) {
+impl Drop for Reader {
+    fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-    }
-}
-
-impl Drop for Reader {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
     }
 }
 
