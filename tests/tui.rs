@@ -134,28 +134,6 @@ fn typing_into_a_sh_pane() {
 }
 
 #[test]
-fn s_steps_aside_for_a_shell_in_the_task_dir_and_comes_back() {
-    let _serial = serial();
-    let s = Scratch::new();
-    let goal = one_task_goal(&s, "Sleeper", &["sleep", "600"]);
-    let t = Tmux::start(&s, &["run", &goal], &[("SHELL", "/bin/sh")], (200, 50));
-    t.wait_for("#2 Sleeper task · active", LONG);
-    // All goals, the goal, then its task.
-    t.keys(&["j", "j", "s"]);
-    t.wait_for("a shell for #2", LONG);
-    t.text("echo \"here: $(pwd) task $TASKBOARD_TASK_ID\"");
-    t.keys(&["Enter"]);
-    t.wait_for(&format!("here: {} task 2", s.path().display()), LONG);
-    t.text("exit 4");
-    t.keys(&["Enter"]);
-    let screen = t.wait_for("back from the shell of #2 (exit 4)", LONG);
-    assert!(screen.contains("◐ #2 Sleeper task"), "{screen}");
-    // The agent ran on meanwhile, and keys are the board's again.
-    t.keys(&["q"]);
-    t.wait_for("Quit?", LONG);
-}
-
-#[test]
 fn q_asks_before_quitting_a_running_board() {
     let _serial = serial();
     let s = Scratch::new();

@@ -21,7 +21,7 @@ pub fn branch(t: &Task) -> Option<String> {
 }
 
 /// `#12 Fix flaky test · active 2m · wt taskboard/3/12`, or for a shell pane
-/// `shell · #12 Fix flaky test · /path/to/worktree`.
+/// `shell · #12 Fix flaky test · INPUT · ctrl-g leaves · /path/to/worktree`.
 pub fn title(m: &Model, p: &PaneView) -> String {
     if let Some(of) = &p.shell {
         return shell_title(m, p, of);
@@ -61,10 +61,7 @@ pub fn title(m: &Model, p: &PaneView) -> String {
 }
 
 fn shell_title(m: &Model, p: &PaneView, of: &ShellOf) -> String {
-    let mut parts = vec![
-        format!("shell · #{} {}", of.task, of.title),
-        of.dir.display().to_string(),
-    ];
+    let mut parts = vec![format!("shell · #{} {}", of.task, of.title)];
     let close = m.keymap.first(crate::config::keymap::Action::Dismiss);
     match of.exit {
         _ if p.running() => {}
@@ -78,6 +75,8 @@ fn shell_title(m: &Model, p: &PaneView, of: &ShellOf) -> String {
     if m.input && m.focused().map(|f| f.task) == Some(p.task) {
         parts.push("INPUT · ctrl-g leaves".into());
     }
+    // Last: a long path is what the border cuts.
+    parts.push(of.dir.display().to_string());
     format!(" {} ", parts.join(" · "))
 }
 
