@@ -2,50 +2,19 @@
 //! approval modal carrying its task and diff hash, comments, `!`, the bell, forms.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use common::ui_fixture::*;
+use crossterm::event::{KeyCode, KeyModifiers};
 use taskboard::board::Board;
 use taskboard::command::{Command, Decision};
 use taskboard::config::keymap::{Action, Keymap};
-use taskboard::model::{Millis, Status, Task, TaskId};
+use taskboard::model::{Status, Task, TaskId};
 use taskboard::ui::modal::Modal;
-use taskboard::ui::pane_view::{ShellOf, SHELL_KEYS};
-use taskboard::ui::theme::Theme;
 use taskboard::ui::update::{self, UiEffect};
-use taskboard::ui::{Focus, Info, Model, Snapshot};
-
-const NOW: Millis = 1_750_000_000_000;
-
-const GOAL: &str = r#"
-title = "Ship"
-[[task]]
-title = "Build"
-prompt = "build it"
-[[task]]
-title = "Gate"
-kind = "human_review"
-[[task]]
-title = "Release"
-prompt = "release it"
-"#;
-
-fn tasks() -> Vec<Task> {
-    let mut b = Board::new(Default::default(), uuid::Uuid::nil());
-    let goal = taskboard::goalfile::parse_str(GOAL, "g.toml", Path::new("/r"), &BTreeMap::new())
-        .expect("goal");
-    b.add_goal_offline(goal, "test", NOW - 60_000);
-    b.tasks().cloned().collect()
-}
-
-fn with(mut tasks: Vec<Task>, title: &str, f: impl FnOnce(&mut Task)) -> Vec<Task> {
-    f(tasks
-        .iter_mut()
-        .find(|t| t.spec.title == title)
-        .expect("task"));
-    tasks
-}
 
 fn review_waiting(hash: &str) -> Vec<Task> {
     let t = with(tasks(), "Build", |t| t.status = Status::Done);
@@ -54,53 +23,6 @@ fn review_waiting(hash: &str) -> Vec<Task> {
         t.started_at = Some(NOW - 30_000);
         t.diff_hash = Some(hash.to_string());
     })
-}
-
-fn snap(tasks: Vec<Task>) -> Snapshot {
-    Snapshot::from_board(&Board::from_tasks(tasks, false))
-}
-
-fn model(tasks: Vec<Task>) -> Model {
-    let info = Info {
-        bell: true,
-        ..Info::default()
-    };
-    let mut m = Model::new(info, Keymap::default(), Theme { color: false }, NOW);
-    let mut fx = Vec::new();
-    update::on_snapshot(&mut m, snap(tasks), &mut fx);
-    assert!(fx.is_empty(), "the first snapshot rings no bell");
-    m
-}
-
-fn id(m: &Model, title: &str) -> TaskId {
-    m.snap
-        .tasks
-        .values()
-        .find(|t| t.spec.title == title)
-        .expect("task")
-        .id
-}
-
-fn act(m: &mut Model, a: Action) -> Vec<UiEffect> {
-    let mut fx = Vec::new();
-    update::act(m, a, &mut fx);
-    fx
-}
-
-fn key(m: &mut Model, code: KeyCode, mods: KeyModifiers) -> Vec<UiEffect> {
-    let mut fx = Vec::new();
-    update::on_key(m, &KeyEvent::new(code, mods), &mut fx);
-    fx
-}
-
-fn key_(m: &mut Model, code: KeyCode) -> Vec<UiEffect> {
-    key(m, code, KeyModifiers::NONE)
-}
-
-fn typed(m: &mut Model, text: &str) {
-    for c in text.chars() {
-        key(m, KeyCode::Char(c), KeyModifiers::NONE);
-    }
 }
 
 fn decision(fx: &[UiEffect]) -> Option<(TaskId, Decision, Option<String>, Option<String>)> {
@@ -367,132 +289,6 @@ fn shift_a_shows_the_audit_trail_of_the_target() {
     );
     update::on_audit_loaded(&mut m, target, Err("database is locked".into()));
     assert!(matches!(&m.modal, Some(Modal::Log(v)) if v.lines[0].contains("database is locked")));
-}
-
-/// A pane's input side that takes every byte and resizes nothing: the rules under test
-/// only route keys to a pane, they never read what it does with them.
-struct NoIo;
-
-impl taskboard::agent::PaneIo for NoIo {
-    fn write(&self, _: &[u8]) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn resize(&self, _: u16, _: u16) {}
-}
-
-fn live_pane(key: TaskId) -> taskboard::agent::PaneRef {
-    let parser = taskboard::agent::vt::new_parser(24, 80, 0);
-    std::sync::Arc::new(taskboard::agent::Pane::new(
-        key,
-        0,
-        0,
-        parser,
-        100,
-        Box::new(NoIo),
-    ))
-}
-
-fn with_worktree() -> Model {
-    let t = with(tasks(), "Build", |t| {
-        t.workdir = Some(taskboard::model::WorkDir {
-            path: "/wt/1-2".into(),
-            branch: "taskboard/x/2-build".into(),
-            base: "abc".into(),
-        })
-    });
-    model(t)
-}
-
-/// `s` on `task`: the one effect it asks for, a shell pane's key and what it opens for.
-fn open_shell(m: &mut Model, task: TaskId) -> (TaskId, ShellOf) {
-    m.reveal(task);
-    match act(m, Action::Shell).as_slice() {
-        [UiEffect::OpenShell { key, of }] => (*key, of.clone()),
-        other => panic!("expected one OpenShell, got {} effects", other.len()),
-    }
-}
-
-#[test]
-fn s_asks_for_a_shell_pane_in_the_worktree_or_says_why_not() {
-    let mut m = with_worktree();
-    let build = id(&m, "Build");
-    let (key, of) = open_shell(&mut m, build);
-    assert_eq!(of.task, build);
-    assert_eq!(of.title, "Build");
-    assert_eq!(of.dir, Path::new("/wt/1-2"));
-    assert!(key > SHELL_KEYS && m.snap.task(key).is_none(), "{key}");
-    // Each shell pane has a key of its own.
-    assert_eq!(open_shell(&mut m, build).0, key + 1);
-    // No worktree yet, and a gate: a message, no shell.
-    for (title, why) in [
-        ("Release", "no worktree yet"),
-        ("Gate", "human review task"),
-    ] {
-        let t = id(&m, title);
-        m.reveal(t);
-        assert!(act(&mut m, Action::Shell).is_empty(), "{title}");
-        assert!(
-            m.message
-                .as_ref()
-                .is_some_and(|x| x.error && x.text.contains(why)),
-            "{title}: {:?}",
-            m.message.as_ref().map(|x| &x.text)
-        );
-    }
-    assert_eq!(m.shells_opened, 2, "a refused s opens nothing");
-}
-
-#[test]
-fn an_opened_shell_pane_takes_the_keys_and_w_closes_it() {
-    let mut m = with_worktree();
-    let build = id(&m, "Build");
-    let (key, of) = open_shell(&mut m, build);
-    update::on_shell_opened(&mut m, key, of, Ok(live_pane(key)));
-    assert_eq!(m.focus, Focus::Panes);
-    assert_eq!(m.focused().map(|p| p.task), Some(key));
-    assert!(m.input, "the shell takes the keys at once");
-    // Keys go to the shell, `q` and `w` included.
-    let fx = key_(&mut m, KeyCode::Char('w'));
-    assert!(
-        matches!(fx.as_slice(), [UiEffect::Write { pane, bytes }] if pane.task == key && bytes == b"w")
-    );
-    self::key(&mut m, KeyCode::Char('g'), KeyModifiers::CONTROL);
-    assert!(!m.input);
-    // Commands act on the shell's task, and quitting does not count it as an agent.
-    assert_eq!(m.target(), Some(build));
-    assert_eq!(m.live_agents(), 0);
-    // Outside typing mode, `w` closes the pane and asks for the shell to be stopped.
-    let fx = key_(&mut m, KeyCode::Char('w'));
-    assert!(matches!(fx.as_slice(), [UiEffect::CloseShell { key: k }] if *k == key));
-    assert!(m.pane(key).is_none());
-    assert!(m.message.as_ref().is_some_and(|x| x.text.contains("closed the shell of #")));
-    assert_eq!(m.focus, Focus::Tree);
-}
-
-#[test]
-fn an_ended_shell_keeps_its_pane_until_w_and_a_failed_one_says_why() {
-    let mut m = with_worktree();
-    let build = id(&m, "Build");
-    let (key, of) = open_shell(&mut m, build);
-    let pane = live_pane(key);
-    update::on_shell_opened(&mut m, key, of.clone(), Ok(pane.clone()));
-    pane.exited
-        .store(true, std::sync::atomic::Ordering::Release);
-    update::on_shell_exited(&mut m, key, 3);
-    assert!(!m.input, "typing mode ends with the shell");
-    let p = m.pane(key).expect("the pane stays");
-    assert_eq!(p.shell.as_ref().and_then(|s| s.exit), Some(3));
-    assert!(m.message.as_ref().is_some_and(|x| x.text.contains("ended (exit 3)")));
-    assert!(matches!(
-        key_(&mut m, KeyCode::Char('w')).as_slice(),
-        [UiEffect::CloseShell { key: k }] if *k == key
-    ));
-    assert!(m.pane(key).is_none());
-    // The app loop could not start it: a message, no pane.
-    let (key, of) = open_shell(&mut m, build);
-    update::on_shell_opened(&mut m, key, of, Err("no PTY left".into()));
-    assert!(m.pane(key).is_none());
-    assert!(m.message.as_ref().is_some_and(|x| x.error && x.text.contains("no PTY left")));
 }
 
 #[test]

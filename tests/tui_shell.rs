@@ -55,7 +55,12 @@ fn shell_procs(dir: &Path) -> Vec<u32> {
             .any(|v| v.starts_with(b"TASKBOARD_MARK=tui-shell:"));
         let here = std::fs::read_link(e.path().join("cwd")).is_ok_and(|c| c == dir);
         let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-        let zombie = stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z');
+        let zombie = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z');
         if marked && here && !zombie {
             pids.push(pid);
         }
@@ -80,7 +85,9 @@ fn shell_answers(t: &Tmux, wt: &Path) -> String {
     let screen = t.wait("the shell's answer in its pane", LONG, |sc| {
         sc.lines()
             .any(|l| l.contains("SHELL-MARK-42") && !l.contains("$((6*7))"))
-            && sc.lines().any(|l| l.contains(&path) && !l.contains("shell ·"))
+            && sc
+                .lines()
+                .any(|l| l.contains(&path) && !l.contains("shell ·"))
     });
     // Still the TUI: the tree row of the task, the pane's title, the status bar (where the
     // board counts its agent alone: the shell is not the board's).
@@ -127,7 +134,9 @@ fn s_opens_a_shell_pane_in_the_worktree_and_w_closes_it_with_its_processes() {
     t.keys(&["Enter"]);
     t.wait_for("ended (exit 3)", LONG);
     t.keys(&["w"]);
-    t.wait("the ended pane to close", LONG, |sc| !sc.contains("shell · #2"));
+    t.wait("the ended pane to close", LONG, |sc| {
+        !sc.contains("shell · #2")
+    });
     wait_gone(&wt, "after exit");
 }
 

@@ -236,10 +236,7 @@ fn draw_list(f: &mut Frame, m: &Model, area: Rect, focused: Option<u64>) {
                     Span::styled("$", title_style(m, p)),
                     Span::styled(format!(" shell · #{} ", of.task), th.dim()),
                     Span::raw(of.title.clone()),
-                    Span::styled(
-                        if p.running() { " · " } else { " · ended · " },
-                        th.dim(),
-                    ),
+                    Span::styled(if p.running() { " · " } else { " · ended · " }, th.dim()),
                     Span::raw(p.last_line().trim().to_string()),
                 ]),
                 None => {

@@ -7,6 +7,7 @@ pub mod board_sim;
 pub mod serial;
 pub mod tmux;
 pub mod tools;
+pub mod ui_fixture;
 
 #[allow(unused_imports)] // not every test binary needs it
 pub use serial::serial;
