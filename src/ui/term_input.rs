@@ -48,19 +48,15 @@ impl Route {
     }
 }
 
-/// Stops the reader thread when dropped and waits until it has (it polls, so it notices
-/// within 50 ms): no key after this is read by it.
+/// Stops the reader thread when dropped (it polls, so it notices within 50 ms). Never
+/// waited for: on a terminal that hung up, crossterm's `read` may not return at all.
 pub struct Reader {
     stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Reader {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
@@ -88,19 +84,13 @@ pub fn start(route: Route, input: Arc<PaneInput>) -> (Reader, mpsc::UnboundedRec
             }
         });
     match spawned {
-        Ok(thread) => (
-            Reader {
-                stop,
-                thread: Some(thread),
-            },
-            rx,
-        ),
+        Ok(_) => (Reader { stop }, rx),
         Err(e) => {
             let (tx, rx) = mpsc::unbounded_channel();
             let _ = tx.send(TermEvent::Failed(format!(
                 "cannot start the terminal reader: {e}"
             )));
-            (Reader { stop, thread: None }, rx)
+            (Reader { stop }, rx)
         }
     }
 }
