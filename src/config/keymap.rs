@@ -93,7 +93,7 @@ const TABLE: &[(Action, &str, &[&str], &str)] = &[
         Action::Dismiss,
         "dismiss",
         &["w"],
-        "close a finished pane, or a shell pane (its shell is stopped)",
+        "close a finished pane or a shell pane",
     ),
     (Action::Search, "search", &["/"], "search all output"),
     (Action::NewGoal, "new_goal", &["n"], "new goal"),
@@ -121,7 +121,7 @@ const TABLE: &[(Action, &str, &[&str], &str)] = &[
         Action::Shell,
         "shell",
         &["s"],
-        "shell pane in the task's worktree (typing into it; an ended one stays until w)",
+        "shell pane in the task's worktree",
     ),
     (
         Action::Retry,
