@@ -335,7 +335,11 @@ fn kill_9_then_restart_resumes_the_same_claude_conversation() {
         let raw = std::fs::read(&log).unwrap_or_default();
         plain(&raw[from.min(raw.len())..]).contains("line two")
     });
-    assert!(echoed, "Claude never echoed the typed text: {}", rig.log_tail(2));
+    assert!(
+        echoed,
+        "Claude never echoed the typed text: {}",
+        rig.log_tail(2)
+    );
     assert_eq!(rig.server.turns().len(), 1, "Shift+Enter sent the prompt");
     rig.type_into(&live, 2, "\r");
     let turns = rig.wait_turns(2, 2, STEP);
@@ -480,8 +484,8 @@ fn transcript_has(home: &std::path::Path, text: &str) -> bool {
 /// Screen output as text: escape sequences become spaces, runs of whitespace one space.
 fn plain(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(raw);
-    let re = regex::Regex::new(r"\x1b\[[0-9;?<>=]*[a-zA-Z~]|\x1b\][^\x07]*\x07|\x1b.")
-        .expect("regex");
+    let re =
+        regex::Regex::new(r"\x1b\[[0-9;?<>=]*[a-zA-Z~]|\x1b\][^\x07]*\x07|\x1b.").expect("regex");
     re.replace_all(&text, " ")
         .split_whitespace()
         .collect::<Vec<_>>()
