@@ -278,6 +278,7 @@ gate = "g"
 /// again on reconnecting and shows them too.
 #[test]
 fn an_attached_tui_follows_deltas_and_converges_after_a_reconnect() {
+    let _serial = serial();
     let up = Up::with(GATES, "gate 3", "active");
     let t = up.tui((200, 50));
     t.wait_for("#5 gate 3", LONG);
