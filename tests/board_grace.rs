@@ -149,3 +149,69 @@ fn deleting_a_split_task_stops_its_session_in_the_grace_period_at_once() {
     s.at_ms(SESSION_GRACE_MS);
     assert!(s.kills().is_empty(), "no second stop");
 }
+
+#[test]
+fn an_agent_call_that_overtakes_its_spawn_still_gets_the_grace_period() {
+    // The agent called `subtasks` from its PTY before the board heard the spawn: the call
+    // answers, and the spawn heard afterwards belongs to the closing session (not a
+    // straggler to kill at once, which would cut the agent off before it reads its answer).
+    let mut s = Sim::new(SEQ);
+    let attempt = s.b.task(2).expect("task").attempt;
+    assert!(s
+        .fx
+        .iter()
+        .any(|e| matches!(e, Effect::Spawn(x) if x.task == 2)));
+    let r = s
+        .split(2, json!([{"title": "x", "prompt": "do x"}]))
+        .expect("split");
+    assert_eq!(r["children"], json!([5]));
+    s.ev(Event::Spawned {
+        task: 2,
+        attempt,
+        pid: 1002,
+        workdir: None,
+    });
+    assert!(s.kills().is_empty(), "the late spawn is not killed at once");
+    assert!(s.audited("stale_spawn").is_empty());
+    assert_eq!(s.audited("session_closing").len(), 1);
+    // It ends on its own within the period: recorded as ended, nothing stopped later.
+    s.now = T0 + 500;
+    s.ev(Event::Exited {
+        task: 2,
+        attempt,
+        code: 0,
+        signal: None,
+        tail: String::new(),
+    });
+    assert_eq!(s.audited("session_ended").len(), 1);
+    s.at_ms(SESSION_GRACE_MS + 10);
+    assert!(s.kills().is_empty());
+}
+
+#[test]
+fn a_closing_session_whose_spawn_fails_frees_its_slot_at_once() {
+    // The call overtook a spawn that then failed: nothing will exit and nothing is left to
+    // stop, so the session leaves the grace list at once (its slot would otherwise stay
+    // taken until the period is over).
+    let mut s = Sim::new(SEQ);
+    let attempt = s.b.task(2).expect("task").attempt;
+    s.split(2, json!([{"title": "x", "prompt": "do x"}]))
+        .expect("split");
+    assert_eq!(s.b.next_wakeup(), Some(T0 + SESSION_GRACE_MS));
+    s.ev(Event::SpawnFailed {
+        task: 2,
+        attempt,
+        error: "no such program".into(),
+    });
+    let failed = s.audited("spawn_failed");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].payload["closing"], true);
+    assert_ne!(
+        s.b.next_wakeup(),
+        Some(T0 + SESSION_GRACE_MS),
+        "no grace period left to wait out"
+    );
+    s.at_ms(SESSION_GRACE_MS + 10);
+    assert!(s.kills().is_empty(), "nothing to stop");
+    assert_eq!(s.b.task(2).expect("task").kind.as_str(), "group");
+}

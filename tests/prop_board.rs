@@ -203,6 +203,11 @@ impl Sim {
                     return None;
                 }
                 let (task, attempt) = (t.id, t.attempt - 1);
+                // The driver reports an exit only after the spawn it ends (a session whose
+                // agent's call overtook its spawn is still starting: no exit yet).
+                if self.starting.contains(&(task, attempt)) {
+                    return None;
+                }
                 // An exit is only ever reported for a process that ended: if that attempt
                 // still runs in the model (a session in its grace period), it is gone now.
                 self.running.retain(|x| *x != (task, attempt));

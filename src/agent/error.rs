@@ -43,8 +43,8 @@ pub enum SpawnError {
         source: std::io::Error,
     },
     /// The agent's session files (hooks, MCP config) could not be written.
-    #[error("{0}")]
-    Wiring(String),
+    #[error(transparent)]
+    Wiring(#[from] super::wiring::WiringError),
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
 }

@@ -15,6 +15,30 @@ use serde_json::json;
 
 use crate::config::Integration;
 
+/// Why a session's wiring could not be written (the spawn is blocked with this text).
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    /// `what`: "make", "read", "copy", "restrict" or "write".
+    #[error("cannot {what} {}: {source}", .path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", .path.display())]
+    CodexConfig { path: PathBuf, message: String },
+    #[error("the Codex config's mcp_servers is not a table")]
+    ServersNotATable,
+    #[error("cannot write the Codex config: {0}")]
+    Serialize(#[from] toml::ser::Error),
+}
+
+/// An IO error's mapper naming what was done to which path.
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> WiringError {
+    let path = path.to_path_buf();
+    move |source| WiringError::Io { what, path, source }
+}
+
 /// What a session needs besides its profile's command.
 pub struct Wiring<'a> {
     pub integration: Integration,
@@ -40,13 +64,13 @@ fn sh_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
 }
 
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+fn write(path: &Path, text: &str) -> Result<(), WiringError> {
+    std::fs::write(path, text).map_err(io("write", path))
 }
 
 /// Writes the session's files and says how to point the program at them.
-pub fn prepare(w: &Wiring) -> Result<Wired, String> {
-    std::fs::create_dir_all(&w.dir).map_err(|e| format!("cannot make {}: {e}", w.dir.display()))?;
+pub fn prepare(w: &Wiring) -> Result<Wired, WiringError> {
+    std::fs::create_dir_all(&w.dir).map_err(io("make", &w.dir))?;
     match w.integration {
         Integration::Claude => claude(w),
         Integration::Codex => codex(w),
@@ -82,7 +106,7 @@ pub fn claude_settings(exe: &Path, permission_wait: std::time::Duration) -> serd
     })
 }
 
-fn claude(w: &Wiring) -> Result<Wired, String> {
+fn claude(w: &Wiring) -> Result<Wired, WiringError> {
     let mcp = w.dir.join("mcp.json");
     let settings = w.dir.join("settings.json");
     let servers =
@@ -112,23 +136,23 @@ const MCP_ENV: &[&str] = &[
     "TASKBOARD_HOME",
 ];
 
-fn codex(w: &Wiring) -> Result<Wired, String> {
+fn codex(w: &Wiring) -> Result<Wired, WiringError> {
     let home = w.dir.join("codex");
-    std::fs::create_dir_all(&home).map_err(|e| format!("cannot make {}: {e}", home.display()))?;
+    std::fs::create_dir_all(&home).map_err(io("make", &home))?;
     let mut table = toml::Table::new();
     if let Some(user) = &w.codex_home {
         let cfg = user.join("config.toml");
         if cfg.is_file() {
-            let text = std::fs::read_to_string(&cfg)
-                .map_err(|e| format!("cannot read {}: {e}", cfg.display()))?;
-            table =
-                toml::from_str(&text).map_err(|e| format!("{}: {}", cfg.display(), e.message()))?;
+            let text = std::fs::read_to_string(&cfg).map_err(io("read", &cfg))?;
+            table = toml::from_str(&text).map_err(|e| WiringError::CodexConfig {
+                path: cfg.clone(),
+                message: e.message().to_string(),
+            })?;
         }
         let auth = user.join("auth.json");
         if auth.is_file() {
             let to = home.join("auth.json");
-            std::fs::copy(&auth, &to)
-                .map_err(|e| format!("cannot copy {}: {e}", auth.display()))?;
+            std::fs::copy(&auth, &to).map_err(io("copy", &auth))?;
             set_private(&to)?;
         }
     }
@@ -141,7 +165,7 @@ fn codex(w: &Wiring) -> Result<Wired, String> {
         .entry("mcp_servers")
         .or_insert_with(|| toml::Value::Table(toml::Table::new()));
     let toml::Value::Table(servers) = servers else {
-        return Err("the Codex config's mcp_servers is not a table".into());
+        return Err(WiringError::ServersNotATable);
     };
     let mut ours = toml::Table::new();
     ours.insert("command".into(), exe.into());
@@ -153,8 +177,7 @@ fn codex(w: &Wiring) -> Result<Wired, String> {
     // The board's own tools never ask (Codex asks before each MCP call by default).
     ours.insert("default_tools_approval_mode".into(), "approve".into());
     servers.insert("taskboard".into(), toml::Value::Table(ours));
-    let text =
-        toml::to_string(&table).map_err(|e| format!("cannot write the Codex config: {e}"))?;
+    let text = toml::to_string(&table)?;
     write(&home.join("config.toml"), &text)?;
     Ok(Wired {
         args: Vec::new(),
@@ -162,10 +185,9 @@ fn codex(w: &Wiring) -> Result<Wired, String> {
     })
 }
 
-fn set_private(p: &Path) -> Result<(), String> {
+fn set_private(p: &Path) -> Result<(), WiringError> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| format!("cannot restrict {}: {e}", p.display()))
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600)).map_err(io("restrict", p))
 }
 
 /// The user's Codex home, as Codex itself finds it.

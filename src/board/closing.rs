@@ -23,8 +23,10 @@ pub(super) struct Closing {
 
 impl Board {
     /// Ends a task's session after its agent's own call: a pinned session stays open for
-    /// the goal's next task; a running one gets the grace period; one still starting is
-    /// stopped at once (its spawn will be stale).
+    /// the goal's next task; a running one gets the grace period, and so does one still
+    /// starting (an agent can call back from its PTY before the board has heard its spawn:
+    /// the spawn, when it comes, is taken as the closing session's, see
+    /// [`Board::closing_spawned`]).
     pub(super) fn close_session_gently(
         &mut self,
         id: TaskId,
@@ -39,7 +41,7 @@ impl Board {
         }
         let Some(t) = self.task(id) else { return };
         let attempt = t.attempt;
-        if !matches!(t.proc, Proc::Running { .. }) {
+        if !matches!(t.proc, Proc::Running { .. } | Proc::Starting) {
             self.end_session(id, fx);
             return;
         }
@@ -61,6 +63,29 @@ impl Board {
             json!({"attempt": attempt, "why": why, "grace_ms": SESSION_GRACE_MS}),
             now,
         );
+    }
+
+    /// A spawn heard after its agent's own call ended the session (the call overtook the
+    /// spawn): the session is left to its grace period, not stopped as a straggler.
+    pub(super) fn closing_spawned(&self, id: TaskId, attempt: u32) -> bool {
+        self.closing
+            .iter()
+            .any(|c| c.task == id && c.attempt == attempt)
+    }
+
+    /// A closing session's spawn failed (the call overtook a spawn that then failed): there
+    /// is nothing to wait for, so its slot is free at once. Returns true when it was one.
+    pub(super) fn closing_spawn_failed(&mut self, id: TaskId, attempt: u32) -> bool {
+        let Some(pos) = self
+            .closing
+            .iter()
+            .position(|c| c.task == id && c.attempt == attempt)
+        else {
+            return false;
+        };
+        self.closing.swap_remove(pos);
+        self.touch(id);
+        true
     }
 
     /// A process exited: when it was a closing session, records that it ended on its own

@@ -52,6 +52,16 @@ impl Board {
         let current = self
             .task(id)
             .is_some_and(|t| t.attempt == attempt && t.proc == Proc::Starting);
+        if !current && self.closing_spawned(id, attempt) {
+            self.audit(
+                Some(id),
+                "board",
+                "spawned",
+                json!({"attempt": attempt, "pid": pid, "closing": true}),
+                now,
+            );
+            return;
+        }
         if !current {
             // Stopped, retried or deleted while the spawn was in flight: end the straggler.
             effects.push(Effect::Kill { task: id, attempt });
@@ -91,6 +101,16 @@ impl Board {
         fx: &mut Vec<Effect>,
     ) {
         let _ = self.pinned_gone(id, attempt);
+        if self.closing_spawn_failed(id, attempt) {
+            self.audit(
+                Some(id),
+                "board",
+                "spawn_failed",
+                json!({"attempt": attempt, "error": error, "closing": true}),
+                now,
+            );
+            return;
+        }
         let current = self
             .task(id)
             .is_some_and(|t| t.attempt == attempt && t.proc == Proc::Starting);

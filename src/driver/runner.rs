@@ -226,8 +226,7 @@ impl Driver {
                             .permission_wait()
                             .unwrap_or(Duration::from_secs(600)),
                         codex_home: agent::wiring::user_codex_home(),
-                    })
-                    .map_err(agent::SpawnError::Wiring)?;
+                    })?;
                     plan.argv.splice(1..1, wired.args);
                     plan.env.extend(wired.env);
                 }

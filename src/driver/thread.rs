@@ -19,7 +19,7 @@ use crate::command::CommandError;
 use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::model::{now_millis, TaskId};
-use crate::store::{Committer, ReadJob, Store, StoreHandle};
+use crate::store::{Committer, ReadJob, Store, StoreError, StoreHandle};
 
 use super::handle::{BoardHandle, EventTx, GoalSummary, IdemKey, Notice, Summary, TokenScope};
 use super::handle::{Input, Msg, PermissionAnswer, Reply, IDEM_KEEP_MS};
@@ -385,7 +385,7 @@ impl Driver {
         &mut self,
         replies: Vec<(oneshot::Sender<Reply>, Reply)>,
         effects: Vec<Effect>,
-    ) -> (Drained, Result<(), String>) {
+    ) -> (Drained, Result<(), StoreError>) {
         let mut changes = self.board.take_changes();
         let idempotency = std::mem::take(&mut self.idem_new);
         let idem_keys = idempotency
@@ -420,8 +420,8 @@ impl Driver {
     }
 
     /// A drain's commit is done: answer, run its effects, tell the world.
-    fn finish(&mut self, done: Drained, result: Result<(), String>) {
-        let failure = result.err();
+    fn finish(&mut self, done: Drained, result: Result<(), StoreError>) {
+        let failure = result.err().map(|e| e.to_string());
         if let Some(e) = &failure {
             // Not stored, so not answered: a repeat must be applied afresh.
             for k in &done.idem_keys {

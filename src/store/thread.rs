@@ -29,7 +29,7 @@ impl Committer {
     }
 
     /// Commits `batch` (after any batch carried from a failed commit) as one transaction.
-    pub fn commit(&mut self, batch: Batch) -> Result<(), String> {
+    pub fn commit(&mut self, batch: Batch) -> Result<(), StoreError> {
         let mut all: Vec<Batch> = self.carried.take().into_iter().collect();
         all.push(batch);
         let result = self.store.commit_many(&all);
@@ -39,7 +39,7 @@ impl Committer {
                 self.carried = Some(merge(all));
             }
         }
-        result.map_err(|e| e.to_string())
+        result
     }
 
     pub fn store(&self) -> &Store {
