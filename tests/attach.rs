@@ -223,7 +223,9 @@ fn the_pane_size_is_the_last_typing_tuis() {
         sa.1 > sb.1,
         "the wider window has the wider pane: {sa:?} {sb:?}"
     );
-    // A types again after a pause: its size wins again.
+    // A types again after a pause: its size wins again. The pause is the scenario, and a
+    // margin for B's last keys (leaving input mode) to reach the board: the board reports
+    // no size change a test could wait on.
     std::thread::sleep(Duration::from_millis(1200));
     assert_eq!(size_of(&a, "again-a"), sa);
 }
