@@ -1,31 +1,62 @@
 //! `taskboard shell ID` and the TUI's `s`: an interactive shell (`$SHELL`, else `/bin/sh`)
 //! in the directory a task's agent works in: its worktree, or the goal's repository for a
-//! task that works in place. The TUI steps aside while it runs, as `taskboard shell` would.
+//! task that works in place. `taskboard shell` runs it in the user's terminal; the TUI runs
+//! the same `Spec` in a PTY pane of its own (`crate::app`). Never the board's: no token.
+
+use std::path::{Path, PathBuf};
 
 use crate::datadir::DataDir;
 use crate::failure::Failure;
 use crate::model::TaskId;
 
-/// The shell command for `task` in `dir`, with the task's id and directory in its
-/// environment (no token: this shell is the user's, not the agent's); an error if `dir`
-/// is gone (a deleted goal's worktree; its branch is kept).
-pub fn command(dir: &std::path::Path, task: TaskId) -> Result<std::process::Command, String> {
+/// Variables a user's shell must not inherit: they would make it act as an agent.
+const NOT_INHERITED: [&str; 2] = ["TASKBOARD_TOKEN", "TASKBOARD_URL"];
+
+/// What a shell for a task runs, where, and with what environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spec {
+    pub program: String,
+    pub dir: PathBuf,
+    /// Set on top of this process's environment.
+    pub env: Vec<(String, String)>,
+    /// Taken out of this process's environment.
+    pub env_remove: Vec<String>,
+}
+
+/// The shell for `task` in `dir`, with the task's id and directory in its environment (no
+/// token: this shell is the user's, not the agent's); an error if `dir` is gone (a deleted
+/// goal's worktree; its branch is kept).
+pub fn spec(dir: &Path, task: TaskId) -> Result<Spec, String> {
     if !dir.is_dir() {
         return Err(format!(
             "{} is gone (a deleted goal's worktree? its branch is kept)",
             dir.display()
         ));
     }
-    let shell = std::env::var("SHELL")
+    let program = std::env::var("SHELL")
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "/bin/sh".into());
-    let mut c = std::process::Command::new(shell);
-    c.current_dir(dir)
-        .env("TASKBOARD_TASK_ID", task.to_string())
-        .env("TASKBOARD_WORKTREE", dir)
-        .env_remove("TASKBOARD_TOKEN")
-        .env_remove("TASKBOARD_URL");
+    Ok(Spec {
+        program,
+        dir: dir.to_path_buf(),
+        env: vec![
+            ("TASKBOARD_TASK_ID".into(), task.to_string()),
+            ("TASKBOARD_WORKTREE".into(), dir.display().to_string()),
+        ],
+        env_remove: NOT_INHERITED.iter().map(|k| k.to_string()).collect(),
+    })
+}
+
+/// `spec` as a command to run in this terminal.
+pub fn command(dir: &Path, task: TaskId) -> Result<std::process::Command, String> {
+    let s = spec(dir, task)?;
+    let mut c = std::process::Command::new(&s.program);
+    c.current_dir(&s.dir);
+    for k in &s.env_remove {
+        c.env_remove(k);
+    }
+    c.envs(s.env.iter().map(|(k, v)| (k, v)));
     Ok(c)
 }
 

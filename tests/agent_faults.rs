@@ -268,7 +268,22 @@ fn an_agent_that_closes_its_pty_but_keeps_running() {
     let f = Fault::start("echo $$ > pid.txt; exec 0<&- 1>&- 2>&-; sleep 600", "");
     assert!(wait_for(LONG, || !f.pids("pid.txt").is_empty()));
     let pids = f.pids("pid.txt");
-    std::thread::sleep(Duration::from_millis(700));
+    // Bounded by the board's own reading of the close: its reader thread for this PTY
+    // (`pty-read-<task>`) ends when the read gives EOF/EIO; only then is "still active" news.
+    let reader = format!("pty-read-{}", f.agent);
+    let board = f.live.child.id();
+    assert!(
+        wait_for(LONG, || !thread_names(board).contains(&reader)),
+        "the board never saw the PTY close: its threads are {:?}",
+        thread_names(board)
+    );
+    // Its waiter is still there (the program runs on): the names are seen, not guessed.
+    let names = thread_names(board);
+    assert!(
+        names.contains(&format!("pty-wait-{}", f.agent)),
+        "no waiter thread for the running agent: {names:?}"
+    );
+    assert!(pids.iter().all(|p| pid_alive(*p)), "the agent kept running");
     assert_eq!(f.status().0, "active", "a closed PTY is not an exit");
     f.assert_responsive("with an agent that closed its PTY");
     f.stop_cli();
@@ -342,6 +357,16 @@ fn a_setsid_grandchild_does_not_outlive_its_finished_task() {
     assert_eq!(pids.len(), 1, "the grandchild started");
     f.assert_no_process(Duration::from_secs(5), &pids);
     f.assert_responsive("after the task ended");
+}
+
+/// The names of a live process's threads (`/proc/PID/task/*/comm`).
+fn thread_names(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap_or_else(|e| panic!("cannot list the threads of {pid}: {e}"))
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect()
 }
 
 /// The resident set of a live process in kB, read from `/proc/PID/status`; a process that is

@@ -361,7 +361,9 @@ fn wiring_sessions_never_writes_the_users_own_agent_config() {
     let before = snapshot(&home);
     let agent = s.file(
         "agent.sh",
-        "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"args-$TASKBOARD_TASK_ID\"\nenv > \"env-$TASKBOARD_TASK_ID\"\nexec sleep 60\n",
+        // The env file appears whole (written aside, then renamed) and last: once it is
+        // there, both files are complete.
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"args-$TASKBOARD_TASK_ID\"\nenv > \"env-$TASKBOARD_TASK_ID.tmp\"\nmv \"env-$TASKBOARD_TASK_ID.tmp\" \"env-$TASKBOARD_TASK_ID\"\nexec sleep 60\n",
     );
     {
         use std::os::unix::fs::PermissionsExt;
@@ -403,7 +405,6 @@ fn wiring_sessions_never_writes_the_users_own_agent_config() {
         "the stand-in agents did not start: {}",
         live.printed()
     );
-    std::thread::sleep(Duration::from_millis(300));
     let agents = s.data().join("agents");
     // Claude Code: its MCP config and settings, passed by flag.
     let args = s.read(&format!("args-{}", ids[0]));

@@ -325,8 +325,21 @@ fn kill_9_then_restart_resumes_the_same_claude_conversation() {
         t["turn_ended"] == true
     });
     // Shift+Enter as input mode sends it: a new line in Claude's prompt, not a send.
+    let log = rig.s.data().join("logs/2.log");
+    let from = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0) as usize;
     rig.type_into(&live, 2, "line one\x1b[13;2uline two");
-    std::thread::sleep(Duration::from_millis(700));
+    // Bounded by Claude's echo of what follows the Shift+Enter: once "line two" is drawn,
+    // Claude has handled the key before it. (Had it sent the prompt, the next turn below
+    // would hold "line one" alone, so that check catches a late request too.)
+    let echoed = wait_for(STEP, || {
+        let raw = std::fs::read(&log).unwrap_or_default();
+        plain(&raw[from.min(raw.len())..]).contains("line two")
+    });
+    assert!(
+        echoed,
+        "Claude never echoed the typed text: {}",
+        rig.log_tail(2)
+    );
     assert_eq!(rig.server.turns().len(), 1, "Shift+Enter sent the prompt");
     rig.type_into(&live, 2, "\r");
     let turns = rig.wait_turns(2, 2, STEP);
@@ -466,4 +479,15 @@ fn transcript_has(home: &std::path::Path, text: &str) -> bool {
         }
     }
     false
+}
+
+/// Screen output as text: escape sequences become spaces, runs of whitespace one space.
+fn plain(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let re =
+        regex::Regex::new(r"\x1b\[[0-9;?<>=]*[a-zA-Z~]|\x1b\][^\x07]*\x07|\x1b.").expect("regex");
+    re.replace_all(&text, " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -201,6 +201,8 @@ fn a_reader_that_opens_the_file_before_its_tables_exist_waits_for_them() {
     let writer = {
         let path = path.clone();
         std::thread::spawn(move || {
+            // The premise: the tables come after the reader started waiting for them (no
+            // event to wait on: the reader is blocked inside open_read_only).
             std::thread::sleep(std::time::Duration::from_millis(300));
             Store::open(&path).expect("the board creates its tables")
         })

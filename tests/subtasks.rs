@@ -87,8 +87,6 @@ fn a_plan_is_reviewed_before_its_subtasks_run() {
         "the planner is told how: {}",
         s.read("prompt-1.txt")
     );
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(s.read("out.txt"), "", "nothing runs before approval");
     let id = planner_task["id"].as_u64().unwrap().to_string();
     // Request changes: the plan is thrown away and the planner runs again with the comment.
     let out = s.run(&["request-changes", &id, "--comment", "smaller steps please"]);
@@ -100,8 +98,24 @@ fn a_plan_is_reviewed_before_its_subtasks_run() {
         "{}",
         s.read("prompt-2.txt")
     );
-    assert!(wait_status(&s, "child 2-a", "pending", LONG));
+    // The second plan waits for review in its turn.
+    assert!(
+        wait_for(LONG, || {
+            let t = flatten(&s.status());
+            t.iter().any(|x| x["title"] == "child 2-a")
+                && by_title(&t, "planner")["status"] == "pending_review"
+        }),
+        "{}",
+        s.status()
+    );
     let t = flatten(&s.status());
+    // Nothing runs before approval. Bounded by events, not a pause: the board has since
+    // handled the request for changes and the second plan, so a child of either plan that
+    // had been started would have written out.txt (or show as started) by now.
+    for child in ["child 2-a", "child 2-b"] {
+        assert_eq!(by_title(&t, child)["status"], "pending", "{child}: {t:?}");
+    }
+    assert_eq!(s.read("out.txt"), "", "nothing runs before approval");
     assert!(
         t.iter()
             .all(|x| !x["title"].as_str().unwrap().starts_with("child 1")),

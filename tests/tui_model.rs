@@ -2,49 +2,19 @@
 //! approval modal carrying its task and diff hash, comments, `!`, the bell, forms.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use common::ui_fixture::*;
+use crossterm::event::{KeyCode, KeyModifiers};
 use taskboard::board::Board;
 use taskboard::command::{Command, Decision};
 use taskboard::config::keymap::{Action, Keymap};
-use taskboard::model::{Millis, Status, Task, TaskId};
+use taskboard::model::{Status, Task, TaskId};
 use taskboard::ui::modal::Modal;
-use taskboard::ui::theme::Theme;
 use taskboard::ui::update::{self, UiEffect};
-use taskboard::ui::{Info, Model, Snapshot};
-
-const NOW: Millis = 1_750_000_000_000;
-
-const GOAL: &str = r#"
-title = "Ship"
-[[task]]
-title = "Build"
-prompt = "build it"
-[[task]]
-title = "Gate"
-kind = "human_review"
-[[task]]
-title = "Release"
-prompt = "release it"
-"#;
-
-fn tasks() -> Vec<Task> {
-    let mut b = Board::new(Default::default(), uuid::Uuid::nil());
-    let goal = taskboard::goalfile::parse_str(GOAL, "g.toml", Path::new("/r"), &BTreeMap::new())
-        .expect("goal");
-    b.add_goal_offline(goal, "test", NOW - 60_000);
-    b.tasks().cloned().collect()
-}
-
-fn with(mut tasks: Vec<Task>, title: &str, f: impl FnOnce(&mut Task)) -> Vec<Task> {
-    f(tasks
-        .iter_mut()
-        .find(|t| t.spec.title == title)
-        .expect("task"));
-    tasks
-}
 
 fn review_waiting(hash: &str) -> Vec<Task> {
     let t = with(tasks(), "Build", |t| t.status = Status::Done);
@@ -53,49 +23,6 @@ fn review_waiting(hash: &str) -> Vec<Task> {
         t.started_at = Some(NOW - 30_000);
         t.diff_hash = Some(hash.to_string());
     })
-}
-
-fn snap(tasks: Vec<Task>) -> Snapshot {
-    Snapshot::from_board(&Board::from_tasks(tasks, false))
-}
-
-fn model(tasks: Vec<Task>) -> Model {
-    let info = Info {
-        bell: true,
-        ..Info::default()
-    };
-    let mut m = Model::new(info, Keymap::default(), Theme { color: false }, NOW);
-    let mut fx = Vec::new();
-    update::on_snapshot(&mut m, snap(tasks), &mut fx);
-    assert!(fx.is_empty(), "the first snapshot rings no bell");
-    m
-}
-
-fn id(m: &Model, title: &str) -> TaskId {
-    m.snap
-        .tasks
-        .values()
-        .find(|t| t.spec.title == title)
-        .expect("task")
-        .id
-}
-
-fn act(m: &mut Model, a: Action) -> Vec<UiEffect> {
-    let mut fx = Vec::new();
-    update::act(m, a, &mut fx);
-    fx
-}
-
-fn key(m: &mut Model, code: KeyCode, mods: KeyModifiers) -> Vec<UiEffect> {
-    let mut fx = Vec::new();
-    update::on_key(m, &KeyEvent::new(code, mods), &mut fx);
-    fx
-}
-
-fn typed(m: &mut Model, text: &str) {
-    for c in text.chars() {
-        key(m, KeyCode::Char(c), KeyModifiers::NONE);
-    }
 }
 
 fn decision(fx: &[UiEffect]) -> Option<(TaskId, Decision, Option<String>, Option<String>)> {
@@ -362,40 +289,6 @@ fn shift_a_shows_the_audit_trail_of_the_target() {
     );
     update::on_audit_loaded(&mut m, target, Err("database is locked".into()));
     assert!(matches!(&m.modal, Some(Modal::Log(v)) if v.lines[0].contains("database is locked")));
-}
-
-#[test]
-fn s_opens_a_shell_in_the_worktree_or_says_why_not() {
-    let t = with(tasks(), "Build", |t| {
-        t.workdir = Some(taskboard::model::WorkDir {
-            path: "/wt/1-2".into(),
-            branch: "taskboard/x/2-build".into(),
-            base: "abc".into(),
-        })
-    });
-    let mut m = model(t);
-    let build = id(&m, "Build");
-    m.reveal(build);
-    assert!(matches!(
-        act(&mut m, Action::Shell).as_slice(),
-        [UiEffect::Shell { task, dir }] if *task == build && dir == Path::new("/wt/1-2")
-    ));
-    // No worktree yet, and a gate: a message, no shell.
-    for (title, why) in [
-        ("Release", "no worktree yet"),
-        ("Gate", "human review task"),
-    ] {
-        let t = id(&m, title);
-        m.reveal(t);
-        assert!(act(&mut m, Action::Shell).is_empty(), "{title}");
-        assert!(
-            m.message
-                .as_ref()
-                .is_some_and(|x| x.error && x.text.contains(why)),
-            "{title}: {:?}",
-            m.message.as_ref().map(|x| &x.text)
-        );
-    }
 }
 
 #[test]

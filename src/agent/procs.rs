@@ -22,8 +22,21 @@ fn group_alive(pgid: u32) -> bool {
 /// SIGTERM to the group, SIGKILL after `grace` if anything is left; then kill escapees
 /// carrying `mark`. Blocks up to `grace`; call it off the async threads.
 pub fn stop_group(pgid: u32, mark: Option<&str>, grace: Duration) {
+    stop_group_with(pgid, &[Signal::SIGTERM], mark, grace);
+}
+
+/// Like `stop_group`, for a user's interactive shell: SIGHUP first (as a closed terminal
+/// would: an interactive shell ignores SIGTERM, and passes a hang-up on to its jobs), then
+/// SIGTERM, SIGKILL after `grace`, then escapees carrying `mark`.
+pub fn hang_up_group(pgid: u32, mark: Option<&str>, grace: Duration) {
+    stop_group_with(pgid, &[Signal::SIGHUP, Signal::SIGTERM], mark, grace);
+}
+
+fn stop_group_with(pgid: u32, first: &[Signal], mark: Option<&str>, grace: Duration) {
     let pg = Pid::from_raw(pgid as i32);
-    let _ = killpg(pg, Signal::SIGTERM);
+    for s in first {
+        let _ = killpg(pg, *s);
+    }
     let _ = killpg(pg, Signal::SIGCONT);
     let until = Instant::now() + grace;
     while group_alive(pgid) && Instant::now() < until {

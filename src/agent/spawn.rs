@@ -23,7 +23,10 @@ pub struct SpawnRequest {
     pub argv: Vec<String>,
     pub cwd: PathBuf,
     pub env: Vec<(String, String)>,
-    pub log_path: PathBuf,
+    /// Variables of this process the program must not inherit.
+    pub env_remove: Vec<String>,
+    /// Where its output is appended; `None` keeps no log (a user's shell pane).
+    pub log_path: Option<PathBuf>,
     pub rows: u16,
     pub cols: u16,
     pub scrollback: usize,
@@ -75,14 +78,19 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, SpawnError> {
     if !req.cwd.is_dir() {
         return Err(SpawnError::NoWorkDir(req.cwd.clone()));
     }
-    let mut log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&req.log_path)
-        .map_err(|source| SpawnError::Log {
-            path: req.log_path.clone(),
-            source,
-        })?;
+    let mut log = match &req.log_path {
+        Some(path) => Some(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|source| SpawnError::Log {
+                    path: path.clone(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
     let pty = native_pty_system();
     let size = PtySize {
         rows: req.rows,
@@ -95,6 +103,9 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, SpawnError> {
     cmd.args(&req.argv[1..]);
     cmd.cwd(&req.cwd);
     cmd.env("TERM", "xterm-256color");
+    for k in &req.env_remove {
+        cmd.env_remove(k);
+    }
     for (k, v) in &req.env {
         cmd.env(k, v);
     }
@@ -135,7 +146,7 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, SpawnError> {
         .name(format!("pty-read-{}", req.task))
         .spawn(move || {
             let mut buf = vec![0u8; READ_BUF];
-            let mut log_ok = true;
+            let mut log_ok = log.is_some();
             let mut watch = ScreenWatch::new(&attention);
             loop {
                 let n = match reader.read(&mut buf) {
@@ -143,7 +154,7 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, SpawnError> {
                     Ok(n) => n,
                 };
                 let chunk = &buf[..n];
-                if log_ok {
+                if let Some(log) = log.as_mut().filter(|_| log_ok) {
                     if let Err(e) = log.write_all(chunk) {
                         tracing::error!(task = r_pane.task, "cannot write the task log: {e}");
                         log_ok = false;
@@ -172,7 +183,9 @@ pub fn spawn(req: SpawnRequest, sinks: Sinks) -> Result<Session, SpawnError> {
                     (r_sinks.output)(r_pane.task);
                 }
             }
-            let _ = log.flush();
+            if let Some(log) = log.as_mut() {
+                let _ = log.flush();
+            }
             let _ = eof_tx.send(());
         })
         .map_err(|source| SpawnError::Thread {

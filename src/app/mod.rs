@@ -110,6 +110,7 @@ async fn in_process(
         remote_panes: None,
         data: data.clone(),
         pane_size,
+        scrollback: config.scrollback,
     };
     let result = run::run(model, wiring).await;
     running.shutdown().await;
@@ -141,6 +142,7 @@ async fn attached(
         remote_panes: Some(a.panes),
         data: data.clone(),
         pane_size,
+        scrollback: config.scrollback,
     };
     let code = run::run(model, wiring)
         .await

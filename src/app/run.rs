@@ -14,6 +14,7 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, mpsc, watch};
 
 mod effects;
+mod shells;
 
 use super::Backend;
 use crate::attach::RemotePanes;
@@ -70,6 +71,19 @@ enum AppMsg {
     Tails(Vec<(TaskId, Vec<u8>)>),
     /// The attached board was asked to stop: how that went.
     BoardStopped(Result<(), String>),
+    /// A shell pane's shell started (or could not).
+    ShellOpened {
+        key: TaskId,
+        of: crate::ui::pane_view::ShellOf,
+        mark: String,
+        result: Result<crate::agent::Session, String>,
+    },
+    /// A shell pane has new output (sent again only once the UI pulled it).
+    ShellOutput(TaskId),
+    ShellExited {
+        key: TaskId,
+        code: i32,
+    },
 }
 
 /// What the loop runs against: the same for a board in this process and an attached one.
@@ -83,13 +97,16 @@ pub struct Wiring {
     pub remote_panes: Option<RemotePanes>,
     pub data: DataDir,
     pub pane_size: (u16, u16),
+    /// Lines a shell pane keeps for scrolling back (the config's `scrollback`).
+    pub scrollback: usize,
 }
 
 /// Enters the terminal, runs the loop until the user quits, restores the terminal.
 pub async fn run(model: Model, w: Wiring) -> Result<i32, String> {
     let mut terminal =
         terminal::Terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
-    let app = App::new(model, w.backend, w.pane_size, w.remote_panes, w.data);
+    let mut app = App::new(model, w.backend, w.pane_size, w.remote_panes, w.data);
+    app.scrollback = w.scrollback;
     let r = app.run(&mut terminal, w.notices, w.summary).await;
     terminal.leave();
     r
@@ -102,8 +119,9 @@ struct App {
     data: DataDir,
     /// The attached board was asked to stop: its going away is the expected end.
     stopping: bool,
-    /// A shell to step aside for, after this wake-up.
-    shell: Option<(TaskId, std::process::Command)>,
+    /// The user's shell panes (`s`).
+    shells: shells::Shells,
+    scrollback: usize,
     tx: mpsc::UnboundedSender<AppMsg>,
     rx: mpsc::UnboundedReceiver<AppMsg>,
     input: std::sync::Arc<terminal::PaneInput>,
@@ -142,7 +160,8 @@ impl App {
             remote_panes,
             data,
             stopping: false,
-            shell: None,
+            shells: shells::Shells::default(),
+            scrollback: 1000,
             tx,
             rx,
             input: std::sync::Arc::new(terminal::PaneInput::start()),
@@ -167,7 +186,7 @@ impl App {
         mut notices: broadcast::Receiver<Notice>,
         mut summary: watch::Receiver<Summary>,
     ) -> Result<i32, String> {
-        let (mut reader, mut events) = term_input::start(self.route.clone(), self.input.clone());
+        let (_reader, mut events) = term_input::start(self.route.clone(), self.input.clone());
         let mut stop = terminal::stop_signals();
         let mut last_draw = Instant::now() - FRAME;
         // 0 when the user quits; 130 (as headless) when a signal ends it.
@@ -253,9 +272,6 @@ impl App {
             if self.quit {
                 break;
             }
-            if let Some((task, cmd)) = self.shell.take() {
-                (reader, events) = self.step_aside(terminal, reader, task, cmd).await?;
-            }
             self.sync_route();
             if self.dirty && (self.urgent || last_draw.elapsed() >= self.pace) {
                 self.draw(terminal)
@@ -265,35 +281,6 @@ impl App {
         }
         tracing::info!(draws = self.painter.draws(), "the TUI is closing");
         Ok(code)
-    }
-
-    /// Gives the terminal to a shell until it exits (the board and its agents go on), then
-    /// takes it back with a fresh terminal reader.
-    async fn step_aside(
-        &mut self,
-        terminal: &mut terminal::Terminal,
-        reader: term_input::Reader,
-        task: TaskId,
-        mut cmd: std::process::Command,
-    ) -> Result<(term_input::Reader, mpsc::UnboundedReceiver<TermEvent>), String> {
-        reader.stop();
-        terminal.leave();
-        eprintln!("taskboard: a shell for #{task}; exit it to come back");
-        let status = tokio::task::spawn_blocking(move || cmd.status()).await;
-        *terminal =
-            terminal::Terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
-        match status {
-            Ok(Ok(s)) => self.model.say(format!(
-                "back from the shell of #{task} (exit {})",
-                s.code().unwrap_or(-1)
-            )),
-            Ok(Err(e)) => self.model.warn(format!("cannot start the shell: {e}")),
-            Err(e) => self.model.warn(format!("the shell failed: {e}")),
-        }
-        self.mark();
-        // What happened meanwhile.
-        self.want_snapshot();
-        Ok(term_input::start(self.route.clone(), self.input.clone()))
     }
 
     fn board_gone(&self) -> String {
@@ -374,23 +361,7 @@ impl App {
 
     fn on_notice(&mut self, n: Notice) {
         match n {
-            Notice::Output(task) => {
-                let l = &self.model.layout;
-                if l.panes.iter().any(|(t, _)| *t == task) || l.list_rows.contains(&task) {
-                    let focused = self.model.focused().is_some_and(|p| p.task == task);
-                    self.mark_output(if focused {
-                        OUTPUT_FRAME
-                    } else {
-                        BACKGROUND_FRAME
-                    });
-                    if self
-                        .typed
-                        .is_some_and(|(t, at)| t == task && at.elapsed() < ECHO_WINDOW)
-                    {
-                        self.urgent = true;
-                    }
-                }
-            }
+            Notice::Output(task) => self.on_output(task),
             Notice::PaneOpened { pane, .. } => {
                 update::on_pane_opened(&mut self.model, pane);
                 self.mark();
@@ -406,7 +377,30 @@ impl App {
         }
     }
 
+    /// Pane `task` (an agent's or a shell's) has new output: a frame, if it is shown.
+    fn on_output(&mut self, task: TaskId) {
+        let l = &self.model.layout;
+        if l.panes.iter().any(|(t, _)| *t == task) || l.list_rows.contains(&task) {
+            let focused = self.model.focused().is_some_and(|p| p.task == task);
+            self.mark_output(if focused {
+                OUTPUT_FRAME
+            } else {
+                BACKGROUND_FRAME
+            });
+            if self
+                .typed
+                .is_some_and(|(t, at)| t == task && at.elapsed() < ECHO_WINDOW)
+            {
+                self.urgent = true;
+            }
+        }
+    }
+
     fn on_msg(&mut self, msg: AppMsg) {
+        // Output only: not a change around the panes.
+        if let AppMsg::ShellOutput(key) = msg {
+            return self.on_output(key);
+        }
         let mut fx = Vec::new();
         let m = &mut self.model;
         m.now = now_millis();
@@ -462,6 +456,14 @@ impl App {
                 self.stopping = false;
                 m.warn(e);
             }
+            AppMsg::ShellOpened {
+                key,
+                of,
+                mark,
+                result,
+            } => self.on_shell_opened(key, of, mark, result),
+            AppMsg::ShellOutput(key) => self.on_output(key),
+            AppMsg::ShellExited { key, code } => update::on_shell_exited(m, key, code),
             AppMsg::Tails(tails) => {
                 let (rows, cols) = self.pane_size;
                 for (task, bytes) in tails {

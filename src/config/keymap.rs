@@ -89,7 +89,12 @@ const TABLE: &[(Action, &str, &[&str], &str)] = &[
         &["pgdn"],
         "scroll the pane forward",
     ),
-    (Action::Dismiss, "dismiss", &["w"], "close a finished pane"),
+    (
+        Action::Dismiss,
+        "dismiss",
+        &["w"],
+        "close a finished pane or a shell pane",
+    ),
     (Action::Search, "search", &["/"], "search all output"),
     (Action::NewGoal, "new_goal", &["n"], "new goal"),
     (Action::OpenGoal, "open_goal", &["o"], "open a goal file"),
@@ -116,7 +121,7 @@ const TABLE: &[(Action, &str, &[&str], &str)] = &[
         Action::Shell,
         "shell",
         &["s"],
-        "shell in the task's worktree",
+        "shell pane in the task's worktree",
     ),
     (
         Action::Retry,

@@ -24,6 +24,7 @@ mod update_land;
 mod update_modal;
 mod update_nav;
 mod update_results;
+mod update_shell;
 
 use ratatui::layout::Rect;
 use ratatui::Frame;

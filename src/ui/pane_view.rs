@@ -1,9 +1,12 @@
-//! A pane as the UI holds it: a live agent session (its parser is filled by the PTY reader)
-//! or, after a restart, the tail of the task's log replayed into a parser of our own.
+//! A pane as the UI holds it: a live agent session (its parser is filled by the PTY reader),
+//! a user's shell (`s`: the same kind of live pane, keyed apart from tasks, see
+//! `SHELL_KEYS`) or, after a restart, the tail of the task's log replayed into a parser of
+//! our own.
 //! A live pane's parser holds the screen only; scrolling back parses the session's kept
 //! bytes (`crate::agent::history`) once into a parser of the view's own, which is shown
 //! until the view is back at the bottom (like tmux's copy mode, it does not move meanwhile).
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -15,6 +18,22 @@ use crate::model::TaskId;
 /// Lines a replayed log tail keeps above the screen.
 const TAIL_SCROLLBACK: usize = 1000;
 
+/// Panes are keyed by task id (layout, focus, input route); a shell pane's key is this
+/// plus the number of shells opened so far, so it can never be a task's: task ids are
+/// SQLite row ids, counted from 1.
+pub const SHELL_KEYS: TaskId = 1 << 62;
+
+/// What a shell pane (`s`) was opened for: the task whose directory it runs in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShellOf {
+    pub task: TaskId,
+    /// The task's title when the shell opened.
+    pub title: String,
+    pub dir: PathBuf,
+    /// The shell's exit code, once it ended by itself.
+    pub exit: Option<i32>,
+}
+
 pub enum PaneSource {
     Live(PaneRef),
     /// Saved output (the end of `<data>/logs/<task>.log`), re-parsed at each new size.
@@ -25,8 +44,11 @@ pub enum PaneSource {
 }
 
 pub struct PaneView {
+    /// The pane's key: its task's id, or a shell pane's own (`SHELL_KEYS`).
     pub task: TaskId,
     pub source: PaneSource,
+    /// Set for a user's shell pane.
+    pub shell: Option<ShellOf>,
     /// rows << 16 | cols, as last set: reading it never takes the parser's lock.
     size: AtomicU32,
     /// The last non-blank line seen, for the collapsed list when the parser is busy.
@@ -49,6 +71,7 @@ impl PaneView {
         PaneView {
             task: pane.task,
             source: PaneSource::Live(pane),
+            shell: None,
             size: AtomicU32::new(pack(size)),
             last_line: Mutex::new(String::new()),
             stale: AtomicBool::new(true),
@@ -66,12 +89,26 @@ impl PaneView {
                 bytes,
                 parser: Box::new(Mutex::new(parser)),
             },
+            shell: None,
             size: AtomicU32::new(pack(size)),
             last_line: Mutex::new(String::new()),
             stale: AtomicBool::new(true),
             offset: AtomicUsize::new(0),
             back: Mutex::new(None),
         }
+    }
+
+    /// A user's shell running in `pane` (keyed `SHELL_KEYS` and up).
+    pub fn shell(pane: PaneRef, of: ShellOf) -> PaneView {
+        PaneView {
+            shell: Some(of),
+            ..PaneView::live(pane)
+        }
+    }
+
+    /// The task the pane belongs to: its own, or the one a shell was opened for.
+    pub fn owner(&self) -> TaskId {
+        self.shell.as_ref().map_or(self.task, |s| s.task)
     }
 
     /// Reads the screen; `None` only if a parser lock was poisoned by a panic.

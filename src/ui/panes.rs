@@ -1,5 +1,6 @@
-//! Agent panes: live PTY screens (tui-term) in a tiled grid, or a one-line-per-pane list
-//! when there is no room, with titles that say task, status, elapsed time and branch.
+//! Agent and shell panes: live PTY screens (tui-term) in a tiled grid, or a one-line-per-pane
+//! list when there is no room, with titles that say task, status, elapsed time and branch
+//! (a shell's: its task and directory, and how it ended).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
@@ -8,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 use tui_term::widget::{Cursor, PseudoTerminal};
 
-use super::pane_view::PaneView;
+use super::pane_view::{PaneView, ShellOf};
 use super::theme::glyph;
 use super::time;
 use super::tui_model::{Focus, Model};
@@ -19,8 +20,12 @@ pub fn branch(t: &Task) -> Option<String> {
     t.workdir.as_ref().map(|w| w.branch.clone())
 }
 
-/// `#12 Fix flaky test · active 2m · wt taskboard/3/12`
+/// `#12 Fix flaky test · active 2m · wt taskboard/3/12`, or for a shell pane
+/// `shell · #12 Fix flaky test · INPUT · ctrl-g leaves · /path/to/worktree`.
 pub fn title(m: &Model, p: &PaneView) -> String {
+    if let Some(of) = &p.shell {
+        return shell_title(m, p, of);
+    }
     let Some(t) = m.snap.task(p.task) else {
         return format!(" #{} ", p.task);
     };
@@ -53,6 +58,41 @@ pub fn title(m: &Model, p: &PaneView) -> String {
         parts.push("INPUT · ctrl-g leaves".into());
     }
     format!(" {} ", parts.join(" · "))
+}
+
+fn shell_title(m: &Model, p: &PaneView, of: &ShellOf) -> String {
+    let mut parts = vec![format!("shell · #{} {}", of.task, of.title)];
+    let close = m.keymap.first(crate::config::keymap::Action::Dismiss);
+    match of.exit {
+        _ if p.running() => {}
+        Some(code) => parts.push(format!("ended (exit {code}) · {close} closes")),
+        None => parts.push(format!("ended · {close} closes")),
+    }
+    let up = p.scrolled();
+    if up > 0 {
+        parts.push(format!("↑{up}"));
+    }
+    if m.input && m.focused().map(|f| f.task) == Some(p.task) {
+        parts.push("INPUT · ctrl-g leaves".into());
+    }
+    // Last: a long path is what the border cuts.
+    parts.push(of.dir.display().to_string());
+    format!(" {} ", parts.join(" · "))
+}
+
+/// The colour of a pane's title when it is not focused.
+fn title_style(m: &Model, p: &PaneView) -> ratatui::style::Style {
+    let status = match &p.shell {
+        Some(_) if p.running() => Status::Active,
+        Some(of) if of.exit == Some(0) => Status::Done,
+        Some(_) => Status::Failed,
+        None => m
+            .snap
+            .task(p.task)
+            .map(|t| t.status)
+            .unwrap_or(Status::Pending),
+    };
+    m.theme.status(status)
 }
 
 /// The previous frame, for panes drawn from it instead of their (busy) parsers.
@@ -115,15 +155,10 @@ pub fn draw_panes(f: &mut Frame, m: &Model, reuse: Option<&Reuse>) -> Vec<TaskId
         } else {
             th.border()
         };
-        let status = m
-            .snap
-            .task(*task)
-            .map(|t| t.status)
-            .unwrap_or(Status::Pending);
         let title_style = if is_focused {
             th.title()
         } else {
-            th.status(status)
+            title_style(m, p)
         };
         let mut render = |screen: &tui_term::vt100::Screen| {
             let block = Block::default()
@@ -193,17 +228,29 @@ fn draw_list(f: &mut Frame, m: &Model, area: Rect, focused: Option<u64>) {
         .iter()
         .take(inner.height as usize)
         .filter_map(|id| {
-            let t = m.snap.task(*id)?;
             let p = m.pane(*id)?;
             let mark = if Some(*id) == focused { "› " } else { "  " };
-            let mut line = Line::from(vec![
-                Span::raw(mark),
-                Span::styled(glyph(t), th.status(t.status)),
-                Span::styled(format!(" #{} ", t.id), th.dim()),
-                Span::raw(t.spec.title.clone()),
-                Span::styled(format!(" · {} · ", t.status), th.dim()),
-                Span::raw(p.last_line().trim().to_string()),
-            ]);
+            let mut line = match &p.shell {
+                Some(of) => Line::from(vec![
+                    Span::raw(mark),
+                    Span::styled("$", title_style(m, p)),
+                    Span::styled(format!(" shell · #{} ", of.task), th.dim()),
+                    Span::raw(of.title.clone()),
+                    Span::styled(if p.running() { " · " } else { " · ended · " }, th.dim()),
+                    Span::raw(p.last_line().trim().to_string()),
+                ]),
+                None => {
+                    let t = m.snap.task(*id)?;
+                    Line::from(vec![
+                        Span::raw(mark),
+                        Span::styled(glyph(t), th.status(t.status)),
+                        Span::styled(format!(" #{} ", t.id), th.dim()),
+                        Span::raw(t.spec.title.clone()),
+                        Span::styled(format!(" · {} · ", t.status), th.dim()),
+                        Span::raw(p.last_line().trim().to_string()),
+                    ])
+                }
+            };
             if Some(*id) == focused && m.focus == Focus::Panes {
                 line = line.patch_style(th.selected());
             }

@@ -48,21 +48,10 @@ impl Route {
     }
 }
 
-/// Stops the reader thread when dropped (it polls, so it notices within 50 ms).
+/// Stops the reader thread when dropped (it polls, so it notices within 50 ms). Never
+/// waited for: on a terminal that hung up, crossterm's `read` may not return at all.
 pub struct Reader {
     stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Reader {
-    /// Stops the thread and waits until it has: no key after this is read by it (a
-    /// program that takes the terminal over gets them all).
-    pub fn stop(mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 impl Drop for Reader {
@@ -95,19 +84,13 @@ pub fn start(route: Route, input: Arc<PaneInput>) -> (Reader, mpsc::UnboundedRec
             }
         });
     match spawned {
-        Ok(thread) => (
-            Reader {
-                stop,
-                thread: Some(thread),
-            },
-            rx,
-        ),
+        Ok(_) => (Reader { stop }, rx),
         Err(e) => {
             let (tx, rx) = mpsc::unbounded_channel();
             let _ = tx.send(TermEvent::Failed(format!(
                 "cannot start the terminal reader: {e}"
             )));
-            (Reader { stop, thread: None }, rx)
+            (Reader { stop }, rx)
         }
     }
 }

@@ -83,6 +83,8 @@ pub struct Model {
     pub want: Option<TaskId>,
     /// Snapshots applied so far (titles may have changed with each).
     pub snapshots: usize,
+    /// Shell panes opened so far (their keys count from `pane_view::SHELL_KEYS`).
+    pub shells_opened: u64,
 }
 
 impl Model {
@@ -111,6 +113,7 @@ impl Model {
             tree_top: 0,
             want: None,
             snapshots: 0,
+            shells_opened: 0,
         };
         m.rebuild_rows();
         m
@@ -227,7 +230,7 @@ impl Model {
             .iter()
             .filter(|p| match scope {
                 None => true,
-                Some(g) => self.snap.task(p.task).is_some_and(|t| t.goal == g),
+                Some(g) => self.snap.task(p.owner()).is_some_and(|t| t.goal == g),
             })
             .collect()
     }
@@ -256,11 +259,11 @@ impl Model {
         }
     }
 
-    /// The task commands act on: the focused pane's when panes have focus, else the
-    /// selected tree row's.
+    /// The task commands act on: the focused pane's (a shell's: the task it opened for)
+    /// when panes have focus, else the selected tree row's.
     pub fn target(&self) -> Option<TaskId> {
         match self.focus {
-            Focus::Panes => self.focused().map(|p| p.task).or(self.selected),
+            Focus::Panes => self.focused().map(PaneView::owner).or(self.selected),
             Focus::Tree => self.selected,
         }
     }
@@ -281,8 +284,12 @@ impl Model {
         });
     }
 
-    /// Agent sessions still running in this process (quitting stops them).
+    /// Agent sessions still running in this process (quitting stops them); shell panes
+    /// are not counted: they are the user's own and close with the TUI.
     pub fn live_agents(&self) -> usize {
-        self.panes.iter().filter(|p| p.running()).count()
+        self.panes
+            .iter()
+            .filter(|p| p.shell.is_none() && p.running())
+            .count()
     }
 }

@@ -12,13 +12,14 @@ use super::keys;
 use super::modal::{
     Approval, Comment, Confirm, DiffState, GoalForm, Modal, OpenForm, Pending, Search, TextView,
 };
-use super::pane_view::PaneView;
+use super::pane_view::{PaneView, ShellOf};
 use super::tui_model::{Focus, Model};
 use super::update_nav;
 pub use super::update_results::{
     on_audit_loaded, on_diff_loaded, on_goal_loaded, on_log_loaded, on_pane_opened, on_reply,
     on_search_done, on_snapshot, stale, LoadedGoal,
 };
+pub use super::update_shell::{on_shell_exited, on_shell_opened};
 use crate::agent::PaneRef;
 use crate::command::{Command, Decision};
 use crate::config::keymap::Action;
@@ -57,10 +58,15 @@ pub enum UiEffect {
         tasks: Vec<crate::model::NewTask>,
         body: serde_json::Value,
     },
-    /// Step aside for an interactive shell in `dir` (a task's worktree) until it exits.
-    Shell {
-        task: TaskId,
-        dir: PathBuf,
+    /// Open a shell pane keyed `key` (`pane_view::SHELL_KEYS` and up) in `of.dir`, owned
+    /// by this process (never the board), and report with `on_shell_opened`.
+    OpenShell {
+        key: TaskId,
+        of: ShellOf,
+    },
+    /// Close the shell pane `key`: its shell and whatever it started are stopped.
+    CloseShell {
+        key: TaskId,
     },
     LoadGoal {
         path: PathBuf,
@@ -121,10 +127,14 @@ fn input_key(m: &mut Model, k: &KeyEvent, out: &mut Vec<UiEffect>) {
         m.input = false;
         return;
     };
-    let task = p.task;
+    let (task, shell) = (p.owner(), p.shell.is_some());
     let Some(pane) = p.live_pane().filter(|_| p.running()).cloned() else {
         m.input = false;
-        m.warn(format!("#{task}'s session has ended; input mode left"));
+        m.warn(if shell {
+            format!("the shell of #{task} has ended; input mode left")
+        } else {
+            format!("#{task}'s session has ended; input mode left")
+        });
         return;
     };
     let app_cursor = p.app_cursor();
@@ -208,7 +218,7 @@ pub fn act(m: &mut Model, a: Action, out: &mut Vec<UiEffect>) {
                 p.scroll(if a == Action::ScrollUp { page } else { -page });
             }
         }
-        Action::Dismiss => dismiss(m),
+        Action::Dismiss => dismiss(m, out),
         Action::Search => m.modal = Some(Modal::Search(Search::new())),
         Action::NewGoal => {
             let repo = m.info.cwd.display().to_string();
@@ -289,15 +299,7 @@ pub fn act(m: &mut Model, a: Action, out: &mut Vec<UiEffect>) {
                 editor,
             }));
         }
-        Action::Shell => {
-            let Some(t) = m.target().and_then(|id| m.snap.task(id)) else {
-                return m.warn("select a task first");
-            };
-            match crate::model::shell_dir(t, m.snap.task(t.goal)) {
-                Ok(dir) => out.push(UiEffect::Shell { task: t.id, dir }),
-                Err(why) => m.warn(why),
-            }
-        }
+        Action::Shell => super::update_shell::open(m, out),
         Action::Audit => match m.target() {
             Some(task) => out.push(UiEffect::LoadAudit { task }),
             None => m.warn("select a task first"),
@@ -409,8 +411,11 @@ fn enter(m: &mut Model, out: &mut Vec<UiEffect>) {
         match m.focused() {
             Some(p) if p.running() => m.input = true,
             Some(p) => {
-                let t = p.task;
-                m.warn(format!("#{t}'s session has ended: nothing to type into"))
+                let t = p.owner();
+                m.warn(match p.shell {
+                    Some(_) => format!("the shell of #{t} has ended: w closes its pane"),
+                    None => format!("#{t}'s session has ended: nothing to type into"),
+                })
             }
             None => m.focus = Focus::Tree,
         }
@@ -436,7 +441,7 @@ fn enter(m: &mut Model, out: &mut Vec<UiEffect>) {
     }
 }
 
-fn dismiss(m: &mut Model) {
+fn dismiss(m: &mut Model, out: &mut Vec<UiEffect>) {
     let target = match m.focus {
         Focus::Panes => m.focused().map(|p| p.task),
         Focus::Tree => m.selected.filter(|s| m.pane(*s).is_some()),
@@ -444,6 +449,9 @@ fn dismiss(m: &mut Model) {
     let Some(task) = target else {
         return m.warn("no pane to close");
     };
+    if m.pane(task).is_some_and(|p| p.shell.is_some()) {
+        return super::update_shell::close(m, task, out);
+    }
     if m.pane(task).is_some_and(PaneView::running) {
         return m.warn(format!(
             "#{task} is still running: stop it first ({})",

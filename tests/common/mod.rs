@@ -7,6 +7,7 @@ pub mod board_sim;
 pub mod serial;
 pub mod tmux;
 pub mod tools;
+pub mod ui_fixture;
 
 #[allow(unused_imports)] // not every test binary needs it
 pub use serial::serial;
@@ -211,14 +212,16 @@ pub struct Live {
     pub token: String,
     /// Everything the board printed so far (stdout then stderr lines, as they come).
     pub output: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The threads reading its stdout and stderr; each ends at its pipe's end.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 fn collect(
     pipe: Option<impl std::io::Read + Send + 'static>,
     into: std::sync::Arc<std::sync::Mutex<String>>,
-) {
+) -> Option<std::thread::JoinHandle<()>> {
     use std::io::BufRead;
-    if let Some(p) = pipe {
+    pipe.map(|p| {
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(p).lines().map_while(Result::ok) {
                 if let Ok(mut o) = into.lock() {
@@ -226,8 +229,8 @@ fn collect(
                     o.push('\n');
                 }
             }
-        });
-    }
+        })
+    })
 }
 
 impl Live {
@@ -261,8 +264,13 @@ impl Live {
             .spawn()
             .expect("spawn taskboard");
         let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        collect(child.stdout.take(), output.clone());
-        collect(child.stderr.take(), output.clone());
+        let readers = [
+            collect(child.stdout.take(), output.clone()),
+            collect(child.stderr.take(), output.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let ep = s.data().join("endpoint");
         assert!(
             wait_for(Duration::from_secs(20), || std::fs::read_to_string(&ep)
@@ -276,6 +284,7 @@ impl Live {
             url,
             token,
             output,
+            readers,
         }
     }
 
@@ -309,7 +318,11 @@ impl Live {
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        std::thread::sleep(Duration::from_millis(100)); // let the readers catch the last lines
+        // The last lines are in once both pipes ended (bounded: a process the board left
+        // behind could hold them open).
+        let _ = wait_for(Duration::from_secs(5), || {
+            self.readers.iter().all(|r| r.is_finished())
+        });
         (code, self.printed())
     }
 

@@ -191,8 +191,20 @@ fn repository_locks_abandoned_by_a_killed_git_are_removed_at_start_and_a_held_on
         .current_dir(repo.join(".git"))
         .spawn()
         .expect("holder");
-    assert!(wait_for(LONG, || lock.exists()));
-    std::thread::sleep(Duration::from_millis(50));
+    // Held: a live process has it open (what the board looks for), not just "it exists".
+    let held = || {
+        std::fs::read_dir(format!("/proc/{}/fd", holder.id()))
+            .map(|fds| {
+                fds.flatten()
+                    .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|p| p == lock))
+            })
+            .unwrap_or(false)
+    };
+    assert!(
+        wait_for(LONG, held),
+        "the holder never opened {}",
+        lock.display()
+    );
     let out = s.run(&["run", "--headless", "--timeout", "1s"]);
     assert_eq!(out.status.code(), Some(124), "{}", text(&out));
     assert!(lock.exists(), "a lock held open was removed");

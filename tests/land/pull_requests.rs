@@ -29,53 +29,7 @@ fn path_with(bin: &Path) -> String {
 
 /// `run FILE --headless` with PATH starting at `bin`, in the background.
 fn start_with_path(s: &Scratch, file: &Path, bin: &Path) -> Live {
-    let _ = std::fs::remove_file(s.data().join("endpoint"));
-    let mut child = s
-        .cmd(&["run", file.to_str().unwrap(), "--headless"])
-        .env("PATH", path_with(bin))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn taskboard");
-    let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    for pipe in [
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let into = output.clone();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
-                if let Ok(mut o) = into.lock() {
-                    o.push_str(&line);
-                    o.push('\n');
-                }
-            }
-        });
-    }
-    let ep = s.data().join("endpoint");
-    assert!(wait_for(Duration::from_secs(20), || {
-        std::fs::read_to_string(&ep)
-            .map(|t| t.lines().count() >= 2)
-            .unwrap_or(false)
-    }));
-    let (url, token) = s.endpoint();
-    Live {
-        child,
-        url,
-        token,
-        output,
-    }
+    Live::start_env(s, Some(file), &[], &[("PATH".to_string(), path_with(bin))])
 }
 
 #[test]

@@ -156,6 +156,36 @@ fn request_heads_over_16_kib_or_100_headers_get_the_json_431() {
     assert_eq!((code, v["status"].as_str()), (200, Some("active")), "{v}");
 }
 
+/// Waits until the board has accepted every connection made to `addr` (its listening
+/// socket's queue is empty) and read every byte sent on them (no unread data on its side),
+/// from the kernel's table (`/proc/net/tcp`).
+fn board_caught_up(addr: &str) {
+    let port = addr
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        .expect("a port");
+    let local = format!("0100007F:{port:04X}");
+    let pending = || -> Vec<String> {
+        std::fs::read_to_string("/proc/net/tcp")
+            .expect("/proc/net/tcp")
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let rx = f.get(4)?.split(':').nth(1)?;
+                (*f.get(1)? == local && u64::from_str_radix(rx, 16).ok()? > 0)
+                    .then(|| l.to_string())
+            })
+            .collect()
+    };
+    assert!(
+        wait_for(Duration::from_secs(20), || pending().is_empty()),
+        "the board left connections unaccepted or bytes unread: {:?}",
+        pending()
+    );
+}
+
 /// Seconds until the board closes `c` (EOF or reset), at most `limit`.
 fn closed_after(c: &mut TcpStream, from: Instant, limit: Duration) -> Duration {
     c.set_read_timeout(Some(limit)).ok();
@@ -189,13 +219,20 @@ fn idle_connections_close_and_requests_in_progress_stay() {
         .expect("send");
     // A request whose body comes slowly: in progress for 7 s, then answered.
     let auth = format!("Bearer {}", live.token);
+    let (idle_closed, idle_closed_rx) = std::sync::mpsc::channel::<()>();
     let slow_body = {
         let (addr, auth) = (addr.clone(), auth.clone());
         std::thread::spawn(move || {
             let body = r#"{"status":"fail","payload":{"n":1}}"#;
             let mut c = TcpStream::connect(&addr).expect("connect");
             write!(c, "POST /api/tasks/{gate}/signal HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", body.len(), &body[..10]).expect("head");
+            // The premise, not a synchronisation: the body stalls past the 5 s idle
+            // timeout, with margin. Bounded by the event it must outlast too: it goes on
+            // only once the idle connections were closed (the timeout demonstrably ran).
             std::thread::sleep(Duration::from_secs(7));
+            idle_closed_rx
+                .recv_timeout(Duration::from_secs(15))
+                .expect("the idle connections were never closed");
             c.write_all(&body.as_bytes()[10..])
                 .expect("the rest of the body: the request was cut");
             let mut raw = Vec::new();
@@ -208,6 +245,7 @@ fn idle_connections_close_and_requests_in_progress_stay() {
     let mut sse = live.events(); // (its head read: a 200)
     let silent_s = closed_after(&mut silent, t0, Duration::from_secs(15));
     let kept_s = closed_after(&mut kept, answered, Duration::from_secs(15));
+    let _ = idle_closed.send(());
     let half_s = closed_after(&mut half, t0, Duration::from_secs(15));
     assert!(
         silent_s >= Duration::from_millis(4500) && silent_s <= Duration::from_secs(7),
@@ -252,7 +290,8 @@ fn at_the_cap_the_oldest_idle_connection_makes_room_and_nothing_in_progress_is_c
     let body = r#"{"status":"fail","payload":{"n":2}}"#;
     let mut slow = TcpStream::connect(&addr).expect("connect");
     write!(slow, "POST /api/tasks/{gate}/signal HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", body.len(), &body[..5]).expect("head");
-    std::thread::sleep(Duration::from_millis(200));
+    // Older than every idle one: the board accepted it and read what came.
+    board_caught_up(&addr);
     // Then idle ones up to the cap (256), oldest first.
     let mut idle: Vec<TcpStream> = (0..254)
         .map(|i| {
@@ -264,7 +303,8 @@ fn at_the_cap_the_oldest_idle_connection_makes_room_and_nothing_in_progress_is_c
             c
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
+    // The cap is reached once the board holds them all: accepted, their bytes read.
+    board_caught_up(&addr);
     // 20 newcomers, one after the other, each keeping its connection: each is answered at
     // once, and each takes the place of an old idle one.
     let mut newcomers = Vec::new();
@@ -296,7 +336,11 @@ fn at_the_cap_the_oldest_idle_connection_makes_room_and_nothing_in_progress_is_c
         c.set_nonblocking(false).expect("blocking");
         r
     };
-    std::thread::sleep(Duration::from_millis(200));
+    // One shed per newcomer, each asked before its newcomer was answered: wait for their
+    // closes to arrive (not a fixed pause), then count them all.
+    wait_for(Duration::from_secs(10), || {
+        idle.iter_mut().map(open).filter(|o| !*o).count() >= 20
+    });
     let states: Vec<bool> = idle.iter_mut().map(open).collect();
     let shed = states.iter().filter(|o| !**o).count();
     assert!((20..=22).contains(&shed), "{shed} shed: {states:?}");

@@ -304,7 +304,17 @@ fn the_orphan_sweep_spares_other_users_processes() {
     };
     let mut theirs = spawn(true);
     let mut ours = spawn(false);
-    std::thread::sleep(Duration::from_millis(200));
+    // Both wear the mark once `env` has run (what the sweep reads), not after a pause.
+    let marked = |pid: u32| {
+        std::fs::read(format!("/proc/{pid}/environ"))
+            .map(|e| e.split(|b| *b == 0).any(|v| v == mark.as_bytes()))
+            .unwrap_or(false)
+    };
+    assert!(
+        wait_for(Duration::from_secs(10), || marked(theirs.id())
+            && marked(ours.id())),
+        "the stand-in processes never wore the mark"
+    );
     let live = Live::start(&s, None, &[]);
     assert!(
         wait_for(Duration::from_secs(5), || matches!(

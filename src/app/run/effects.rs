@@ -1,5 +1,5 @@
 //! The TUI loop's effect runner: what an update asked for (commands to the board, files to
-//! read, a shell to step aside for) runs here, and its result comes back as a message.
+//! read, shell panes to open or close) runs here, and its result comes back as a message.
 
 use super::*;
 
@@ -81,10 +81,8 @@ impl App {
                     AppMsg::GoalLoaded(goal.map_err(|e| e.one_line()))
                 }),
                 UiEffect::Bell { text } => terminal::bell(&text),
-                UiEffect::Shell { task, dir } => match crate::shell::command(&dir, task) {
-                    Ok(cmd) => self.shell = Some((task, cmd)),
-                    Err(e) => self.model.warn(e),
-                },
+                UiEffect::OpenShell { key, of } => self.open_shell(key, of),
+                UiEffect::CloseShell { key } => self.close_shell(key),
                 UiEffect::Quit => self.quit = true,
                 UiEffect::StopBoard => match self.board.attached() {
                     Some(pid) => {
