@@ -16,29 +16,6 @@ use taskboard::ui::pane_view::{ShellOf, SHELL_KEYS};
 use taskboard::ui::update::{self, UiEffect};
 use taskboard::ui::{Focus, Model};
 
-/// A pane's input side that takes every byte and resizes nothing: the rules under test
-/// only route keys to a pane, they never read what it does with them.
-struct NoIo;
-
-impl taskboard::agent::PaneIo for NoIo {
-    fn write(&self, _: &[u8]) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn resize(&self, _: u16, _: u16) {}
-}
-
-fn live_pane(key: TaskId) -> taskboard::agent::PaneRef {
-    let parser = taskboard::agent::vt::new_parser(24, 80, 0);
-    std::sync::Arc::new(taskboard::agent::Pane::new(
-        key,
-        0,
-        0,
-        parser,
-        100,
-        Box::new(NoIo),
-    ))
-}
-
 fn with_worktree() -> Model {
     let t = with(tasks(), "Build", |t| {
         t.workdir = Some(taskboard::model::WorkDir {

@@ -128,23 +128,27 @@ pub fn draw(f: &mut Frame, m: &Model) {
     draw_reusing(f, m, None);
 }
 
-/// Like `draw`, but panes whose parser is busy (or, in an echo frame, every pane but the
-/// typed one) are copied from the previous frame, and so is everything around the panes
-/// when only output changed; returns the panes with new output that were copied.
+/// Like `draw`, but over the last frame (the buffer still holds it): panes with nothing new,
+/// with a busy parser or, in an echo frame, every pane but the typed one are left as they
+/// are, and so is everything around the panes when only output changed; what is drawn is
+/// cleared first. Returns the panes with new output that were left (they need a frame).
 pub fn draw_reusing(f: &mut Frame, m: &Model, reuse: Option<&Reuse>) -> Vec<crate::model::TaskId> {
     let l = &m.layout;
     // Only output changed: tree, inbox and status bar are as the last frame drew them.
-    let around = reuse.filter(|r| r.output_only).map(|r| r.prev);
-    if let Some(prev) = around {
-        for r in [l.tree, l.inbox, l.status] {
-            panes::copy(f, prev, r);
+    let around = !reuse.is_some_and(|r| r.output_only);
+    if around {
+        if reuse.is_some() {
+            for r in [l.tree, l.inbox, l.status] {
+                f.render_widget(ratatui::widgets::Clear, r);
+            }
         }
-    } else if !m.zoom || l.tree.width > 0 {
-        tree_view::draw_tree(f, m, l.tree);
-        tree_view::draw_inbox(f, m, l.inbox);
+        if !m.zoom || l.tree.width > 0 {
+            tree_view::draw_tree(f, m, l.tree);
+            tree_view::draw_inbox(f, m, l.inbox);
+        }
     }
     let reused = panes::draw_panes(f, m, reuse);
-    if around.is_none() {
+    if around {
         status::draw_status(f, m, l.status);
     }
     modal_view::draw_modal(f, m);

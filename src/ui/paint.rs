@@ -1,20 +1,28 @@
-//! Painting a frame: lay out, size the PTYs, then draw only what changed. Panes with no
-//! new output are copied from the last frame (and so are the tree, inbox and status bar when
-//! only output changed), a busy parser never makes a frame wait (its pane is copied and
-//! drawn next time), and an echo frame redraws only the typed pane.
+//! Painting a frame: lay out, size the PTYs, then draw only what changed, in place. The
+//! terminal's buffer keeps the last frame between frames (it is never reset and swapped as
+//! ratatui's `draw` does), so panes with no new output, and the tree, inbox and status bar
+//! when only output changed, are simply left as they are; a busy parser never makes a frame
+//! wait (its pane stays as it was and is drawn next time), and an echo frame redraws only
+//! the typed pane. What is written to the terminal is the difference from what it shows
+//! (kept here), and only the cells that changed are copied into that.
 
 use std::time::Instant;
 
-use ratatui::buffer::Buffer;
+use ratatui::backend::Backend;
+use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
+use ratatui::Terminal;
 
 use super::terminal::DrawLog;
 use super::tui_model::{Focus, Model};
 use crate::model::TaskId;
 
-/// The last frame and what surrounded its panes, plus the draw log.
+/// What the terminal shows, what surrounded its panes, and the draw log.
 pub struct Painter {
-    last: Option<(Buffer, Chrome)>,
+    /// The cells on the screen: blank at first and after a resize (which clears it).
+    shown: Buffer,
+    /// What surrounded the panes in `shown`; `None` until a whole frame was drawn.
+    chrome: Option<Chrome>,
     log: DrawLog,
 }
 
@@ -27,7 +35,8 @@ impl Default for Painter {
 impl Painter {
     pub fn new() -> Painter {
         Painter {
-            last: None,
+            shown: Buffer::default(),
+            chrome: None,
             log: DrawLog::from_env(),
         }
     }
@@ -38,39 +47,45 @@ impl Painter {
 
     /// Draws one frame; `echo` is the pane a key was just typed into (an echo frame);
     /// `output_only` when nothing but agents' output changed since the last frame, so the
-    /// tree, inbox and status bar can be copied from it.
+    /// tree, inbox and status bar can stay as they are.
     /// Returns whether some pane still has output to show (another frame is due).
-    pub fn paint(
+    pub fn paint<B>(
         &mut self,
-        terminal: &mut ratatui::DefaultTerminal,
+        terminal: &mut Terminal<B>,
         m: &mut Model,
         echo: Option<TaskId>,
         output_only: bool,
-    ) -> std::io::Result<bool> {
+    ) -> std::io::Result<bool>
+    where
+        B: Backend,
+        B::Error: Send + Sync + 'static,
+    {
         let started = Instant::now();
-        let size = terminal.size()?;
-        m.relayout(Rect::new(0, 0, size.width, size.height));
+        // On a new size ratatui resizes its buffers and clears the screen.
+        terminal.autoresize().map_err(std::io::Error::other)?;
+        let area = terminal.get_frame().area();
+        if self.shown.area != area {
+            self.shown = Buffer::empty(area);
+            self.chrome = None;
+        }
+        m.relayout(area);
         let fresh = m.fit_panes();
         let chrome = Chrome::of(m);
-        // The last frame may stand in for panes only if nothing around them changed.
-        let prev = self
-            .last
-            .as_ref()
-            .filter(|(_, c)| *c == chrome)
-            .map(|(b, _)| b);
-        let reuse = prev.map(|prev| super::Reuse {
-            prev,
-            fresh: &fresh,
-            only: echo,
-            output_only,
-        });
-        let mut deferred = Vec::new();
-        let done = terminal.draw(|f| deferred = super::draw_reusing(f, m, reuse.as_ref()))?;
-        // Kept for the next frame; `clone_from` reuses the allocation.
-        let mut frame = self.last.take().map(|(b, _)| b).unwrap_or_default();
-        frame.area = done.buffer.area;
-        frame.content.clone_from(&done.buffer.content);
-        self.last = Some((frame, chrome));
+        // The buffer still holds the last frame; it may stand in for what did not change
+        // only if nothing around the panes did (and no modal, whose size follows its text).
+        let reuse =
+            (self.chrome.as_ref() == Some(&chrome) && !chrome.modal).then(|| super::Reuse {
+                fresh: &fresh,
+                only: echo,
+                output_only,
+            });
+        let mut frame = terminal.get_frame();
+        if reuse.is_none() {
+            frame.buffer_mut().reset();
+        }
+        let deferred = super::draw_reusing(&mut frame, m, reuse.as_ref());
+        self.flush(terminal).map_err(std::io::Error::other)?;
+        self.chrome = Some(chrome);
         for t in &deferred {
             if let Some(p) = m.pane(*t) {
                 p.keep_dirty();
@@ -79,10 +94,27 @@ impl Painter {
         self.log.record(started.elapsed(), echo.is_some());
         Ok(!deferred.is_empty())
     }
+
+    /// Writes the cells that differ from what the screen shows, then records them as shown.
+    fn flush<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> Result<(), B::Error> {
+        let changed: Vec<(u16, u16, Cell)> = self
+            .shown
+            .diff_iter(terminal.current_buffer_mut())
+            .map(|(x, y, c)| (x, y, c.clone()))
+            .collect();
+        let backend = terminal.backend_mut();
+        backend.draw(changed.iter().map(|(x, y, c)| (*x, *y, c)))?;
+        backend.hide_cursor()?;
+        backend.flush()?;
+        for (x, y, c) in changed {
+            self.shown[(x, y)] = c;
+        }
+        Ok(())
+    }
 }
 
 /// Everything that shapes pane borders and titles besides their own output: a frame may
-/// copy the last one's pane cells only when this is unchanged.
+/// leave the last frame's cells in place only when this is unchanged.
 #[derive(Clone, PartialEq)]
 struct Chrome {
     area: Rect,

@@ -80,6 +80,30 @@ pub fn key(m: &mut Model, code: KeyCode, mods: KeyModifiers) -> Vec<UiEffect> {
     fx
 }
 
+/// A pane's input side that takes every byte and resizes nothing: the model and its
+/// drawing only route keys to a pane and read its parser.
+pub struct NoIo;
+
+impl taskboard::agent::PaneIo for NoIo {
+    fn write(&self, _: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn resize(&self, _: u16, _: u16) {}
+}
+
+/// A live pane for `key` with no program behind it: its parser takes what a test feeds.
+pub fn live_pane(key: TaskId) -> taskboard::agent::PaneRef {
+    let parser = taskboard::agent::vt::new_parser(24, 80, 0);
+    std::sync::Arc::new(taskboard::agent::Pane::new(
+        key,
+        0,
+        0,
+        parser,
+        100,
+        Box::new(NoIo),
+    ))
+}
+
 pub fn press(m: &mut Model, code: KeyCode) -> Vec<UiEffect> {
     key(m, code, KeyModifiers::NONE)
 }
