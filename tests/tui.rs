@@ -120,14 +120,33 @@ fn demo_panes_show_agent_output_while_running() {
     );
 }
 
+/// Starts the demo, waits until its review gate (#7) needs the user with its diff recorded,
+/// then presses `!` to open the decision.
+fn demo_at_the_review(s: &Scratch) -> Tmux {
+    let t = Tmux::start(s, &["demo"], &[], (200, 50));
+    t.wait_for("Needs you (1)", LONG);
+    review_diff_recorded(s);
+    t.keys(&["!"]);
+    t
+}
+
+/// Sends the board `signal` (`kill -<signal>`), its pid read from `<data>/endpoint`.
+fn kill_board(s: &Scratch, signal: &str) {
+    let pid = std::fs::read_to_string(s.data().join("endpoint"))
+        .ok()
+        .and_then(|e| e.lines().nth(1).map(str::to_string))
+        .expect("endpoint names the board's pid");
+    Command::new("kill")
+        .args([&format!("-{signal}"), &pid])
+        .status()
+        .expect("kill");
+}
+
 #[test]
 fn bang_then_a_approves_the_review_and_the_goal_finishes() {
     let _serial = serial();
     let s = Scratch::new();
-    let t = Tmux::start(&s, &["demo"], &[], (200, 50));
-    t.wait_for("Needs you (1)", LONG);
-    review_diff_recorded(&s);
-    t.keys(&["!"]);
+    let t = demo_at_the_review(&s);
     t.wait_for("Decide #7 · Review the work", LONG);
     t.keys(&["a"]);
     t.wait_for("#7 approved", LONG);
@@ -142,10 +161,7 @@ fn bang_then_a_approves_the_review_and_the_goal_finishes() {
 fn request_changes_reruns_the_agent_with_the_comment() {
     let _serial = serial();
     let s = Scratch::new();
-    let t = Tmux::start(&s, &["demo"], &[], (200, 50));
-    t.wait_for("Needs you (1)", LONG);
-    review_diff_recorded(&s);
-    t.keys(&["!"]);
+    let t = demo_at_the_review(&s);
     t.wait_for("Decide #7", LONG);
     t.keys(&["c"]);
     t.wait_for("Request changes on #7", LONG);
@@ -248,14 +264,7 @@ fn sigterm_quits_and_restores_the_terminal() {
     let goal = one_task_goal(&s, "Sleeper", &["sleep", "600"]);
     let t = Tmux::start(&s, &["run", &goal], &[], (200, 50));
     t.wait_for("#2 Sleeper task · active", LONG);
-    let pid = std::fs::read_to_string(s.data().join("endpoint"))
-        .ok()
-        .and_then(|e| e.lines().nth(1).map(str::to_string))
-        .expect("endpoint names the board's pid");
-    Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
+    kill_board(&s, "TERM");
     t.wait_for("EXITED 130", LONG);
     assert_terminal_restored(&t);
 }
@@ -306,14 +315,7 @@ fn kill_9_and_restart_bring_back_the_tree_and_pane_tails() {
         rows.iter().any(|r| r.contains("#7 Review the work")),
         "{rows:?}"
     );
-    let pid = std::fs::read_to_string(s.data().join("endpoint"))
-        .ok()
-        .and_then(|e| e.lines().nth(1).map(str::to_string))
-        .expect("endpoint names the board's pid");
-    Command::new("kill")
-        .args(["-9", &pid])
-        .status()
-        .expect("kill");
+    kill_board(&s, "9");
     t.wait_for("EXITED 137", LONG);
     drop(t);
     let t = Tmux::start(&s, &[], &[], (200, 50));

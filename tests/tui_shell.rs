@@ -100,23 +100,31 @@ fn shell_answers(t: &Tmux, wt: &Path) -> String {
     screen
 }
 
-#[test]
-fn s_opens_a_shell_pane_in_the_worktree_and_w_closes_it_with_its_processes() {
-    let _serial = serial();
-    let s = Scratch::new();
+/// Runs `GOAL` in the TUI (`$SHELL` bash) on a fresh repository, selects its task and
+/// opens a shell pane that answers `TYPED` (`shell_answers`); returns the TUI and the task's
+/// worktree.
+fn run_with_a_shell(s: &Scratch) -> (Tmux, PathBuf) {
     git_repo(&s.path().join("repo"));
     let goal = s.file("g.toml", GOAL);
     let t = Tmux::start(
-        &s,
+        s,
         &["run", goal.to_str().unwrap()],
         &[("SHELL", "/bin/bash")],
         (240, 50),
     );
     t.wait_for("#2 Edit task · active", LONG);
-    let wt = worktree(&s, "Edit task");
+    let wt = worktree(s, "Edit task");
     // All goals, the goal, then its task.
     t.keys(&["j", "j"]);
     shell_answers(&t, &wt);
+    (t, wt)
+}
+
+#[test]
+fn s_opens_a_shell_pane_in_the_worktree_and_w_closes_it_with_its_processes() {
+    let _serial = serial();
+    let s = Scratch::new();
+    let (t, wt) = run_with_a_shell(&s);
     // Out of typing mode, `w` is the board's again: the pane goes, and its processes.
     t.keys(&["C-g"]);
     t.wait("typing mode to end", LONG, |sc| !sc.contains("INPUT ·"));
@@ -144,18 +152,7 @@ fn s_opens_a_shell_pane_in_the_worktree_and_w_closes_it_with_its_processes() {
 fn quitting_the_tui_closes_its_shell_panes() {
     let _serial = serial();
     let s = Scratch::new();
-    git_repo(&s.path().join("repo"));
-    let goal = s.file("g.toml", GOAL);
-    let t = Tmux::start(
-        &s,
-        &["run", goal.to_str().unwrap()],
-        &[("SHELL", "/bin/bash")],
-        (240, 50),
-    );
-    t.wait_for("#2 Edit task · active", LONG);
-    let wt = worktree(&s, "Edit task");
-    t.keys(&["j", "j"]);
-    shell_answers(&t, &wt);
+    let (t, wt) = run_with_a_shell(&s);
     // The question counts the agent only: the shell is the user's own.
     t.keys(&["C-g", "q"]);
     t.wait_for("1 agent session is running", LONG);

@@ -438,38 +438,26 @@ fn relative_repo_is_resolved_against_the_file_directory() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir(dir.path().join("checkout")).expect("mkdir");
     let canonical = dir.path().canonicalize().expect("canonical");
-    let text = "title = \"g\"\nrepo = \"checkout\"\n[[task]]\ntitle = \"a\"\n";
-    let g = parse_str(text, "g.toml", dir.path(), &BTreeMap::new()).expect("valid");
+    // The repo a valid goal text gets, parsed as `g.toml` in `dir`.
+    let repo_of = |text: &str| {
+        parse_str(text, "g.toml", dir.path(), &BTreeMap::new())
+            .expect("valid")
+            .spec
+            .goal
+            .map(|s| s.repo)
+    };
     assert_eq!(
-        g.spec.goal.as_ref().map(|s| s.repo.clone()),
+        repo_of("title = \"g\"\nrepo = \"checkout\"\n[[task]]\ntitle = \"a\"\n"),
         Some(canonical.join("checkout"))
     );
 
-    let default = parse_str(
-        "title = \"g\"\n[[task]]\ntitle = \"a\"\n",
-        "g.toml",
-        dir.path(),
-        &BTreeMap::new(),
-    )
-    .expect("valid");
     assert_eq!(
-        default.spec.goal.as_ref().map(|s| s.repo.clone()),
+        repo_of("title = \"g\"\n[[task]]\ntitle = \"a\"\n"),
         Some(canonical.clone())
     );
 
-    let missing = parse_str(
-        "title = \"g\"\nrepo = \"nowhere\"\n[[task]]\ntitle = \"a\"\n",
-        "g.toml",
-        dir.path(),
-        &BTreeMap::new(),
-    )
-    .expect("valid");
-    let repo = missing
-        .spec
-        .goal
-        .as_ref()
-        .map(|s| s.repo.clone())
-        .unwrap_or_default();
+    let repo =
+        repo_of("title = \"g\"\nrepo = \"nowhere\"\n[[task]]\ntitle = \"a\"\n").unwrap_or_default();
     assert!(repo.is_absolute() && repo.ends_with("nowhere"), "{repo:?}");
 }
 

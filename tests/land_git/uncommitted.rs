@@ -58,6 +58,55 @@ const IN_THE_WAY: &[InTheWay] = &[
     },
 ];
 
+/// What a refused landing must leave as it found it: main's tip, the checkout's files and
+/// its `git status` (ignored files included).
+struct Untouched {
+    main: String,
+    files: BTreeMap<String, Vec<u8>>,
+    status: String,
+}
+
+impl Untouched {
+    fn now(r: &Path) -> Untouched {
+        Untouched {
+            main: tip(r, "main"),
+            files: files(r),
+            status: git(r, &["status", "--porcelain", "--ignored"]),
+        }
+    }
+
+    /// Lands branch `work` with `strategy`: it must be refused with a reason that says
+    /// `says` and "nothing was changed", and leave `r` as `self` found it. Each miss is
+    /// added to `failures`, named `name`.
+    fn refused(
+        &self,
+        r: &Path,
+        strategy: LandStrategy,
+        says: &str,
+        name: &str,
+        failures: &mut Vec<String>,
+    ) {
+        match land(&req(r, strategy, &["work"])) {
+            Ok(l) => failures.push(format!("{name}: landed ({:?})", l.checkout)),
+            Err(e) => {
+                let why = e.to_string();
+                if !why.contains(says) || !why.contains("nothing was changed") {
+                    failures.push(format!("{name}: reason {why:?} lacks {says:?}"));
+                }
+            }
+        }
+        if tip(r, "main") != self.main {
+            failures.push(format!("{name}: main moved"));
+        }
+        if files(r) != self.files {
+            failures.push(format!("{name}: the checkout's files changed"));
+        }
+        if git(r, &["status", "--porcelain", "--ignored"]) != self.status {
+            failures.push(format!("{name}: the checkout's status changed"));
+        }
+    }
+}
+
 #[test]
 fn every_overlap_with_uncommitted_work_blocks_and_loses_nothing() {
     let mut failures = Vec::new();
@@ -74,31 +123,9 @@ fn every_overlap_with_uncommitted_work_blocks_and_loses_nothing() {
             .status()
             .expect("sh");
         assert!(sh.success(), "{}: setup failed", case.name);
-        let (main, mine, status) = (
-            tip(&r, "main"),
-            files(&r),
-            git(&r, &["status", "--porcelain", "--ignored"]),
-        );
+        let before = Untouched::now(&r);
         let name = format!("{} ({strategy:?})", case.name);
-        let why = match land(&req(&r, strategy, &["work"])) {
-            Ok(l) => {
-                failures.push(format!("{name}: landed ({:?})", l.checkout));
-                continue;
-            }
-            Err(e) => e.to_string(),
-        };
-        if !why.contains(case.says) || !why.contains("nothing was changed") {
-            failures.push(format!("{name}: reason {why:?} lacks {:?}", case.says));
-        }
-        if tip(&r, "main") != main {
-            failures.push(format!("{name}: main moved"));
-        }
-        if files(&r) != mine {
-            failures.push(format!("{name}: the checkout's files changed"));
-        }
-        if git(&r, &["status", "--porcelain", "--ignored"]) != status {
-            failures.push(format!("{name}: the checkout's status changed"));
-        }
+        before.refused(&r, strategy, case.says, &name, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -170,32 +197,10 @@ fn a_checkout_in_the_middle_of_an_operation_is_not_touched_and_its_branch_stays(
             ["MERGE_HEAD", "CHERRY_PICK_HEAD", "rebase-merge", "index"]
                 .map(|f| std::fs::read(d.join(f)).ok())
         };
-        let (main, mine, status, before) = (
-            tip(&r, "main"),
-            files(&r),
-            git(&r, &["status", "--porcelain", "--ignored"]),
-            state(&git_dir),
-        );
+        let (untouched, before) = (Untouched::now(&r), state(&git_dir));
         for strategy in [LandStrategy::Merge, LandStrategy::Squash] {
             let name = format!("{} ({strategy:?})", case.name);
-            match land(&req(&r, strategy, &["work"])) {
-                Ok(l) => failures.push(format!("{name}: landed ({:?})", l.checkout)),
-                Err(e) => {
-                    let why = e.to_string();
-                    if !why.contains(case.says) || !why.contains("nothing was changed") {
-                        failures.push(format!("{name}: reason {why:?} lacks {:?}", case.says));
-                    }
-                }
-            }
-            if tip(&r, "main") != main {
-                failures.push(format!("{name}: main moved"));
-            }
-            if files(&r) != mine {
-                failures.push(format!("{name}: the checkout's files changed"));
-            }
-            if git(&r, &["status", "--porcelain", "--ignored"]) != status {
-                failures.push(format!("{name}: the checkout's status changed"));
-            }
+            untouched.refused(&r, strategy, case.says, &name, &mut failures);
             if state(&git_dir) != before {
                 failures.push(format!("{name}: the operation's state changed"));
             }
