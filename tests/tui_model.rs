@@ -111,6 +111,32 @@ fn bang_opens_the_oldest_decision_and_a_approves_exactly_it() {
 }
 
 #[test]
+fn a_review_opened_before_its_diff_was_recorded_takes_that_diff() {
+    let before = with(review_waiting("x"), "Gate", |t| t.diff_hash = None);
+    let mut m = model(before);
+    let gate = id(&m, "Gate");
+    act(&mut m, Action::NextAttention);
+    // The board records the review's diff while the modal is open: it is loaded and shown,
+    // and approving sends that hash (the modal is not stale).
+    let mut fx = Vec::new();
+    update::on_snapshot(&mut m, snap(review_waiting("hash-1")), &mut fx);
+    assert!(matches!(fx.as_slice(), [UiEffect::LoadDiff { task }] if *task == gate));
+    assert!(matches!(&m.modal, Some(Modal::Approval(a)) if a.stale.is_none()));
+    let fx = key(&mut m, KeyCode::Char('a'), KeyModifiers::NONE);
+    assert_eq!(
+        decision(&fx),
+        Some((gate, Decision::Approve, None, Some("hash-1".into())))
+    );
+    // A diff that changes after that is still a changed task.
+    let mut m = model(with(review_waiting("x"), "Gate", |t| t.diff_hash = None));
+    act(&mut m, Action::NextAttention);
+    update::on_snapshot(&mut m, snap(review_waiting("hash-1")), &mut Vec::new());
+    update::on_snapshot(&mut m, snap(review_waiting("hash-2")), &mut Vec::new());
+    let fx = key(&mut m, KeyCode::Char('a'), KeyModifiers::NONE);
+    assert_eq!(decision(&fx), None, "a stale decision is never sent");
+}
+
+#[test]
 fn a_decision_on_a_changed_task_is_refused() {
     let mut m = model(review_waiting("hash-1"));
     act(&mut m, Action::NextAttention);

@@ -28,13 +28,34 @@ pub fn on_snapshot(m: &mut Model, snap: Snapshot, out: &mut Vec<UiEffect>) {
     }
     let snap = &m.snap;
     match &mut m.modal {
-        Some(Modal::Approval(a)) => a.stale = stale(snap, a.task, &a.diff_hash),
-        Some(Modal::Comment(c)) => c.stale = stale(snap, c.task, &c.diff_hash),
+        Some(Modal::Approval(a)) => {
+            if let Some(hash) = recorded_since(snap, a.task, &a.diff_hash) {
+                // Opened before the board recorded the review's diff: that diff is the one
+                // under review, so it is shown now instead of calling the decision stale.
+                a.diff_hash = Some(hash);
+                a.diff = DiffState::Loading;
+                out.push(UiEffect::LoadDiff { task: a.task });
+            }
+            a.stale = stale(snap, a.task, &a.diff_hash)
+        }
+        Some(Modal::Comment(c)) => {
+            if let Some(hash) = recorded_since(snap, c.task, &c.diff_hash) {
+                c.diff_hash = Some(hash);
+            }
+            c.stale = stale(snap, c.task, &c.diff_hash)
+        }
         _ => {}
     }
     if m.input && !m.focused().is_some_and(PaneView::running) {
         m.input = false;
     }
+}
+
+/// The diff hash the board recorded for `task`, still awaiting a decision, when a modal was
+/// opened before there was one (`seen` is `None`).
+fn recorded_since(snap: &Snapshot, task: TaskId, seen: &Option<String>) -> Option<String> {
+    let t = snap.task(task).filter(|t| t.awaits_decision())?;
+    t.diff_hash.clone().filter(|_| seen.is_none())
 }
 
 /// Why a decision prepared for `task` with `seen` diff hash no longer applies.
