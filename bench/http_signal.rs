@@ -437,26 +437,14 @@ fn main() {
     let runs = |v: &[f64]| v.iter().map(|x| *x as u64).collect::<Vec<_>>();
     let m = |v: &[f64]| median(v);
     println!("B10 HTTP ({conns} keep-alive connections, {reps}x{secs}s interleaved, alternating)");
-    println!(
-        "  taskboard POST /api/tasks/:id/resize      {:>9.0} req/s  (runs: {:?})",
-        m(&f.resize),
-        runs(&f.resize)
-    );
-    println!(
-        "  minimal axum, parse + answer              {:>9.0} req/s  (runs: {:?})",
-        m(&f.plain),
-        runs(&f.plain)
-    );
-    println!(
-        "  taskboard POST /api/tasks/:id/signal      {:>9.0} req/s  (runs: {:?})",
-        m(&f.signal),
-        runs(&f.signal)
-    );
-    println!(
-        "  minimal axum + group commit               {:>9.0} req/s  (runs: {:?})",
-        m(&f.durable),
-        runs(&f.durable)
-    );
+    for (what, v) in [
+        ("taskboard POST /api/tasks/:id/resize", &f.resize),
+        ("minimal axum, parse + answer", &f.plain),
+        ("taskboard POST /api/tasks/:id/signal", &f.signal),
+        ("minimal axum + group commit", &f.durable),
+    ] {
+        println!("  {what:<40} {:>9.0} req/s  (runs: {:?})", m(v), runs(v));
+    }
     println!(
         "  HTTP layer: taskboard / axum {:.2} (goal >= 0.80)",
         m(&f.resize) / m(&f.plain)

@@ -76,6 +76,12 @@ impl Board {
     /// A closing session's spawn failed (the call overtook a spawn that then failed): there
     /// is nothing to wait for, so its slot is free at once. Returns true when it was one.
     pub(super) fn closing_spawn_failed(&mut self, id: TaskId, attempt: u32) -> bool {
+        self.close_ended(id, attempt)
+    }
+
+    /// Takes session `attempt` of `id` off the closing list (touched, so watchers of the
+    /// goal's live count hear that it is gone); false when it was not on it.
+    fn close_ended(&mut self, id: TaskId, attempt: u32) -> bool {
         let Some(pos) = self
             .closing
             .iter()
@@ -98,16 +104,9 @@ impl Board {
         signal: Option<&str>,
         now: Millis,
     ) -> bool {
-        let Some(pos) = self
-            .closing
-            .iter()
-            .position(|c| c.task == id && c.attempt == attempt)
-        else {
+        if !self.close_ended(id, attempt) {
             return false;
-        };
-        self.closing.swap_remove(pos);
-        // Touched so watchers of the goal's live count hear that the session is gone.
-        self.touch(id);
+        }
         let exists = self.task(id).is_some();
         self.audit(
             exists.then_some(id),

@@ -266,22 +266,15 @@ impl Board {
             self.touch(id);
             // A held permission request died with the hook call that held it.
             self.forget_session_state(id, now);
-            if kind == Kind::Land && status == Status::Active {
-                // The job died with the board; landing again finds what already landed.
-                self.set_status(
-                    id,
-                    Status::Pending,
-                    "interrupted by restart",
-                    "",
-                    "board",
-                    now,
-                );
-            }
-            if kind == Kind::Agent && status == Status::Active {
-                if let Some(t) = self.task_mut(id) {
-                    t.free_spawn = true;
-                    t.resume = resume;
-                    t.deadline = None;
+            // A land job died with the board (landing again finds what already landed);
+            // an agent's session did too (it spawns again, resumed where it can be).
+            if status == Status::Active && matches!(kind, Kind::Land | Kind::Agent) {
+                if kind == Kind::Agent {
+                    if let Some(t) = self.task_mut(id) {
+                        t.free_spawn = true;
+                        t.resume = resume;
+                        t.deadline = None;
+                    }
                 }
                 self.set_status(
                     id,

@@ -167,6 +167,20 @@ impl Client {
             req = req.header("idempotency-key", k);
         }
         let req = req.body(Full::new(body)).map_err(|e| self.io(e))?;
+        let (status, raw) = self.exchange(sender, req).await?;
+        if (200..300).contains(&status) {
+            Ok(serde_json::from_slice(&raw).unwrap_or(Value::Null))
+        } else {
+            Err(api_error(status, &raw))
+        }
+    }
+
+    /// Sends `req` and reads the whole answer: its status and body.
+    async fn exchange(
+        &self,
+        sender: &mut Sender,
+        req: hyper::Request<Full<Bytes>>,
+    ) -> Result<(u16, Bytes), ClientError> {
         sender.ready().await.map_err(|e| self.io(e))?;
         let resp = sender.send_request(req).await.map_err(|e| self.io(e))?;
         let status = resp.status().as_u16();
@@ -177,20 +191,7 @@ impl Client {
             .map_err(|e| self.io(e))?
             .to_bytes();
         received(raw.len());
-        let value: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        if (200..300).contains(&status) {
-            Ok(value)
-        } else {
-            let message = value["error"]["message"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("HTTP {status}"));
-            Err(ClientError::Api {
-                status,
-                message,
-                body: value,
-            })
-        }
+        Ok((status, raw))
     }
 
     /// A `GET`'s body as the board sent it (for answers printed as they are); non-2xx is
@@ -201,21 +202,9 @@ impl Client {
             .request("GET", path)
             .body(Full::new(Bytes::new()))
             .map_err(|e| self.io(e))?;
-        let resp = sender.send_request(req).await.map_err(|e| self.io(e))?;
-        let status = resp.status().as_u16();
-        let raw = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| self.io(e))?
-            .to_bytes();
-        received(raw.len());
+        let (status, raw) = self.exchange(&mut sender, req).await?;
         if !(200..300).contains(&status) {
-            return Err(ClientError::Api {
-                status,
-                message: format!("HTTP {status}"),
-                body: Value::Null,
-            });
+            return Err(api_error(status, &raw));
         }
         Ok(raw)
     }
@@ -237,6 +226,20 @@ impl Client {
             });
         }
         Ok(resp.into_body())
+    }
+}
+
+/// A non-2xx answer: the board's JSON error message, or the status when there is none.
+fn api_error(status: u16, raw: &[u8]) -> ClientError {
+    let body: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
+    let message = body["error"]["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    ClientError::Api {
+        status,
+        message,
+        body,
     }
 }
 

@@ -68,27 +68,24 @@ impl PaneView {
             .lock()
             .map(|p| p.screen().size())
             .unwrap_or((0, 0));
-        PaneView {
-            task: pane.task,
-            source: PaneSource::Live(pane),
-            shell: None,
-            size: AtomicU32::new(pack(size)),
-            last_line: Mutex::new(String::new()),
-            stale: AtomicBool::new(true),
-            offset: AtomicUsize::new(0),
-            back: Mutex::new(None),
-        }
+        PaneView::of(pane.task, PaneSource::Live(pane), size)
     }
 
     pub fn tail(task: TaskId, bytes: Vec<u8>, rows: u16, cols: u16) -> PaneView {
         let parser = replay(&bytes, rows, cols);
         let size = parser.screen().size();
+        let source = PaneSource::Tail {
+            bytes,
+            parser: Box::new(Mutex::new(parser)),
+        };
+        PaneView::of(task, source, size)
+    }
+
+    /// A pane of `size` (rows, cols), at the bottom, to be drawn afresh.
+    fn of(task: TaskId, source: PaneSource, size: (u16, u16)) -> PaneView {
         PaneView {
             task,
-            source: PaneSource::Tail {
-                bytes,
-                parser: Box::new(Mutex::new(parser)),
-            },
+            source,
             shell: None,
             size: AtomicU32::new(pack(size)),
             last_line: Mutex::new(String::new()),
