@@ -58,8 +58,29 @@ pub fn status(data: &DataDir, json: bool) -> Result<i32, Failure> {
             "{}",
             view::tree_text(&board, Some(&data.root), endpoint.as_deref())
         );
+        if let Some(note) = stopped_note(&board, data) {
+            println!("{note}");
+        }
     }
     Ok(0)
+}
+
+/// With no board running, agent tasks the store still calls active are not running: they
+/// start again when a board does. `None` while one runs, or when there are none.
+fn stopped_note(board: &crate::board::Board, data: &DataDir) -> Option<String> {
+    use crate::model::{Kind, Status};
+    let n = board
+        .tasks()
+        .filter(|t| t.kind == Kind::Agent && t.status == Status::Active)
+        .count();
+    if n == 0 || data.running_pid().is_some() {
+        return None;
+    }
+    Some(format!(
+        "(no board is running on {}: {n} active agent task(s) are not running and start \
+         again when one does: `taskboard up`, or `taskboard run`)",
+        data.root.display()
+    ))
 }
 
 /// The running board's tree, indented; `None` when no board runs on `data` or it does not

@@ -50,14 +50,21 @@ fn up_runs_the_board_in_the_background_and_down_stops_everything() {
         .is_ok()));
     let agent: i32 = s.read("pid.txt").trim().parse().unwrap();
     let (addr, auth) = endpoint(&s);
-    let (code, v) = http(
-        &addr,
-        "POST",
-        "/api/tasks/2/input",
-        Some("hello\r"),
-        &[("Authorization", &auth)],
-    );
-    assert_eq!(code, 200, "{v}");
+    // The program runs before the board has heard of its spawn: until then there is no
+    // open session to type into (409, nothing written).
+    let mut last = (0, serde_json::Value::Null);
+    let typed = wait_for(LONG, || {
+        last = http(
+            &addr,
+            "POST",
+            "/api/tasks/2/input",
+            Some("hello\r"),
+            &[("Authorization", &auth)],
+        );
+        assert!(last.0 == 200 || last.0 == 409, "{:?}", last);
+        last.0 == 200
+    });
+    assert!(typed, "{:?}", last);
     assert!(
         wait_for(LONG, || s.read("got.txt").contains("got hello")),
         "{}",
@@ -95,6 +102,13 @@ fn up_runs_the_board_in_the_background_and_down_stops_everything() {
     );
     assert_eq!(code, 409, "a goal has no session");
 
+    let out = s.run(&["status"]);
+    assert!(
+        !text(&out).contains("no board is running"),
+        "{}",
+        text(&out)
+    );
+
     // `down` without a terminal refuses while agents run; --force stops them all.
     let out = s.run(&["down"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -106,6 +120,15 @@ fn up_runs_the_board_in_the_background_and_down_stops_everything() {
         wait_for(Duration::from_secs(10), || !pid_alive(board_pid)
             && !pid_alive(agent)),
         "left behind: board {board_pid} agent {agent}"
+    );
+    // The store still calls the agent active: status says it is not running.
+    let out = s.run(&["status"]);
+    assert!(
+        text(&out).contains("[active]")
+            && text(&out).contains("no board is running on")
+            && text(&out).contains("1 active agent task(s) are not running"),
+        "{}",
+        text(&out)
     );
     let out = s.run(&["down"]);
     assert_eq!(
