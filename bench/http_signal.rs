@@ -419,7 +419,7 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let (secs, reps) = if quick { (1.0, 1) } else { (5.0, 3) };
+    let (secs, reps) = if quick { (1.0, 1) } else { (5.0, 5) };
     let conns = args
         .iter()
         .position(|a| a == "--conns")

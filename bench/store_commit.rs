@@ -146,7 +146,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 pub fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let (secs, reps) = if quick { (1.0, 1) } else { (3.0, 3) };
+    let (secs, reps) = if quick { (1.0, 1) } else { (3.0, 5) };
     let clients = std::env::args()
         .skip_while(|a| a != "--clients")
         .nth(1)
