@@ -154,8 +154,12 @@ fn bench_run_quick_prints_every_row_for_both_contenders() {
             .unwrap_or_else(|| panic!("no row {id} in {text}"));
         let cells: Vec<&str> = row.split(" | ").collect();
         assert_eq!(cells.len(), 9, "{row}");
-        // The pane sizes each side's panes reported (`stty size`) are the same.
-        assert!(cells[2].ends_with("(same)"), "{row}");
+        // The pane sizes each side's panes reported (`stty size`) are the same (B7: idle
+        // and flood both).
+        assert!(
+            cells[2].ends_with("(same)") && !cells[2].contains("DIFFER"),
+            "{row}"
+        );
         assert!(
             cells[4].chars().any(|c| c.is_ascii_digit())
                 && cells[5].chars().any(|c| c.is_ascii_digit()),
