@@ -97,11 +97,7 @@ impl Painter {
 
     /// Writes the cells that differ from what the screen shows, then records them as shown.
     fn flush<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> Result<(), B::Error> {
-        let changed: Vec<(u16, u16, Cell)> = self
-            .shown
-            .diff_iter(terminal.current_buffer_mut())
-            .map(|(x, y, c)| (x, y, c.clone()))
-            .collect();
+        let changed = changed_cells(&self.shown, terminal.current_buffer_mut());
         let backend = terminal.backend_mut();
         backend.draw(changed.iter().map(|(x, y, c)| (*x, *y, c)))?;
         backend.hide_cursor()?;
@@ -111,6 +107,47 @@ impl Painter {
         }
         Ok(())
     }
+}
+
+/// The cells to write so that the screen showing `shown` shows `next` (same area), as
+/// ratatui's diff finds them. When few rows changed (an echo frame: one or two), equal rows
+/// are passed over with a plain comparison and only the runs of changed rows are diffed.
+fn changed_cells(shown: &Buffer, next: &Buffer) -> Vec<(u16, u16, Cell)> {
+    let (w, h) = (usize::from(next.area.width), usize::from(next.area.height));
+    let whole = |p: &Buffer, n: &Buffer, dy: u16| -> Vec<(u16, u16, Cell)> {
+        p.diff_iter(n)
+            .map(|(x, y, c)| (x, y + dy, c.clone()))
+            .collect()
+    };
+    if w == 0 || shown.area != next.area || shown.content.len() != w * h {
+        return whole(shown, next, 0);
+    }
+    let differs: Vec<bool> = (0..h)
+        .map(|y| shown.content[y * w..(y + 1) * w] != next.content[y * w..(y + 1) * w])
+        .collect();
+    if differs.iter().filter(|d| **d).count() * 4 > h {
+        return whole(shown, next, 0);
+    }
+    let mut out = Vec::new();
+    let mut y = 0;
+    while y < h {
+        if !differs[y] {
+            y += 1;
+            continue;
+        }
+        let start = y;
+        while y < h && differs[y] {
+            y += 1;
+        }
+        // Rows start..y as buffers of their own (a wide cell never spans two rows).
+        let area = Rect::new(next.area.x, 0, next.area.width, (y - start) as u16);
+        let band = |b: &Buffer| Buffer {
+            area,
+            content: b.content[start * w..y * w].to_vec(),
+        };
+        out.extend(whole(&band(shown), &band(next), next.area.y + start as u16));
+    }
+    out
 }
 
 /// Everything that shapes pane borders and titles besides their own output: a frame may
