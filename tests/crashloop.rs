@@ -330,7 +330,7 @@ fn run(iterations: usize) {
         old.extend(marked(&probe::board_id(&data)));
         probe::assert_integrity(&data);
         let acks = driver.acks();
-        probe::assert_acked_present(&data, &acks);
+        probe::assert_acked_present(&data, &acks, &driver.maybe_deleted());
         let title = format!("crashloop round {round}");
         armed = faults.arm(&mut rng);
         board = if probe::goal_stored(&data, &title) {
@@ -374,7 +374,7 @@ fn run(iterations: usize) {
     driver.stop();
     assert!(marked(&probe::board_id(&data)).is_empty());
     let acks = driver.acks();
-    probe::assert_acked_present(&data, &acks);
+    probe::assert_acked_present(&data, &acks, &driver.maybe_deleted());
     probe::assert_integrity(&data);
     let at_points: usize = faults.hits.iter().sum();
     println!(

@@ -327,20 +327,18 @@ fn task(c: &Connection, id: u64) -> Value {
 
 /// Every acknowledged change is in the store: its idempotency answer, its audit event, and
 /// what it implies for the task (a pass or approve made it `done`; each fail used a retry).
-pub fn assert_acked_present(data: &Path, acks: &[Ack]) {
+/// `maybe_deleted`: goals sent a delete that got no answer (it may have been committed).
+pub fn assert_acked_present(data: &Path, acks: &[Ack], maybe_deleted: &[u64]) {
     let c = open(data);
-    // Goals deleted with a 2xx, or sent a delete that got no answer (the board was killed:
-    // it may have been committed): their tasks' acknowledged changes may have gone with them.
+    // Goals deleted with a 2xx, or maybe deleted: their tasks' acknowledged changes may
+    // have gone with them.
     let deleted: std::collections::HashSet<u64> = acks
         .iter()
-        .filter(|a| a.step == "delete" || a.step == "delete_unanswered")
+        .filter(|a| a.step == "delete")
         .map(|a| a.goal)
+        .chain(maybe_deleted.iter().copied())
         .collect();
     for a in acks {
-        // Sent but unanswered: maybe applied, maybe not; its goal is left out above.
-        if a.kind == "delete_unanswered" {
-            continue;
-        }
         let keyed: i64 = c
             .query_row(
                 "SELECT COUNT(*) FROM idempotency WHERE key = ?1",
@@ -369,7 +367,7 @@ pub fn assert_acked_present(data: &Path, acks: &[Ack]) {
         }
     }
     let mut per: std::collections::HashMap<(u64, &str), i64> = Default::default();
-    let kept = |a: &&Ack| !a.kind.starts_with("delete") && !deleted.contains(&a.goal);
+    let kept = |a: &&Ack| a.kind != "delete" && !deleted.contains(&a.goal);
     for a in acks.iter().filter(kept) {
         *per.entry((a.task, a.kind)).or_default() += 1;
     }
